@@ -1,0 +1,42 @@
+#version 330 core
+#include "lighting.glsl"
+
+in vec3 v_position;
+in vec3 v_normal;
+in vec2 v_uv;
+
+uniform vec4 u_base_color;          // linear RGB and alpha
+uniform bool u_has_texture;
+uniform sampler2D u_base_texture;   // sRGB, glTF uv convention (v = 0 at the image top)
+uniform float u_metallic;
+uniform float u_roughness;
+uniform float u_opacity;            // fades the item in and out
+uniform bool u_clip_to_person;
+uniform sampler2D u_person_mask;    // person segmentation, row 0 = image top
+uniform vec2 u_viewport;            // framebuffer size in px
+uniform float u_env_strength;
+
+layout(location = 0) out vec4 out_color;   // premultiplied, sRGB-encoded
+
+void main() {
+    vec4 base = u_base_color;
+    if (u_has_texture) {
+        vec4 t = texture(u_base_texture, v_uv);
+        base *= vec4(srgb_to_linear(t.rgb), t.a);
+    }
+    vec3 n = normalize(v_normal);
+    float ao = 1.0;
+    if (!gl_FrontFacing) {   // the inside of a sleeve or collar: darker
+        n = -n;
+        ao = 0.45;
+    }
+    vec3 v = normalize(-v_position);
+    vec3 r = reflect(-v, n);
+    vec3 env = max(sh_irradiance(r), 0.0) / PI * u_env_strength;
+    vec3 color = shade(base.rgb, n, v, u_metallic, u_roughness, ao, env);
+    float a = base.a * u_opacity;
+    if (u_clip_to_person) {
+        a *= texture(u_person_mask, gl_FragCoord.xy / u_viewport).r;
+    }
+    out_color = vec4(linear_to_srgb(color) * a, a);
+}

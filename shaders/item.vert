@@ -1,0 +1,18 @@
+#version 330 core
+// Items arrive already deformed (skinned or rigidly attached) in camera metres.
+layout(location = 0) in vec3 in_position;
+layout(location = 1) in vec3 in_normal;
+layout(location = 2) in vec2 in_uv;
+
+uniform mat4 u_projection;     // camera metres -> clip (tryon.frames.gl_projection)
+
+out vec3 v_position;
+out vec3 v_normal;
+out vec2 v_uv;
+
+void main() {
+    v_position = in_position;
+    v_normal = in_normal;
+    v_uv = in_uv;
+    gl_Position = u_projection * vec4(in_position, 1.0);
+}

@@ -1,0 +1,57 @@
+// Shared lighting: spherical-harmonics ambient + one directional key light, metallic-roughness
+// BRDF (GGX / Smith / Schlick). All vectors in camera space (x right, y down, z forward).
+
+uniform vec3 u_sh[9];          // radiance SH coefficients (linear RGB), order L00, L1-1, L10, L11, L2-2, L2-1, L20, L21, L22
+uniform vec3 u_light_dir;      // unit direction towards the key light
+uniform vec3 u_light_color;    // key light radiance (linear RGB)
+
+const float PI = 3.14159265359;
+
+vec3 srgb_to_linear(vec3 c) {
+    return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
+}
+
+vec3 linear_to_srgb(vec3 c) {
+    c = clamp(c, 0.0, 1.0);
+    return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
+}
+
+// Irradiance E(n) from radiance SH (Ramamoorthi & Hanrahan 2001).
+vec3 sh_irradiance(vec3 n) {
+    const float c1 = 0.429043, c2 = 0.511664, c3 = 0.743125, c4 = 0.886227, c5 = 0.247708;
+    float x = n.x, y = n.y, z = n.z;
+    return c1 * u_sh[8] * (x * x - y * y) + c3 * u_sh[6] * z * z + c4 * u_sh[0] - c5 * u_sh[6]
+         + 2.0 * c1 * (u_sh[4] * x * y + u_sh[7] * x * z + u_sh[5] * y * z)
+         + 2.0 * c2 * (u_sh[3] * x + u_sh[1] * y + u_sh[2] * z);
+}
+
+vec3 fresnel_schlick(float cos_theta, vec3 f0, float roughness) {
+    return f0 + (max(vec3(1.0 - roughness), f0) - f0) * pow(1.0 - cos_theta, 5.0);
+}
+
+// Outgoing radiance towards v for a surface with normal n (both unit, camera space).
+// env_specular: prefiltered radiance arriving along the reflection direction.
+vec3 shade(vec3 albedo, vec3 n, vec3 v, float metallic, float roughness, float ao, vec3 env_specular) {
+    roughness = clamp(roughness, 0.04, 1.0);
+    vec3 f0 = mix(vec3(0.04), albedo, metallic);
+    vec3 diffuse_color = albedo * (1.0 - metallic);
+    float ndv = max(dot(n, v), 1e-4);
+
+    vec3 l = normalize(u_light_dir);
+    vec3 h = normalize(l + v);
+    float ndl = max(dot(n, l), 0.0);
+    float ndh = max(dot(n, h), 0.0);
+    float vdh = max(dot(v, h), 0.0);
+    float a2 = pow(roughness, 4.0);
+    float d = a2 / (PI * pow(ndh * ndh * (a2 - 1.0) + 1.0, 2.0));
+    float k = pow(roughness + 1.0, 2.0) / 8.0;
+    float g = (ndv / (ndv * (1.0 - k) + k)) * (ndl / (ndl * (1.0 - k) + k));
+    vec3 f = f0 + (1.0 - f0) * pow(1.0 - vdh, 5.0);
+    vec3 specular = d * g * f / max(4.0 * ndv * ndl, 1e-4);
+    vec3 direct = ((1.0 - f) * diffuse_color / PI + specular) * u_light_color * ndl;
+
+    vec3 f_amb = fresnel_schlick(ndv, f0, roughness);
+    vec3 ambient = (1.0 - f_amb) * diffuse_color * max(sh_irradiance(n), 0.0) / PI;
+    vec3 reflection = f_amb * env_specular;
+    return direct + (ambient + reflection) * ao;
+}

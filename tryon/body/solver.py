@@ -1,0 +1,551 @@
+"""The rig solve: a Pose (+ camera intrinsics + the shopper's proportions) -> a posed skeleton
+in camera space whose skinning palette puts garments on the person in the image.
+
+How a frame is solved (see the README's architecture section):
+
+1. **Placement.** World landmarks are metric but hip-centred; the translation that puts
+   them in front of the camera is solved by linear least squares so their projections
+   match the 2D keypoints (``solve_translation``). Depth comes from this placement, not
+   from BlazePose's per-point z, which is too coarse.
+2. **Targets.** Each reliable keypoint is back-projected along its pixel ray to the depth
+   of its placed world landmark: 2D-exact, 3D-plausible targets in camera metres.
+3. **Bones, root to tips.** The pelvis and chest take full frames from the hip and
+   shoulder lines; the spine and neck bones share the rotation between them (slerp).
+   Clavicles and pelvis bones stretch to land the shoulders and hips exactly. Limbs use
+   the shopper's held bone lengths: each child joint is placed on its keypoint's ray at
+   that distance from its parent (the depth ambiguity resolved by the world landmark), so
+   elbows, wrists, knees and ankles land on their keypoints without the limbs changing
+   length from frame to frame. Rotations are relative to the bind pose, as a swing onto
+   the bone's direction followed by a twist about it: from the elbow and knee hinges when
+   they are bent, from the hand and the foot otherwise, spread over the twist segments.
+
+Every transform maps bind model metres to camera metres; see :mod:`tryon.frames`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tryon.body.mannequin import Mannequin
+from tryon.body.rotations import axis_angle, frame, normalize, slerp, swing, twist_angle
+from tryon.body.skeleton import BONE_INDEX, NUM_BONES
+from tryon.frames import CameraIntrinsics, pixel_rays
+from tryon.pose.landmarks import L
+from tryon.pose.types import Pose
+
+#: Landmarks used to place the body in camera space.
+PLACEMENT_LANDMARKS = np.array(
+    [
+        L.LEFT_SHOULDER,
+        L.RIGHT_SHOULDER,
+        L.LEFT_HIP,
+        L.RIGHT_HIP,
+        L.LEFT_ELBOW,
+        L.RIGHT_ELBOW,
+        L.LEFT_KNEE,
+        L.RIGHT_KNEE,
+        L.NOSE,
+        L.LEFT_EAR,
+        L.RIGHT_EAR,
+        L.LEFT_WRIST,
+        L.RIGHT_WRIST,
+        L.LEFT_ANKLE,
+        L.RIGHT_ANKLE,
+    ],
+    dtype=np.int64,
+)
+
+#: Limb segments whose 2D/world length ratio sets the limb scale.
+LIMB_SEGMENTS = (
+    (L.LEFT_SHOULDER, L.LEFT_ELBOW),
+    (L.LEFT_ELBOW, L.LEFT_WRIST),
+    (L.RIGHT_SHOULDER, L.RIGHT_ELBOW),
+    (L.RIGHT_ELBOW, L.RIGHT_WRIST),
+    (L.LEFT_HIP, L.LEFT_KNEE),
+    (L.LEFT_KNEE, L.LEFT_ANKLE),
+    (L.RIGHT_HIP, L.RIGHT_KNEE),
+    (L.RIGHT_KNEE, L.RIGHT_ANKLE),
+)
+
+#: Share of the chest's rotation each spine bone takes (the rest is the pelvis's).
+SPINE_BLEND = {"spine05": 0.15, "spine04": 0.35, "spine03": 0.55, "spine02": 0.8, "spine01": 1.0}
+#: Share of the head's rotation each neck bone takes (the rest is the chest's).
+NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """min_visibility : keypoints below this are not trusted for 2D placement.
+    edge_margin_px : keypoints this close to the image border count as out of frame.
+    max_stretch : a limb may stretch this much beyond the shopper's length to reach a keypoint.
+    min_depth_m : nearest the body may be placed to the camera.
+    """
+
+    min_visibility: float = 0.5
+    edge_margin_px: float = 2.0
+    max_stretch: float = 1.2
+    min_depth_m: float = 0.3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_visibility <= 1.0:
+            raise ValueError(f"min_visibility must be in [0, 1], got {self.min_visibility}")
+        if self.max_stretch < 1.0:
+            raise ValueError(f"max_stretch must be >= 1, got {self.max_stretch}")
+
+
+@dataclass(frozen=True)
+class BodyShape:
+    """The shopper's proportions relative to the mannequin.
+
+    bone_scale : (J,) length factor per bone (1 = the mannequin's).
+    girth : factor on every bone's thickness.
+    """
+
+    bone_scale: np.ndarray
+    girth: float = 1.0
+
+    @classmethod
+    def mannequin(cls) -> BodyShape:
+        return cls(np.ones(NUM_BONES), 1.0)
+
+
+@dataclass(frozen=True)
+class PosedBody:
+    """A solved skeleton in camera space.
+
+    rotations : (J, 3, 3) bind model -> camera rotation per bone.
+    stretch : (J, 3, 3) the bone's scaling in the bind model frame (applied first).
+    heads_cam_m : (J, 3) where each bone's head lands, camera metres.
+    palette : (J, 3, 4) float32 affine map per bone, bind model metres -> camera metres:
+        ``x -> heads[j] + rotations[j] @ stretch[j] @ (x - bind_head[j])``.
+    landmarks_cam_m : (33, 3) the mannequin's landmark anchors, posed.
+    bone_confidence : (J,) in [0, 1], how well the image supports each bone's pose.
+    translation_m : (3,) camera position of the world landmarks' origin (hip centre).
+    intrinsics : the camera the body was solved for.
+    bind_heads_m : (J, 3) the bones' bind heads, model metres.
+    """
+
+    rotations: np.ndarray
+    stretch: np.ndarray
+    heads_cam_m: np.ndarray
+    palette: np.ndarray
+    landmarks_cam_m: np.ndarray
+    bone_confidence: np.ndarray
+    translation_m: np.ndarray
+    intrinsics: CameraIntrinsics
+    bind_heads_m: np.ndarray
+
+    def transform(self, bone: str | int) -> np.ndarray:
+        """(3, 4) float32 bind model -> camera map of one bone."""
+        return self.palette[bone if isinstance(bone, int) else BONE_INDEX[bone]]
+
+
+def solve_translation(
+    world_m: np.ndarray, keypoints_px: np.ndarray, weights: np.ndarray, K: CameraIntrinsics
+) -> np.ndarray:
+    """Translation t (3,) in camera metres so that ``project(world_m + t) ~ keypoints_px``.
+
+    Linear least squares on ``(u - cx) (Z + tz) = fx (X + tx)`` and the same for v,
+    weighted per point. Needs at least two points with weight > 0.
+    """
+    w = np.sqrt(np.clip(np.asarray(weights, dtype=np.float64), 0, None))
+    X, Y, Z = (np.asarray(world_m, dtype=np.float64)[:, k] for k in range(3))
+    du = keypoints_px[:, 0] - K.cx
+    dv = keypoints_px[:, 1] - K.cy
+    n = len(X)
+    A = np.zeros((2 * n, 3))
+    b = np.zeros(2 * n)
+    A[:n, 0] = K.fx
+    A[:n, 2] = -du
+    b[:n] = du * Z - K.fx * X
+    A[n:, 1] = K.fy
+    A[n:, 2] = -dv
+    b[n:] = dv * Z - K.fy * Y
+    ww = np.concatenate([w, w])
+    t, *_ = np.linalg.lstsq(A * ww[:, None], b * ww, rcond=None)
+    return t
+
+
+def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: float, max_stretch: float) -> np.ndarray:
+    """The point on the camera ray ``s * ray`` (s > 0) at ``length`` from ``parent``.
+
+    Of the two solutions, the one whose depth is nearest ``z_hint``. If the ray passes
+    farther than ``length`` from the parent, the nearest ray point, as long as that needs
+    no more than ``max_stretch`` times the length; beyond that, the point at that
+    stretched length toward the ray (short of it).
+    """
+    d = ray / np.linalg.norm(ray)
+    b = float(np.dot(d, parent))
+    c = float(np.dot(parent, parent)) - length * length
+    disc = b * b - c
+    if disc >= 0:
+        root = np.sqrt(disc)
+        cands = [s for s in (b - root, b + root) if s > 1e-3]
+        if cands:
+            s = min(cands, key=lambda s: abs(s * d[2] - z_hint))
+            return s * d
+    closest = max(b, 1e-3) * d
+    gap = closest - parent
+    dist = float(np.linalg.norm(gap))
+    if dist <= length * max_stretch or dist < 1e-9:
+        return closest
+    return parent + gap / dist * length * max_stretch
+
+
+def _smoothstep(x: float, lo: float, hi: float) -> float:
+    t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _stretch_along(axis: np.ndarray, along: float, across: float) -> np.ndarray:
+    """Scale ``along`` the unit bind-frame ``axis`` and ``across`` it."""
+    a = normalize(axis)
+    return across * np.eye(3) + (along - across) * np.outer(a, a)
+
+
+class RigSolver:
+    """Solves a Pose into a PosedBody for one mannequin. Stateless between frames."""
+
+    def __init__(self, mannequin: Mannequin, options: SolverOptions | None = None) -> None:
+        self.mannequin = mannequin
+        self.options = options or SolverOptions()
+        sk = mannequin.skeleton
+        self._bind_heads = sk.heads
+        self._bind_tails = sk.tails
+        self._B = mannequin.landmarks.bind_m
+        self._lm_bones = mannequin.landmarks.bones
+
+    # -- helpers -------------------------------------------------------------------
+    def _frame_pair(self, T: np.ndarray, a: int, b: int, c: int, d: int, e: int, f: int) -> np.ndarray:
+        """Rotation taking the bind frame (x: B[a]-B[b], secondary: mid(B[c],B[d]) -> mid(B[e],B[f]))
+        onto the same frame built from targets T."""
+        B = self._B
+        Fb = frame(B[a] - B[b], 0.5 * (B[e] + B[f]) - 0.5 * (B[c] + B[d]))
+        Ft = frame(T[a] - T[b], 0.5 * (T[e] + T[f]) - 0.5 * (T[c] + T[d]))
+        return Ft @ Fb.T
+
+    # -- the solve -----------------------------------------------------------------
+    def solve(self, pose: Pose, K: CameraIntrinsics, shape: BodyShape | None = None) -> PosedBody:
+        o = self.options
+        shape = shape or BodyShape.mannequin()
+        g = float(shape.girth)
+        B = self._B
+        bh = self._bind_heads
+        J = NUM_BONES
+        R = np.tile(np.eye(3), (J, 1, 1))
+        S = np.tile(np.eye(3), (J, 1, 1))
+        P = np.zeros((J, 3))
+        conf = np.zeros(J)
+
+        # 1. Placement and targets.
+        reliable = pose.reliable(o.min_visibility, o.edge_margin_px)
+        usable = (pose.presence >= 0.5) & pose.in_frame(o.edge_margin_px)
+        weights = np.zeros(33)
+        weights[PLACEMENT_LANDMARKS] = np.where(reliable[PLACEMENT_LANDMARKS], pose.visibility[PLACEMENT_LANDMARKS], 0)
+        if np.count_nonzero(weights) < 3:
+            weights[PLACEMENT_LANDMARKS] = np.where(usable[PLACEMENT_LANDMARKS], 0.5, 0.05)
+        t = solve_translation(pose.world_m, pose.keypoints_px, weights, K)
+        hint = pose.world_m.astype(np.float64) + t
+        hint[:, 2] = np.maximum(hint[:, 2], o.min_depth_m)
+        rays = pixel_rays(pose.keypoints_px, K)
+        T = np.where(usable[:, None], rays * hint[:, 2:3], hint)
+        trust = np.where(reliable, 1.0, np.where(usable, 0.5, 0.0))
+        limb_scale = self._limb_scale(T, pose.world_m, reliable)
+
+        def place(bone: str, rot: np.ndarray, stretch: np.ndarray, head: np.ndarray, c: float) -> None:
+            j = BONE_INDEX[bone]
+            R[j], S[j], P[j], conf[j] = rot, stretch, head, c
+
+        def carry(bone: str, parent: str) -> np.ndarray:
+            """Where the parent's motion takes this bone's bind head."""
+            j, p = BONE_INDEX[bone], BONE_INDEX[parent]
+            return P[p] + R[p] @ S[p] @ (bh[j] - bh[p])
+
+        def chain_scale(
+            bones: list[str],
+            end_bind: np.ndarray,
+            target: np.ndarray,
+            rots: list[np.ndarray],
+            base: np.ndarray,
+            held: float,
+        ) -> float:
+            """Length factor for a chain (spine, neck) whose end should reach ``target``.
+
+            Each bone is scaled by (g, s, g) in model axes, so the end point is affine in s:
+            solved in closed form, kept within 25% of ``held``."""
+            pts = [bh[BONE_INDEX[b]] for b in bones] + [end_bind]
+            e0 = base.copy()
+            e1 = np.zeros(3)
+            for k, rot in enumerate(rots):
+                off = pts[k + 1] - pts[k]
+                e0 += rot @ np.array([g * off[0], 0.0, g * off[2]])
+                e1 += rot @ np.array([0.0, off[1], 0.0])
+            s = float(np.dot(e1, target - e0) / max(np.dot(e1, e1), 1e-12))
+            return float(np.clip(s, 0.75 * held, 1.25 * held))
+
+        # 2. Pelvis: full frame from the hip line and the torso's up direction.
+        R_root = self._frame_pair(
+            T, L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_SHOULDER, L.RIGHT_SHOULDER
+        )
+        s_root = np.diag([g, shape.bone_scale[BONE_INDEX["root"]], g])
+        mid_hip_b = 0.5 * (B[L.LEFT_HIP] + B[L.RIGHT_HIP])
+        mid_hip_t = 0.5 * (T[L.LEFT_HIP] + T[L.RIGHT_HIP])
+        root_head = mid_hip_t - R_root @ s_root @ (mid_hip_b - bh[0])
+        place("root", R_root, s_root, root_head, min(trust[L.LEFT_HIP], trust[L.RIGHT_HIP]))
+
+        # Pelvis bones stretch to land the hips exactly.
+        for side, hip in (("L", L.LEFT_HIP), ("R", L.RIGHT_HIP)):
+            bone = f"pelvis.{side}"
+            head = carry(bone, "root")
+            bind_vec = B[hip] - bh[BONE_INDEX[bone]]
+            target_vec = T[hip] - head
+            rot = swing(R_root @ bind_vec, target_vec) @ R_root
+            along = np.linalg.norm(target_vec) / max(np.linalg.norm(bind_vec), 1e-9)
+            place(bone, rot, _stretch_along(bind_vec, along, g), head, trust[hip])
+
+        # 3. Spine: the chest's frame from the shoulder line, shared out along the spine.
+        R_chest = self._frame_pair(
+            T, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_SHOULDER, L.RIGHT_SHOULDER
+        )
+        spine = list(SPINE_BLEND)
+        spine_rots = [slerp(R_root, R_chest, w) for w in SPINE_BLEND.values()]
+        mid_sh_b = 0.5 * (B[L.LEFT_SHOULDER] + B[L.RIGHT_SHOULDER])
+        mid_sh_t = 0.5 * (T[L.LEFT_SHOULDER] + T[L.RIGHT_SHOULDER])
+        base = carry("spine05", "root")
+        held = float(shape.bone_scale[BONE_INDEX["spine03"]])
+        s_spine = chain_scale(spine, mid_sh_b, mid_sh_t, spine_rots, base, held)
+        torso_conf = min(trust[L.LEFT_SHOULDER], trust[L.RIGHT_SHOULDER])
+        head = base
+        for bone, rot in zip(spine, spine_rots):
+            place(bone, rot, np.diag([g, s_spine, g]), head, torso_conf)
+            nxt = spine.index(bone) + 1
+            if nxt < len(spine):
+                head = carry(spine[nxt], bone)
+
+        # 4. Clavicles (with shoulder01) stretch to land the shoulders exactly.
+        for side, sh in (("L", L.LEFT_SHOULDER), ("R", L.RIGHT_SHOULDER)):
+            clav = f"clavicle.{side}"
+            head = carry(clav, "spine01")
+            bind_vec = B[sh] - bh[BONE_INDEX[clav]]
+            target_vec = T[sh] - head
+            rot = swing(R_chest @ bind_vec, target_vec) @ R_chest
+            along = np.linalg.norm(target_vec) / max(np.linalg.norm(bind_vec), 1e-9)
+            stretch = _stretch_along(bind_vec, along, g)
+            place(clav, rot, stretch, head, trust[sh])
+            place(f"shoulder01.{side}", rot, stretch, carry(f"shoulder01.{side}", clav), trust[sh])
+
+        # 5. Arms and 6. legs.
+        for side in ("L", "R"):
+            self._solve_limb_arm(side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry)
+            self._solve_limb_leg(side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry)
+
+        # 7. Neck and head: the head's frame from the ears and the nose.
+        face_ok = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE]) > 0
+        if face_ok:
+            Fb = frame(B[L.LEFT_EAR] - B[L.RIGHT_EAR], B[L.NOSE] - 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR]))
+            Ft = frame(T[L.LEFT_EAR] - T[L.RIGHT_EAR], T[L.NOSE] - 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR]))
+            R_head = Ft @ Fb.T
+        else:
+            R_head = R_chest
+        neck = list(NECK_BLEND)
+        neck_rots = [slerp(R_chest, R_head, w) for w in NECK_BLEND.values()]
+        s_head = np.eye(3) * shape.bone_scale[BONE_INDEX["head"]]
+        base = carry("neck01", "spine01")
+        held_neck = float(shape.bone_scale[BONE_INDEX["neck02"]])
+        s_neck = held_neck
+        if face_ok:
+            # The neck's end (the head bone's head) such that the mid-ear point lands on target.
+            mid_ear_b = 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR])
+            mid_ear_t = 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR])
+            head_target = mid_ear_t - R_head @ s_head @ (mid_ear_b - bh[BONE_INDEX["head"]])
+            s_neck = chain_scale(neck, bh[BONE_INDEX["head"]], head_target, neck_rots, base, held_neck)
+        face_conf = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE])
+        head = base
+        for bone, rot in zip(neck, neck_rots):
+            place(bone, rot, np.diag([g, s_neck, g]), head, face_conf)
+            nxt = neck.index(bone) + 1
+            head = carry(neck[nxt], bone) if nxt < len(neck) else carry("head", bone)
+        place("head", R_head, s_head, head, face_conf)
+
+        # Palette and posed landmarks.
+        A = np.einsum("jab,jbc->jac", R, S)
+        trans = P - np.einsum("jab,jb->ja", A, bh)
+        palette = np.concatenate([A, trans[:, :, None]], axis=2).astype(np.float32)
+        lm_A = palette[self._lm_bones]
+        landmarks = np.einsum("lab,lb->la", lm_A[:, :, :3], B) + lm_A[:, :, 3]
+        return PosedBody(
+            rotations=R,
+            stretch=S,
+            heads_cam_m=P,
+            palette=palette,
+            landmarks_cam_m=landmarks,
+            bone_confidence=conf,
+            translation_m=t,
+            intrinsics=K,
+            bind_heads_m=bh,
+        )
+
+    # -- limbs ---------------------------------------------------------------------
+    @staticmethod
+    def _limb_scale(T: np.ndarray, world_m: np.ndarray, reliable: np.ndarray) -> float:
+        """How much longer limbs are at the placed depth than BlazePose's world landmarks say.
+
+        The placement fits the whole skeleton; BlazePose's world limbs tend to come out
+        shorter than the keypoints imply. Held limb lengths are scaled by the median ratio
+        (clamped) so a limb reaching toward the camera keeps its depth instead of being
+        flattened into the image plane to reach its keypoint.
+        """
+        ratios = []
+        for a, b in LIMB_SEGMENTS:
+            if reliable[a] and reliable[b]:
+                w = float(np.linalg.norm(world_m[a] - world_m[b]))
+                if w > 0.05:
+                    ratios.append(float(np.linalg.norm(T[a] - T[b])) / w)
+        if not ratios:
+            return 1.0
+        return float(np.clip(np.median(ratios), 0.85, 1.3))
+
+    def _limb_targets(self, a: int, b: int, c: int, T, hint, rays, usable, L_ab: float, L_bc: float):
+        """Middle and end joints of a limb (a -> b -> c) at held lengths on their rays."""
+        o = self.options
+        start = T[a]
+        if usable[b]:
+            mid = point_on_ray(start, rays[b], L_ab, hint[b, 2], o.max_stretch)
+        else:
+            mid = start + normalize(hint[b] - hint[a]) * L_ab
+        if usable[c]:
+            end = point_on_ray(mid, rays[c], L_bc, hint[c, 2], o.max_stretch)
+        else:
+            end = mid + normalize(hint[c] - hint[b]) * L_bc
+        return start, mid, end
+
+    def _solve_limb_arm(self, side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry):
+        B, g = self._B, float(shape.girth)
+        left = side == "L"
+        sh, el, wr = (
+            (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST) if left else (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)
+        )
+        ix, pk = (L.LEFT_INDEX, L.LEFT_PINKY) if left else (L.RIGHT_INDEX, L.RIGHT_PINKY)
+        ua_b, fa_b = B[el] - B[sh], B[wr] - B[el]
+        L_ua = np.linalg.norm(ua_b) * shape.bone_scale[BONE_INDEX[f"upperarm01.{side}"]] * limb_scale
+        L_fa = np.linalg.norm(fa_b) * shape.bone_scale[BONE_INDEX[f"lowerarm01.{side}"]] * limb_scale
+        start, elbow, wrist = self._limb_targets(sh, el, wr, T, hint, rays, usable, L_ua, L_fa)
+        start = carry(f"upperarm01.{side}", f"shoulder01.{side}")
+        ua_t, fa_t = elbow - start, wrist - elbow
+        R_parent = R[BONE_INDEX[f"clavicle.{side}"]]
+        R_sw = swing(R_parent @ ua_b, ua_t) @ R_parent
+        # Elbow hinge: the forearm's bend direction fixes the upper arm's twist when bent.
+        bend_b = fa_b - normalize(ua_b) * np.dot(fa_b, normalize(ua_b))
+        sin_bend = np.linalg.norm(np.cross(normalize(ua_t), normalize(fa_t)))
+        w_hinge = _smoothstep(sin_bend, 0.2, 0.5)
+        theta = twist_angle(ua_t, R_sw @ bend_b, fa_t) * w_hinge
+        axis = normalize(ua_t)
+        along_ua = np.linalg.norm(ua_t) / np.linalg.norm(ua_b)
+        st_ua = _stretch_along(ua_b, along_ua, g)
+        c_el = min(trust[sh], trust[el])
+        R_ua1 = axis_angle(axis, 0.5 * theta) @ R_sw
+        R_ua2 = axis_angle(axis, theta) @ R_sw
+        place(f"upperarm01.{side}", R_ua1, st_ua, start, c_el)
+        place(f"upperarm02.{side}", R_ua2, st_ua, carry(f"upperarm02.{side}", f"upperarm01.{side}"), c_el)
+
+        # Forearm: swing onto the wrist, twist (pronation) from the hand's knuckle line.
+        R_fsw = swing(R_ua2 @ fa_b, fa_t) @ R_ua2
+        hand_ok = usable[ix] and usable[pk] and trust[wr] > 0
+        theta_f = 0.0
+        if hand_ok:
+            theta_f = twist_angle(fa_t, R_fsw @ (B[ix] - B[pk]), T[ix] - T[pk])
+        faxis = normalize(fa_t)
+        along_fa = np.linalg.norm(fa_t) / np.linalg.norm(fa_b)
+        st_fa = _stretch_along(fa_b, along_fa, g)
+        c_wr = min(c_el, trust[wr])
+        elbow_head = carry(f"lowerarm01.{side}", f"upperarm02.{side}")
+        place(f"lowerarm01.{side}", axis_angle(faxis, theta_f / 3) @ R_fsw, st_fa, elbow_head, c_wr)
+        place(
+            f"lowerarm02.{side}",
+            axis_angle(faxis, 2 * theta_f / 3) @ R_fsw,
+            st_fa,
+            carry(f"lowerarm02.{side}", f"lowerarm01.{side}"),
+            c_wr,
+        )
+        R_tw = axis_angle(faxis, theta_f) @ R_fsw
+        # Hand: swing toward the knuckles' midpoint.
+        R_hand = R_tw
+        if hand_ok:
+            hb = 0.5 * (B[ix] + B[pk]) - B[wr]
+            ht = 0.5 * (T[ix] + T[pk]) - T[wr]
+            R_hand = swing(R_tw @ hb, ht) @ R_tw
+        s_hand = shape.bone_scale[BONE_INDEX[f"wrist.{side}"]]
+        place(
+            f"wrist.{side}",
+            R_hand,
+            np.eye(3) * s_hand,
+            carry(f"wrist.{side}", f"lowerarm02.{side}"),
+            min(c_wr, min(trust[ix], trust[pk])),
+        )
+
+    def _solve_limb_leg(self, side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry):
+        B, g = self._B, float(shape.girth)
+        left = side == "L"
+        hp, kn, an = (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE) if left else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)
+        he, fi = (L.LEFT_HEEL, L.LEFT_FOOT_INDEX) if left else (L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX)
+        th_b, sh_b = B[kn] - B[hp], B[an] - B[kn]
+        L_th = np.linalg.norm(th_b) * shape.bone_scale[BONE_INDEX[f"upperleg01.{side}"]] * limb_scale
+        L_sh = np.linalg.norm(sh_b) * shape.bone_scale[BONE_INDEX[f"lowerleg01.{side}"]] * limb_scale
+        _, knee, ankle = self._limb_targets(hp, kn, an, T, hint, rays, usable, L_th, L_sh)
+        start = carry(f"upperleg01.{side}", f"pelvis.{side}")
+        th_t, sh_t = knee - start, ankle - knee
+        R_parent = R[BONE_INDEX["root"]]
+        R_sw = swing(R_parent @ th_b, th_t) @ R_parent
+        # Thigh twist: the knee points where the bent leg's hinge says, else where the foot points.
+        foot_ok = usable[he] and usable[fi]
+        fwd_b = np.array([0.0, 0.0, 1.0])
+        sin_bend = np.linalg.norm(np.cross(normalize(th_t), normalize(sh_t)))
+        w_hinge = _smoothstep(sin_bend, 0.25, 0.5)
+        theta = 0.0
+        if w_hinge > 0:
+            knee_fwd = -(sh_t - normalize(th_t) * np.dot(sh_t, normalize(th_t)))
+            theta = twist_angle(th_t, R_sw @ fwd_b, knee_fwd) * w_hinge
+        if foot_ok and w_hinge < 1:
+            theta += twist_angle(th_t, R_sw @ (B[fi] - B[he]), T[fi] - T[he]) * (1 - w_hinge) * 0.7
+        axis = normalize(th_t)
+        st_th = _stretch_along(th_b, np.linalg.norm(th_t) / np.linalg.norm(th_b), g)
+        c_kn = min(trust[hp], trust[kn])
+        R_th2 = axis_angle(axis, theta) @ R_sw
+        place(f"upperleg01.{side}", axis_angle(axis, 0.5 * theta) @ R_sw, st_th, start, c_kn)
+        place(f"upperleg02.{side}", R_th2, st_th, carry(f"upperleg02.{side}", f"upperleg01.{side}"), c_kn)
+
+        R_ssw = swing(R_th2 @ sh_b, sh_t) @ R_th2
+        theta_s = 0.0
+        if foot_ok:
+            theta_s = twist_angle(sh_t, R_ssw @ (B[fi] - B[he]), T[fi] - T[he])
+            theta_s = float(np.clip(theta_s, -0.6, 0.6))
+        saxis = normalize(sh_t)
+        st_sh = _stretch_along(sh_b, np.linalg.norm(sh_t) / np.linalg.norm(sh_b), g)
+        c_an = min(c_kn, trust[an])
+        place(
+            f"lowerleg01.{side}",
+            axis_angle(saxis, 0.5 * theta_s) @ R_ssw,
+            st_sh,
+            carry(f"lowerleg01.{side}", f"upperleg02.{side}"),
+            c_an,
+        )
+        R_sh2 = axis_angle(saxis, theta_s) @ R_ssw
+        place(f"lowerleg02.{side}", R_sh2, st_sh, carry(f"lowerleg02.{side}", f"lowerleg01.{side}"), c_an)
+
+        # Foot: swing onto ankle -> toe, roll from the heel.
+        R_foot = R_sh2
+        if foot_ok:
+            fb, ft = B[fi] - B[an], T[fi] - T[an]
+            R_foot = swing(R_sh2 @ fb, ft) @ R_sh2
+            roll = twist_angle(ft, R_foot @ (B[he] - B[an]), T[he] - T[an])
+            R_foot = axis_angle(ft, float(np.clip(roll, -0.5, 0.5))) @ R_foot
+        s_foot = shape.bone_scale[BONE_INDEX[f"foot.{side}"]]
+        place(
+            f"foot.{side}",
+            R_foot,
+            np.eye(3) * s_foot,
+            carry(f"foot.{side}", f"lowerleg02.{side}"),
+            min(c_an, min(trust[he], trust[fi])),
+        )

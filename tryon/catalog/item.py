@@ -1,0 +1,151 @@
+"""Catalog items: what a garment or accessory is once imported, fitted and rigged.
+
+Geometry is in model metres on the canonical mannequin (y up, +z front, see
+:mod:`tryon.frames`). Clothes carry skin weights on the reduced skeleton; rigid items
+(shoes, glasses, watches, jewelry) carry the bone they ride on and a fixed offset.
+UVs follow glTF (v = 0 at the top row of the texture image).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tryon.body.mannequin import SkinWeights
+
+#: Categories and how each attaches: "skinned" deforms with the body, "rigid" rides one bone.
+CATEGORIES: dict[str, str] = {
+    "top": "skinned",
+    "bottom": "skinned",
+    "dress": "skinned",
+    "outerwear": "skinned",
+    "full-outfit": "skinned",
+    "shoes": "rigid",
+    "hat": "rigid",
+    "glasses": "rigid",
+    "earrings": "rigid",
+    "necklace": "rigid",
+    "bracelet": "rigid",
+    "watch": "rigid",
+    "ring": "rigid",
+}
+
+
+@dataclass
+class Material:
+    """A metallic-roughness material (glTF's model).
+
+    base_color : (4,) float32 linear RGBA factor. base_texture : (H, W, 4) uint8 sRGB
+    image or None. metallic, roughness : [0, 1].
+    """
+
+    name: str
+    base_color: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.8, 0.8, 1.0], np.float32))
+    base_texture: np.ndarray | None = None
+    metallic: float = 0.0
+    roughness: float = 0.8
+    double_sided: bool = True
+
+    def __post_init__(self) -> None:
+        self.base_color = np.asarray(self.base_color, dtype=np.float32).reshape(4)
+        if self.base_texture is not None:
+            tex = np.asarray(self.base_texture)
+            if tex.ndim != 3 or tex.shape[2] not in (3, 4) or tex.dtype != np.uint8:
+                raise ValueError(
+                    f"material {self.name!r}: base texture must be (H, W, 3|4) uint8, got {tex.shape} {tex.dtype}"
+                )
+            if tex.shape[2] == 3:
+                tex = np.concatenate([tex, np.full(tex.shape[:2] + (1,), 255, np.uint8)], axis=2)
+            self.base_texture = np.ascontiguousarray(tex)
+
+
+@dataclass
+class MeshPart:
+    """One drawable piece with one material.
+
+    positions : (V, 3) float32 bind model metres. normals : (V, 3) float32.
+    uvs : (V, 2) float32 or None. faces : (F, 3) int32. material : index into the item's
+    materials. skin : per-vertex weights for skinned items, None for rigid ones.
+    """
+
+    positions: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+    uvs: np.ndarray | None = None
+    material: int = 0
+    skin: SkinWeights | None = None
+
+    def __post_init__(self) -> None:
+        v = len(self.positions)
+        if self.positions.shape != (v, 3) or self.normals.shape != (v, 3):
+            raise ValueError(f"positions {self.positions.shape} and normals {self.normals.shape} must be (V, 3)")
+        if self.uvs is not None and self.uvs.shape != (v, 2):
+            raise ValueError(f"uvs must be ({v}, 2), got {self.uvs.shape}")
+        if self.faces.ndim != 2 or self.faces.shape[1] != 3:
+            raise ValueError(f"faces must be (F, 3), got {self.faces.shape}")
+        if self.skin is not None and len(self.skin) != v:
+            raise ValueError(f"skin weights cover {len(self.skin)} vertices, the part has {v}")
+
+
+@dataclass
+class Attachment:
+    """A rigid item's mount: ``bone`` (reduced-skeleton name) and how the item sits.
+
+    The item's bind geometry is already placed on the mannequin, so the bone's skinning
+    transform alone poses it; ``offset`` (3, 4) is applied first (identity by default)."""
+
+    bone: str
+    offset: np.ndarray = field(default_factory=lambda: np.eye(3, 4, dtype=np.float32))
+
+
+@dataclass
+class Garment:
+    """A try-on item: id, name, category, parts and materials, and how it follows the body.
+
+    variants : colourway name -> material index for every part (``KHR_materials_variants``).
+    clip_to_person : clip the item to the person's segmentation mask (clothes: yes; a hat's
+    brim or glasses reach outside it).
+    """
+
+    id: str
+    name: str
+    category: str
+    parts: list[MeshPart]
+    materials: list[Material]
+    attachment: Attachment | None = None
+    variants: dict[str, list[int]] = field(default_factory=dict)
+    clip_to_person: bool = True
+    attribution: str = ""
+    manifest: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown category {self.category!r}; choose one of: {', '.join(CATEGORIES)}")
+        if not self.parts:
+            raise ValueError(f"item {self.id!r} has no mesh parts")
+        for part in self.parts:
+            if not 0 <= part.material < len(self.materials):
+                raise ValueError(
+                    f"item {self.id!r}: a part uses material {part.material}, it has {len(self.materials)}"
+                )
+        if self.is_rigid and self.attachment is None:
+            raise ValueError(f"item {self.id!r} is a {self.category}: it needs an attachment bone")
+        if not self.is_rigid and any(p.skin is None for p in self.parts):
+            raise ValueError(f"item {self.id!r} is a {self.category}: every part needs skin weights")
+
+    @property
+    def is_rigid(self) -> bool:
+        return CATEGORIES[self.category] == "rigid"
+
+    @property
+    def triangle_count(self) -> int:
+        return sum(len(p.faces) for p in self.parts)
+
+    def materials_for(self, variant: str | None) -> list[Material]:
+        """The material of each part, for a colourway (None: the default materials)."""
+        if variant is None:
+            return [self.materials[p.material] for p in self.parts]
+        if variant not in self.variants:
+            raise KeyError(f"item {self.id!r} has no variant {variant!r}; it has: {', '.join(self.variants) or 'none'}")
+        return [self.materials[i] for i in self.variants[variant]]

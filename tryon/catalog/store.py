@@ -1,0 +1,215 @@
+"""The on-disk form of one catalog item: ``<catalog>/<id>/``.
+
+``manifest.json``   versioned description (see ``MANIFEST_VERSION``): id, name, category,
+                    units, skeleton, attachment, materials and variants, triangle count,
+                    source, licence and attribution, the original's checksum.
+``geometry.npz``    the processed mesh: per part positions, normals, uvs, faces and skin
+                    weights, model metres on the canonical mannequin.
+``textures/*.png``  base colour textures referenced by the manifest.
+``original/``       the retailer's upload, byte for byte.
+``preview.png``     the item rendered on the mannequin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tryon.body.mannequin import SkinWeights
+from tryon.body.skeleton import BONE_NAMES, SKELETON_ID
+from tryon.catalog.item import Attachment, Garment, Material, MeshPart
+
+MANIFEST_VERSION = 1
+MANIFEST = "manifest.json"
+GEOMETRY = "geometry.npz"
+
+
+class CatalogItemError(ValueError):
+    """A stored catalog item is missing files or does not make sense."""
+
+
+def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) -> dict:
+    """Write ``item`` into ``folder`` (which must exist). Returns the manifest written."""
+    folder = Path(folder)
+    (folder / "textures").mkdir(exist_ok=True)
+    arrays: dict[str, np.ndarray] = {}
+    parts = []
+    for i, p in enumerate(item.parts):
+        arrays[f"p{i}_positions"] = p.positions.astype(np.float32)
+        arrays[f"p{i}_normals"] = p.normals.astype(np.float32)
+        arrays[f"p{i}_faces"] = p.faces.astype(np.int32)
+        if p.uvs is not None:
+            arrays[f"p{i}_uvs"] = p.uvs.astype(np.float32)
+        if p.skin is not None:
+            arrays[f"p{i}_skin_bones"] = p.skin.bones.astype(np.uint8)
+            arrays[f"p{i}_skin_weights"] = p.skin.weights.astype(np.float32)
+        parts.append({"material": p.material, "vertices": len(p.positions), "triangles": len(p.faces)})
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    (folder / GEOMETRY).write_bytes(buf.getvalue())
+
+    materials = []
+    for k, m in enumerate(item.materials):
+        entry = {
+            "name": m.name,
+            "base_color": [round(float(x), 6) for x in m.base_color],
+            "metallic": float(m.metallic),
+            "roughness": float(m.roughness),
+            "double_sided": bool(m.double_sided),
+            "base_texture": None,
+        }
+        if m.base_texture is not None:
+            rel = f"textures/base_{k}.png"
+            ok, png = cv2.imencode(".png", cv2.cvtColor(m.base_texture, cv2.COLOR_RGBA2BGRA))
+            if not ok:
+                raise CatalogItemError(f"could not encode the texture of material {m.name!r}")
+            (folder / rel).write_bytes(png.tobytes())
+            entry["base_texture"] = rel
+        materials.append(entry)
+
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "id": item.id,
+        "name": item.name,
+        "category": item.category,
+        "units": "m",
+        "skeleton": SKELETON_ID,
+        "bones": list(BONE_NAMES),
+        "attachment": None
+        if item.attachment is None
+        else {"bone": item.attachment.bone, "offset": np.asarray(item.attachment.offset).round(7).tolist()},
+        "clip_to_person": item.clip_to_person,
+        "materials": materials,
+        "variants": item.variants,
+        "parts": parts,
+        "triangle_count": item.triangle_count,
+        "attribution": item.attribution,
+    }
+    manifest.update(item.manifest)
+    if extra_manifest:
+        manifest.update(extra_manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise CatalogItemError(f"{folder}: no {MANIFEST}")
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogItemError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise CatalogItemError(f"{path}: the manifest must be a JSON object")
+    version = manifest.get("manifest_version")
+    if version != MANIFEST_VERSION:
+        raise CatalogItemError(f"{path}: manifest version {version!r}; this tryon reads version {MANIFEST_VERSION}")
+    for key in ("id", "name", "category", "materials", "parts"):
+        if key not in manifest:
+            raise CatalogItemError(f"{path}: the manifest has no {key!r}")
+    return manifest
+
+
+def _load_texture(folder: Path, rel: str) -> np.ndarray:
+    path = (folder / rel).resolve()
+    if folder.resolve() not in path.parents:
+        raise CatalogItemError(f"{folder}: texture path {rel!r} leaves the item's folder")
+    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise CatalogItemError(f"{folder}: cannot read texture {rel}")
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGRA)
+    elif img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2BGRA)
+    return cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+
+
+def read_item(folder: Path) -> Garment:
+    """Load the item stored in ``folder``; raises CatalogItemError on anything inconsistent."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if manifest.get("skeleton") != SKELETON_ID:
+        raise CatalogItemError(
+            f"{folder}: rigged for skeleton {manifest.get('skeleton')!r}, this tryon uses {SKELETON_ID!r}; re-import it"
+        )
+    try:
+        with np.load(folder / GEOMETRY) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise CatalogItemError(f"{folder}: cannot read {GEOMETRY} ({exc})") from exc
+    materials = []
+    for m in manifest["materials"]:
+        tex = _load_texture(folder, m["base_texture"]) if m.get("base_texture") else None
+        materials.append(
+            Material(
+                name=m.get("name", ""),
+                base_color=np.asarray(m.get("base_color", [0.8, 0.8, 0.8, 1.0]), np.float32),
+                base_texture=tex,
+                metallic=float(m.get("metallic", 0.0)),
+                roughness=float(m.get("roughness", 0.8)),
+                double_sided=bool(m.get("double_sided", True)),
+            )
+        )
+    parts = []
+    try:
+        for i, p in enumerate(manifest["parts"]):
+            skin = None
+            if f"p{i}_skin_bones" in arrays:
+                skin = SkinWeights(arrays[f"p{i}_skin_bones"].astype(np.int32), arrays[f"p{i}_skin_weights"])
+            parts.append(
+                MeshPart(
+                    positions=arrays[f"p{i}_positions"],
+                    normals=arrays[f"p{i}_normals"],
+                    faces=arrays[f"p{i}_faces"].astype(np.int32),
+                    uvs=arrays.get(f"p{i}_uvs"),
+                    material=int(p["material"]),
+                    skin=skin,
+                )
+            )
+    except KeyError as exc:
+        raise CatalogItemError(f"{folder}: {GEOMETRY} lacks array {exc}") from exc
+    for part in parts:
+        if len(part.faces) and (part.faces.min() < 0 or part.faces.max() >= len(part.positions)):
+            raise CatalogItemError(f"{folder}: a face refers to a vertex outside its part")
+        if part.skin is not None and part.skin.bones.max(initial=0) >= len(BONE_NAMES):
+            raise CatalogItemError(f"{folder}: skin weights refer to a bone the skeleton lacks")
+    att = manifest.get("attachment")
+    attachment = None
+    if att:
+        attachment = Attachment(bone=att["bone"], offset=np.asarray(att.get("offset", np.eye(3, 4)), np.float32))
+    known = {
+        "manifest_version",
+        "id",
+        "name",
+        "category",
+        "units",
+        "skeleton",
+        "bones",
+        "attachment",
+        "clip_to_person",
+        "materials",
+        "variants",
+        "parts",
+        "triangle_count",
+        "attribution",
+    }
+    try:
+        return Garment(
+            id=manifest["id"],
+            name=manifest["name"],
+            category=manifest["category"],
+            parts=parts,
+            materials=materials,
+            attachment=attachment,
+            variants={k: list(v) for k, v in manifest.get("variants", {}).items()},
+            clip_to_person=bool(manifest.get("clip_to_person", True)),
+            attribution=manifest.get("attribution", ""),
+            manifest={k: v for k, v in manifest.items() if k not in known},
+        )
+    except ValueError as exc:
+        raise CatalogItemError(f"{folder}: {exc}") from exc

@@ -1,0 +1,284 @@
+"""TryOnEngine: camera frames in, composited try-on frames out.
+
+The stages, in the order a frame travels (each testable alone, see the README):
+
+    frame -> pose (BlazePose) -> smoothing -> rig solve -> items (skin / attach)
+          -> render (moderngl, body occluder) -> composite (over the frame) -> FrameResult
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tryon.body.mannequin import load_mannequin
+from tryon.body.proportions import BodyMeasurements, ProportionTracker, body_shape, measure
+from tryon.body.solver import PosedBody, RigSolver, SolverOptions
+from tryon.catalog.catalog import Catalog
+from tryon.catalog.item import Garment
+from tryon.deform import SKINNING_METHODS, body_occluder, deform_item
+from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
+from tryon.image import as_bgr_uint8
+from tryon.pose.filters import PoseSmoother, SmoothingOptions, TrackFader
+from tryon.pose.landmarker import PoseEstimator, PoseOptions
+from tryon.pose.types import Pose
+from tryon.render.lighting import Lighting
+
+log = logging.getLogger(__name__)
+
+STAGES = ("pose", "smoothing", "rig_solve", "skinning", "render", "composite", "readback")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine runs.
+
+    hfov_deg : the camera's horizontal field of view when ``intrinsics`` is not given.
+    intrinsics : a calibrated camera (rescaled if frames come at another size).
+    mirror : flip the output horizontally (kiosk mirror view).
+    occlusion : draw the posed body as a depth-only occluder.
+    skinning : "lbs" (linear blend) or "dqs" (dual quaternion).
+    fade_in_ms, fade_out_ms : how fast items appear when the shopper is found and vanish
+        when lost (streams only).
+    """
+
+    hfov_deg: float = DEFAULT_HFOV_DEG
+    intrinsics: CameraIntrinsics | None = None
+    mirror: bool = False
+    occlusion: bool = True
+    skinning: str = "lbs"
+    lighting: Lighting | None = None
+    fade_in_ms: float = 200.0
+    fade_out_ms: float = 150.0
+    pose: PoseOptions = field(default_factory=PoseOptions)
+    smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
+    solver: SolverOptions = field(default_factory=SolverOptions)
+    render_samples: int = 4
+
+    def __post_init__(self) -> None:
+        if self.skinning not in SKINNING_METHODS:
+            raise ValueError(f"skinning must be one of {SKINNING_METHODS}, got {self.skinning!r}")
+        if not 1.0 < self.hfov_deg < 179.0:
+            raise ValueError(f"hfov_deg must be in (1, 179), got {self.hfov_deg}")
+
+
+@dataclass
+class FrameResult:
+    """One processed frame.
+
+    image : (H, W, 3) uint8 BGR, the composited frame (mirrored if the engine mirrors).
+    pose : the (smoothed) Pose, or None when nobody was found.
+    garment_alpha : (H, W) float32 in [0, 1], where the rendered items cover the frame.
+    body : the solved skeleton in camera space, or None.
+    measurements : the shopper's held measurements (cm), or None.
+    timings_ms : milliseconds per stage (``STAGES``) and "total".
+    opacity : how visible the items were drawn (fading on track loss).
+    """
+
+    image: np.ndarray
+    pose: Pose | None
+    garment_alpha: np.ndarray
+    body: PosedBody | None = None
+    measurements: BodyMeasurements | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    timestamp_ms: int | None = None
+    opacity: float = 0.0
+
+
+def _parse_item_spec(spec: str | Garment) -> tuple[str | Garment, str | None]:
+    if isinstance(spec, Garment):
+        return spec, None
+    item_id, _, variant = str(spec).partition(":")
+    return item_id, variant or None
+
+
+class TryOnEngine:
+    """The try-on pipeline.
+
+    >>> engine = TryOnEngine(items=["tshirt-navy"])        # doctest: +SKIP
+    >>> result = engine.process(frame_bgr)                  # a still image
+    >>> result = engine.process(frame_bgr, timestamp_ms=t)  # one frame of a stream
+
+    items : catalog ids (``"id"`` or ``"id:variant"`` for a colourway) or Garment objects.
+    catalog : a Catalog or a folder; defaults to the bundled ``garments/``.
+    Owns a GL context and MediaPipe graphs: call ``close()`` (or use ``with``).
+    """
+
+    def __init__(
+        self,
+        items: Sequence[str | Garment] = (),
+        catalog: Catalog | str | None = None,
+        options: EngineOptions | None = None,
+    ) -> None:
+        self.options = options or EngineOptions()
+        self.catalog = catalog if isinstance(catalog, Catalog) else Catalog(catalog)
+        self.mannequin = load_mannequin()
+        self.solver = RigSolver(self.mannequin, self.options.solver)
+        self.estimator = PoseEstimator(self.options.pose)
+        self.smoother = PoseSmoother(self.options.smoothing)
+        self.proportions = ProportionTracker(self.mannequin)
+        self.fader = TrackFader(self.options.fade_in_ms, self.options.fade_out_ms)
+        self._items: list[tuple[Garment, str | None]] = []
+        self.set_items(items)
+        self._renderer = None
+        self._compositor = None
+        self._last_body: PosedBody | None = None
+        self._closed = False
+
+    # -- items -----------------------------------------------------------------------
+    @property
+    def items(self) -> list[Garment]:
+        return [g for g, _ in self._items]
+
+    def set_items(self, items: Sequence[str | Garment]) -> None:
+        """Replace what the shopper wears. Unknown ids raise KeyError naming the catalog's items."""
+        resolved = []
+        for spec in items:
+            item, variant = _parse_item_spec(spec)
+            garment = item if isinstance(item, Garment) else self.catalog.get(item)
+            if variant is not None:
+                garment.materials_for(variant)  # raises KeyError for an unknown colourway
+            resolved.append((garment, variant))
+        self._items = resolved
+
+    # -- GL --------------------------------------------------------------------------
+    def _gl(self):
+        if self._renderer is None:
+            from tryon.render.compositor import Compositor
+            from tryon.render.renderer import Renderer, RenderOptions
+
+            self._renderer = Renderer(RenderOptions(samples=self.options.render_samples))
+            self._compositor = Compositor(self._renderer.ctx)
+        return self._renderer, self._compositor
+
+    def intrinsics_for(self, width: int, height: int) -> CameraIntrinsics:
+        K = self.options.intrinsics
+        if K is None:
+            return CameraIntrinsics.from_fov(width, height, self.options.hfov_deg)
+        return K if (K.width, K.height) == (width, height) else K.scaled_to(width, height)
+
+    # -- the stages ------------------------------------------------------------------
+    def reset(self) -> None:
+        """Start a new stream: forget tracking, smoothing, proportions and fading."""
+        self.estimator.reset_stream()
+        self.smoother.reset()
+        self.proportions.reset()
+        self.fader.reset()
+        self._last_body = None
+
+    def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
+        """Process one frame. Without ``timestamp_ms`` it is a still image (no tracking or
+        smoothing); with it, one frame of a stream (timestamps in ms, increasing).
+
+        Raises ValueError for frames that are not images (see :func:`tryon.image.as_bgr_uint8`).
+        """
+        t_start = time.perf_counter()
+        frame = as_bgr_uint8(frame)
+        timings: dict[str, float] = {}
+
+        t0 = time.perf_counter()
+        if timestamp_ms is None:
+            raw = self.estimator.detect(frame)
+        else:
+            raw = self.estimator.detect_for_video(frame, int(timestamp_ms))
+        t1 = time.perf_counter()
+        timings["pose"] = (t1 - t0) * 1e3
+        pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
+        timings["smoothing"] = (time.perf_counter() - t1) * 1e3
+        return self._finish(frame, pose, timestamp_ms, timings, t_start)
+
+    def _finish(
+        self, frame: np.ndarray, pose: Pose | None, timestamp_ms: int | None, timings: dict[str, float], t_start: float
+    ) -> FrameResult:
+        h, w = frame.shape[:2]
+        K = self.intrinsics_for(w, h)
+        opacity = 1.0 if timestamp_ms is None else self.fader.update(pose is not None, timestamp_ms)
+        if timestamp_ms is None and pose is None:
+            opacity = 0.0
+
+        t0 = time.perf_counter()
+        body = None
+        if pose is not None:
+            if timestamp_ms is None:
+                shape = body_shape(measure(pose.world_m, pose.visibility), self.proportions.reference)
+            else:
+                self.proportions.update(pose.world_m, pose.visibility)
+                shape = self.proportions.shape()
+            body = self.solver.solve(pose, K, shape)
+            self._last_body = body
+        elif opacity > 0 and self._last_body is not None and self._last_body.intrinsics == K:
+            body = self._last_body  # fading out where the shopper was last seen
+        if pose is None and opacity == 0:
+            self._last_body = None
+        timings["rig_solve"] = (time.perf_counter() - t0) * 1e3
+
+        measurements = self.proportions.measurements() if timestamp_ms is not None and pose is not None else None
+        if body is None or not self._items or opacity <= 0:
+            image = frame[:, ::-1].copy() if self.options.mirror else frame.copy()
+            for k in ("skinning", "render", "composite", "readback"):
+                timings[k] = 0.0
+            timings["total"] = (time.perf_counter() - t_start) * 1e3
+            return FrameResult(
+                image, pose, np.zeros((h, w), np.float32), body, measurements, timings, timestamp_ms, 0.0
+            )
+
+        t0 = time.perf_counter()
+        draws = []
+        for garment, variant in self._items:
+            draws += deform_item(garment, body, variant, self.options.skinning, opacity)
+        occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
+        t1 = time.perf_counter()
+        timings["skinning"] = (t1 - t0) * 1e3
+
+        renderer, compositor = self._gl()
+        mask = pose.mask if pose is not None else None
+        items_tex = renderer.render_items(K, draws, occluder, mask, self.options.lighting)
+        renderer.ctx.finish()
+        t2 = time.perf_counter()
+        timings["render"] = (t2 - t1) * 1e3
+        compositor.upload_frame(frame)
+        compositor.composite(items_tex, self.options.mirror)
+        renderer.ctx.finish()
+        t3 = time.perf_counter()
+        timings["composite"] = (t3 - t2) * 1e3
+        comp = compositor.read()
+        t4 = time.perf_counter()
+        timings["readback"] = (t4 - t3) * 1e3
+        timings["total"] = (t4 - t_start) * 1e3
+        return FrameResult(comp.image, pose, comp.alpha, body, measurements, timings, timestamp_ms, opacity)
+
+    def process_stream(self, frames: Iterable, fps: float = 30.0) -> Iterator[FrameResult]:
+        """Process a stream. ``frames`` yields frames (timestamps made from ``fps``) or
+        ``(frame, timestamp_ms)`` pairs. Frames that are not images are skipped with a
+        warning: a live loop does not die of one bad frame."""
+        self.reset()
+        for i, entry in enumerate(frames):
+            if isinstance(entry, tuple) and len(entry) == 2:
+                frame, ts = entry
+            else:
+                frame, ts = entry, round(i * 1000.0 / fps)
+            try:
+                yield self.process(frame, timestamp_ms=int(ts))
+            except ValueError as exc:
+                log.warning("skipping frame %d: %s", i, exc)
+
+    # -- lifetime --------------------------------------------------------------------
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.estimator.close()
+        if self._compositor is not None:
+            self._compositor.close()
+        if self._renderer is not None:
+            self._renderer.close()
+
+    def __enter__(self) -> TryOnEngine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,52 @@
+"""Camera frames in: the one place that checks and converts what callers hand the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_SIDE_PX = 8192
+
+
+def as_bgr_uint8(frame) -> np.ndarray:
+    """A contiguous (H, W, 3) uint8 BGR frame, converted where that is unambiguous.
+
+    Accepted: (H, W, 3) uint8 BGR as is; (H, W) or (H, W, 1) grayscale; (H, W, 4) BGRA
+    (alpha dropped); float images in [0, 1] (OpenCV's convention); uint16 images
+    (scaled to 8 bits). Anything else raises ``ValueError`` saying what was received.
+    """
+    if frame is None:
+        raise ValueError("frame is None (the camera or video returned no image)")
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array (H, W, 3) uint8 BGR, got {type(frame).__name__}")
+    if frame.size == 0:
+        raise ValueError(f"frame is empty (shape {frame.shape})")
+    if frame.ndim == 3 and frame.shape[2] == 1:
+        frame = frame[:, :, 0]
+    if frame.ndim not in (2, 3) or (frame.ndim == 3 and frame.shape[2] not in (3, 4)):
+        raise ValueError(f"frame must be (H, W), (H, W, 3) or (H, W, 4), got shape {frame.shape}")
+    h, w = frame.shape[:2]
+    if h < 16 or w < 16 or max(h, w) > MAX_SIDE_PX:
+        raise ValueError(f"frame size {w}x{h} is outside 16..{MAX_SIDE_PX} px per side")
+
+    if frame.dtype == np.uint8:
+        out = frame
+    elif frame.dtype == np.uint16:
+        out = (frame >> 8).astype(np.uint8)
+    elif np.issubdtype(frame.dtype, np.floating):
+        if not np.isfinite(frame).all():
+            raise ValueError("frame has NaN or infinite values")
+        lo, hi = float(frame.min()), float(frame.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"float frame values span [{lo:.3g}, {hi:.3g}]; float frames must be in [0, 1] "
+                "(convert 0-255 data to uint8 first)"
+            )
+        out = (frame * 255.0 + 0.5).astype(np.uint8)
+    else:
+        raise ValueError(f"frame dtype {frame.dtype} is not supported; use uint8 (or uint16, or float in [0, 1])")
+
+    if out.ndim == 2:
+        out = np.repeat(out[:, :, None], 3, axis=2)
+    elif out.shape[2] == 4:
+        out = out[:, :, :3]
+    return np.ascontiguousarray(out)

@@ -1,0 +1,199 @@
+"""BlazePose (Full, 33 keypoints) through the MediaPipe Tasks API, fully offline.
+
+``PoseEstimator.detect(frame_bgr)`` for still images, ``detect_for_video(frame_bgr,
+timestamp_ms)`` for streams (tracking between frames). Either returns the main
+shopper's :class:`~tryon.pose.types.Pose`, or ``None`` when nobody is there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.pose.bundle import pose_landmarker_task
+from tryon.pose.types import Pose
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PoseOptions:
+    """Options of the pose stage.
+
+    num_poses : how many people the model looks for. BlazePose is a one-person model;
+        more than 1 lets the main-shopper policy choose when several people are in view,
+        at extra cost per frame.
+    min_detection_confidence, min_presence_confidence, min_tracking_confidence :
+        MediaPipe's thresholds in [0, 1].
+    segmentation : also produce the person mask (needed for occlusion).
+    """
+
+    num_poses: int = 1
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    segmentation: bool = True
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.num_poses <= 5:
+            raise ValueError(f"num_poses must be between 1 and 5, got {self.num_poses}")
+        for name in ("min_detection_confidence", "min_presence_confidence", "min_tracking_confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+def select_main_shopper(poses: list[Pose], previous: Pose | None = None) -> Pose | None:
+    """The person the mirror follows: the largest, most central one, held across frames.
+
+    Score = bounding-box area (share of the frame) x centrality, with a strong bonus for
+    overlapping the previous frame's shopper so a passer-by does not steal the track.
+    """
+    if not poses:
+        return None
+    if len(poses) == 1:
+        return poses[0]
+
+    def score(p: Pose) -> float:
+        w, h = p.image_size
+        x0, y0, x1, y1 = p.bbox_px()
+        area = max(x1 - x0, 1.0) * max(y1 - y0, 1.0) / (w * h)
+        cx = 0.5 * (x0 + x1) / w
+        centrality = 1.0 - min(abs(cx - 0.5) * 2.0, 1.0) * 0.5
+        s = area * centrality
+        if previous is not None:
+            s += 2.0 * _bbox_iou(p.bbox_px(), previous.bbox_px())
+        return s
+
+    return max(poses, key=score)
+
+
+def _bbox_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+class PoseEstimator:
+    """BlazePose Full from the installed wheel. Not thread-safe per mode; ``close()`` is idempotent."""
+
+    def __init__(self, options: PoseOptions | None = None) -> None:
+        self.options = options or PoseOptions()
+        self._image = None
+        self._video = None
+        self._last_ts: int | None = None
+        self._previous: Pose | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def _create(self, video: bool):
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        o = self.options
+        opts = vision.PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(pose_landmarker_task())),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_poses=o.num_poses,
+            min_pose_detection_confidence=o.min_detection_confidence,
+            min_pose_presence_confidence=o.min_presence_confidence,
+            min_tracking_confidence=o.min_tracking_confidence,
+            output_segmentation_masks=o.segmentation,
+        )
+        return vision.PoseLandmarker.create_from_options(opts)
+
+    def _landmarker(self, video: bool):
+        if self._closed:
+            raise RuntimeError("PoseEstimator is closed")
+        with self._lock:
+            if video and self._video is None:
+                self._video = self._create(True)
+            if not video and self._image is None:
+                self._image = self._create(False)
+        return self._video if video else self._image
+
+    @staticmethod
+    def _mp_image(frame_bgr: np.ndarray):
+        import mediapipe as mp
+
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        return mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+
+    def detect_all(self, frame_bgr: np.ndarray, timestamp_ms: int | None = None) -> list[Pose]:
+        """Every person found (at most ``num_poses``), image mode when ``timestamp_ms`` is None."""
+        h, w = frame_bgr.shape[:2]
+        image = self._mp_image(frame_bgr)
+        if timestamp_ms is None:
+            result = self._landmarker(False).detect(image)
+        else:
+            ts = int(timestamp_ms)
+            if self._last_ts is not None and ts <= self._last_ts:
+                # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
+                ts = self._last_ts + 1
+            self._last_ts = ts
+            result = self._landmarker(True).detect_for_video(image, ts)
+        return [_to_pose(result, i, w, h, timestamp_ms) for i in range(len(result.pose_landmarks))]
+
+    def detect(self, frame_bgr: np.ndarray) -> Pose | None:
+        """A still image: the main shopper, or None."""
+        return select_main_shopper(self.detect_all(frame_bgr))
+
+    def detect_for_video(self, frame_bgr: np.ndarray, timestamp_ms: int) -> Pose | None:
+        """One frame of a stream (timestamps in ms, increasing): the main shopper, or None."""
+        pose = select_main_shopper(self.detect_all(frame_bgr, timestamp_ms), self._previous)
+        self._previous = pose
+        return pose
+
+    def reset_stream(self) -> None:
+        """Forget the stream (a new clip or camera): the next video frame starts afresh."""
+        with self._lock:
+            if self._video is not None:
+                self._video.close()
+                self._video = None
+        self._last_ts = None
+        self._previous = None
+
+    def close(self) -> None:
+        with self._lock:
+            for lm in (self._image, self._video):
+                if lm is not None:
+                    lm.close()
+            self._image = self._video = None
+            self._closed = True
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _to_pose(result, i: int, w: int, h: int, timestamp_ms: int | None) -> Pose:
+    lms = result.pose_landmarks[i]
+    norm = np.array([[p.x, p.y, p.z] for p in lms], dtype=np.float32)
+    vis = np.array([p.visibility if p.visibility is not None else 0.0 for p in lms], dtype=np.float32)
+    pres = np.array([p.presence if p.presence is not None else 0.0 for p in lms], dtype=np.float32)
+    world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks[i]], dtype=np.float32)
+    mask = None
+    if result.segmentation_masks:
+        # Copy out of MediaPipe's buffer: the view dies with the result.
+        mask = np.array(result.segmentation_masks[i].numpy_view(), dtype=np.float32, copy=True)
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        if mask.shape != (h, w):
+            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+    return Pose(
+        keypoints_px=norm[:, :2] * np.array([w, h], dtype=np.float32),
+        depth_px=norm[:, 2] * np.float32(w),
+        visibility=np.clip(vis, 0.0, 1.0),
+        presence=np.clip(pres, 0.0, 1.0),
+        world_m=world,
+        mask=mask,
+        image_size=(w, h),
+        timestamp_ms=None if timestamp_ms is None else int(timestamp_ms),
+    )
