@@ -53,7 +53,7 @@ NUM_BONES = len(BONES)
 PARENTS = np.array([-1 if p is None else BONE_INDEX[p] for _, p in BONES], dtype=np.int64)
 
 #: Identifies this bone table in catalog manifests; bump when BONES changes.
-SKELETON_ID = "tryon-makehuman-34"
+SKELETON_ID = "tryon-makehuman-36"
 
 
 def reduce_bone(mh_name: str, mh_parent_of: dict[str, str | None]) -> str:

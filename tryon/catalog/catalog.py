@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from tryon.catalog.item import Garment
-from tryon.catalog.store import MANIFEST, CatalogItemError, read_item, read_manifest
+from tryon.catalog.store import MANIFEST, CatalogItemError, read_item, read_manifest, write_item
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,43 @@ class Catalog:
             self._cache[item_id] = read_item(self._folder(item_id))
         return self._cache[item_id]
 
+    def store(self, item: Garment, originals: list[Path] = (), extra_manifest: dict | None = None,
+              replace: bool = False) -> Path:
+        """Write ``item`` (and copies of its original files) as ``<root>/<id>/``, atomically:
+        it is built in a hidden temporary folder beside the catalog and renamed into place,
+        so a failure leaves the catalog exactly as it was."""
+        if not ID_PATTERN.match(item.id):
+            raise ValueError(f"{item.id!r} is not a valid item id (lowercase letters, digits, - and _, max 64)")
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.root / item.id
+        if final.exists() and not replace:
+            raise FileExistsError(f"the catalog already has an item {item.id!r}; remove it first or choose another id")
+        tmp = Path(tempfile.mkdtemp(prefix=f".{item.id}.", suffix=".tmp", dir=self.root))
+        try:
+            tmp.chmod(0o755)
+            original_dir = tmp / "original"
+            original_dir.mkdir()
+            files = []
+            for src in originals:
+                src = Path(src)
+                shutil.copyfile(src, original_dir / src.name)
+                files.append({"file": f"original/{src.name}", "sha256": _sha256(src), "bytes": src.stat().st_size})
+            manifest = {"original": files, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            manifest.update(extra_manifest or {})
+            write_item(item, tmp, manifest)
+            old = None
+            if final.exists():
+                old = self.root / f".{item.id}.old.{os.getpid()}"
+                os.rename(final, old)
+            os.rename(tmp, final)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self._cache.pop(item.id, None)
+        return final
+
     def load_all(self) -> tuple[list[Garment], list[str]]:
         """Every item that loads, and one warning per item that does not."""
         items, warnings = [], []
@@ -70,3 +110,13 @@ class Catalog:
                 log.warning(msg)
                 warnings.append(msg)
         return items, warnings
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

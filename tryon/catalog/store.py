@@ -35,7 +35,6 @@ class CatalogItemError(ValueError):
 def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) -> dict:
     """Write ``item`` into ``folder`` (which must exist). Returns the manifest written."""
     folder = Path(folder)
-    (folder / "textures").mkdir(exist_ok=True)
     arrays: dict[str, np.ndarray] = {}
     parts = []
     for i, p in enumerate(item.parts):
@@ -64,6 +63,7 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
         }
         if m.base_texture is not None:
             rel = f"textures/base_{k}.png"
+            (folder / "textures").mkdir(exist_ok=True)
             ok, png = cv2.imencode(".png", cv2.cvtColor(m.base_texture, cv2.COLOR_RGBA2BGRA))
             if not ok:
                 raise CatalogItemError(f"could not encode the texture of material {m.name!r}")

@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""tryon demo: garments on the people in a video, an image, a folder of images, or a webcam.
+
+    python demo.py                                   # the bundled sample clip -> demo_output.mp4
+    python demo.py --input clip.mp4 --items white-tee --output out.mp4
+    python demo.py --input photo.jpg                 # -> photo_tryon.png
+    python demo.py --camera 0 --mirror               # live window (press q or Esc to quit)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+SAMPLE = ROOT / "samples" / "dance.mp4"
+DEFAULT_ITEM = "navy-longsleeve"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--input", type=Path, help="video file, image, or folder of images (default: the sample clip)")
+    src.add_argument("--camera", type=int, metavar="N", help="open camera N in a live window")
+    p.add_argument("--items", nargs="+", default=[DEFAULT_ITEM], metavar="ID",
+                   help=f"catalog item ids, 'id:variant' for a colourway (default: {DEFAULT_ITEM})")
+    p.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
+    p.add_argument("--output", type=Path, help="output file or folder (default: demo_output.mp4 / <name>_tryon.png)")
+    p.add_argument("--mirror", action="store_true", help="flip horizontally like a mirror")
+    p.add_argument("--fov", type=float, default=60.0, help="camera horizontal field of view in degrees (default 60)")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames")
+    p.add_argument("--no-overlay", action="store_true", help="no skeleton and speed panel on the output")
+    p.add_argument("--list-items", action="store_true", help="list the catalog's items and exit")
+    return p.parse_args(argv)
+
+
+def fail(message: str) -> int:
+    print(f"demo.py: error: {message}", file=sys.stderr)
+    return 2
+
+
+def annotate(result, engine, fps: float | None, show: bool):
+    from tryon.overlay import draw_hud, draw_skeleton
+
+    image = result.image
+    if not show:
+        return image
+    image = image.copy()
+    if result.pose is not None:
+        draw_skeleton(image, result.pose, mirrored=engine.options.mirror)
+    t = result.timings_ms
+    lines = [f"tryon  {', '.join(g.id for g in engine.items)}"]
+    if fps is not None:
+        lines.append(f"{fps:5.1f} fps  frame {t.get('total', 0):5.1f} ms")
+    lines.append("pose {pose:.1f}  solve {rig_solve:.1f}  skin {skinning:.1f}  render {render:.1f}  "
+                 "comp {composite:.1f}  read {readback:.1f} ms".format(**{k: t.get(k, 0.0) for k in (
+                     "pose", "rig_solve", "skinning", "render", "composite", "readback")}))
+    if result.pose is None:
+        lines.append("no person")
+    draw_hud(image, lines)
+    return image
+
+
+def print_summary(n: int, wall_s: float, stage_sums: dict[str, float], out: Path | None) -> None:
+    if n == 0:
+        print("no frames processed")
+        return
+    print(f"frames: {n}   wall: {wall_s:.2f} s   throughput: {n / wall_s:.1f} fps (sequential, one thread)")
+    print("per-stage mean ms: " + "  ".join(f"{k} {v / n:.1f}" for k, v in stage_sums.items()))
+    if out is not None:
+        print(f"output: {out}")
+
+
+def run_camera(engine, index: int, show_overlay: bool) -> int:
+    import cv2
+
+    from tryon.overlay import draw_hud
+    from tryon.video import Camera, SourceError
+
+    try:
+        cam = Camera(index)
+    except SourceError as exc:
+        return fail(str(exc))
+    window = "tryon demo (q to quit)"
+    try:
+        cv2.namedWindow(window, cv2.WINDOW_NORMAL)
+    except cv2.error:
+        cam.close()
+        return fail("cannot open a window (no display?); use --input with a video instead")
+    last = time.perf_counter()
+    fps = None
+    engine.reset()
+    try:
+        while True:
+            frame = cam.read()
+            if frame is None:
+                blank = (255 * 0.1 * __import__("numpy").ones((480, 640, 3))).astype("uint8")
+                draw_hud(blank, [f"camera {index} unavailable, retrying..."])
+                cv2.imshow(window, blank)
+            else:
+                try:
+                    result = engine.process(frame, timestamp_ms=cam.timestamp_ms())
+                except ValueError as exc:
+                    logging.warning("bad frame: %s", exc)
+                    continue
+                now = time.perf_counter()
+                inst = 1.0 / max(now - last, 1e-6)
+                fps = inst if fps is None else 0.9 * fps + 0.1 * inst
+                last = now
+                cv2.imshow(window, annotate(result, engine, fps, show_overlay))
+            key = cv2.waitKey(1) & 0xFF
+            if key in (ord("q"), 27):
+                break
+    finally:
+        cam.close()
+        cv2.destroyAllWindows()
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+
+    import cv2
+
+    from tryon import Catalog, EngineOptions, TryOnEngine
+    from tryon.video import SourceError, VideoWriter, open_source
+
+    catalog = Catalog(args.catalog)
+    if args.list_items:
+        for item_id in catalog.ids():
+            m = catalog.manifest(item_id)
+            print(f"{item_id:24s} {m['category']:12s} {m['name']}")
+        return 0
+    try:
+        engine = TryOnEngine(items=args.items, catalog=catalog,
+                             options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror))
+    except KeyError as exc:
+        return fail(str(exc).strip("'\""))
+    except ValueError as exc:
+        return fail(str(exc))
+
+    with engine:
+        if args.camera is not None:
+            return run_camera(engine, args.camera, not args.no_overlay)
+        src_path = args.input or SAMPLE
+        try:
+            source = open_source(src_path, max_frames=args.max_frames)
+        except SourceError as exc:
+            return fail(str(exc))
+        stage_sums: dict[str, float] = {}
+        n = 0
+        t0 = time.perf_counter()
+        if source.is_still:
+            frame, _ = next(iter(source))
+            result = engine.process(frame)
+            out = args.output or Path(f"{src_path.stem}_tryon.png")
+            if not cv2.imwrite(str(out), annotate(result, engine, None, not args.no_overlay)):
+                return fail(f"cannot write {out}")
+            print_summary(1, time.perf_counter() - t0, result.timings_ms, out)
+            return 0
+        folder_out = args.output if (args.output and args.input and Path(args.input).is_dir()) else None
+        out = folder_out or args.output or Path("demo_output.mp4")
+        writer = None if folder_out else VideoWriter(out, source.fps)
+        if folder_out:
+            folder_out.mkdir(parents=True, exist_ok=True)
+        engine.reset()
+        fps = None
+        last = time.perf_counter()
+        try:
+            for frame, ts in source:
+                try:
+                    result = engine.process(frame, timestamp_ms=ts)
+                except ValueError as exc:
+                    logging.warning("skipping a bad frame: %s", exc)
+                    continue
+                now = time.perf_counter()
+                fps = 1.0 / max(now - last, 1e-6) if fps is None else 0.9 * fps + 0.1 / max(now - last, 1e-6)
+                last = now
+                n += 1
+                for k, v in result.timings_ms.items():
+                    stage_sums[k] = stage_sums.get(k, 0.0) + v
+                image = annotate(result, engine, fps, not args.no_overlay)
+                if writer is not None:
+                    writer.write(image)
+                else:
+                    cv2.imwrite(str(folder_out / f"{n:05d}.png"), image)
+        except SourceError as exc:
+            return fail(str(exc))
+        finally:
+            if writer is not None:
+                writer.close()
+            source.close()
+        print_summary(n, time.perf_counter() - t0, stage_sums, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
