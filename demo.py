@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """tryon demo: garments on the people in a video, an image, a folder of images, or a webcam.
 
-    python demo.py                                   # the bundled sample clip -> demo_output.mp4
-    python demo.py --input clip.mp4 --items white-tee --output out.mp4
-    python demo.py --input photo.jpg                 # -> photo_tryon.png
-    python demo.py --camera 0 --mirror               # live window (press q or Esc to quit)
+python demo.py                                   # the bundled sample clip -> demo_output.mp4
+python demo.py --input clip.mp4 --items white-tee --output out.mp4
+python demo.py --input photo.jpg                 # -> photo_tryon.png
+python demo.py --camera 0 --mirror               # live window (press q or Esc to quit)
 """
 
 from __future__ import annotations
@@ -26,8 +26,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--input", type=Path, help="video file, image, or folder of images (default: the sample clip)")
     src.add_argument("--camera", type=int, metavar="N", help="open camera N in a live window")
-    p.add_argument("--items", nargs="+", default=[DEFAULT_ITEM], metavar="ID",
-                   help=f"catalog item ids, 'id:variant' for a colourway (default: {DEFAULT_ITEM})")
+    p.add_argument(
+        "--items",
+        nargs="+",
+        default=[DEFAULT_ITEM],
+        metavar="ID",
+        help=f"catalog item ids, 'id:variant' for a colourway (default: {DEFAULT_ITEM})",
+    )
     p.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
     p.add_argument("--output", type=Path, help="output file or folder (default: demo_output.mp4 / <name>_tryon.png)")
     p.add_argument("--mirror", action="store_true", help="flip horizontally like a mirror")
@@ -56,9 +61,12 @@ def annotate(result, engine, fps: float | None, show: bool):
     lines = [f"tryon  {', '.join(g.id for g in engine.items)}"]
     if fps is not None:
         lines.append(f"{fps:5.1f} fps  frame {t.get('total', 0):5.1f} ms")
-    lines.append("pose {pose:.1f}  solve {rig_solve:.1f}  skin {skinning:.1f}  render {render:.1f}  "
-                 "comp {composite:.1f}  read {readback:.1f} ms".format(**{k: t.get(k, 0.0) for k in (
-                     "pose", "rig_solve", "skinning", "render", "composite", "readback")}))
+    lines.append(
+        "pose {pose:.1f}  solve {rig_solve:.1f}  skin {skinning:.1f}  render {render:.1f}  "
+        "comp {composite:.1f}  read {readback:.1f} ms".format(
+            **{k: t.get(k, 0.0) for k in ("pose", "rig_solve", "skinning", "render", "composite", "readback")}
+        )
+    )
     if result.pose is None:
         lines.append("no person")
     draw_hud(image, lines)
@@ -138,8 +146,9 @@ def main(argv=None) -> int:
             print(f"{item_id:24s} {m['category']:12s} {m['name']}")
         return 0
     try:
-        engine = TryOnEngine(items=args.items, catalog=catalog,
-                             options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror))
+        engine = TryOnEngine(
+            items=args.items, catalog=catalog, options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror)
+        )
     except KeyError as exc:
         return fail(str(exc).strip("'\""))
     except ValueError as exc:

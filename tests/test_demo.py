@@ -8,8 +8,9 @@ from helpers import PHOTOS, ROOT
 
 
 def run_demo(*args, cwd):
-    return subprocess.run([sys.executable, str(ROOT / "demo.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "demo.py"), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_demo_on_the_bundled_clip_writes_a_video(tmp_path):
@@ -26,8 +27,7 @@ def test_demo_on_the_bundled_clip_writes_a_video(tmp_path):
 
 def test_demo_on_an_image(tmp_path):
     out = tmp_path / "tryon.png"
-    proc = run_demo("--input", str(PHOTOS / "pixabay_image2.jpeg"), "--output", str(out), "--no-overlay",
-                    cwd=tmp_path)
+    proc = run_demo("--input", str(PHOTOS / "pixabay_image2.jpeg"), "--output", str(out), "--no-overlay", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     img = cv2.imread(str(out))
     assert img is not None and img.shape == (640, 399, 3)

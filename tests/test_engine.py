@@ -35,7 +35,9 @@ def test_top_covers_the_torso_and_stays_on_the_person(photo_results, name):
     assert (garment & person).sum() / garment.sum() > 0.97
     # the composite changed the torso and left the background alone
     assert np.abs(result.image.astype(int) - image.astype(int))[torso].mean() > 10
-    assert np.array_equal(result.image[~person & (result.garment_alpha == 0)], image[~person & (result.garment_alpha == 0)])
+    assert np.array_equal(
+        result.image[~person & (result.garment_alpha == 0)], image[~person & (result.garment_alpha == 0)]
+    )
 
 
 def test_frame_without_a_person_comes_back_unchanged(engine):
@@ -59,8 +61,16 @@ def test_public_api_stream_and_mirror():
         cols = np.nonzero(last.garment_alpha > 0.5)[1]
         assert abs(cols.mean() - (frames[-1].shape[1] - u)) < 40
         assert last.measurements is not None and last.measurements.shoulder_width_cm > 20
-        assert set(last.timings_ms) >= {"pose", "smoothing", "rig_solve", "skinning", "render", "composite",
-                                        "readback", "total"}
+        assert set(last.timings_ms) >= {
+            "pose",
+            "smoothing",
+            "rig_solve",
+            "skinning",
+            "render",
+            "composite",
+            "readback",
+            "total",
+        }
 
 
 def test_bad_frames_are_refused_or_converted(engine):

@@ -18,7 +18,9 @@ def draw_skeleton(image: np.ndarray, pose: Pose, mirrored: bool = False, color=(
     ok = pose.visibility >= 0.5
     for a, b in CONNECTIONS:
         if ok[a] and ok[b]:
-            cv2.line(image, tuple(np.round(kp[a]).astype(int)), tuple(np.round(kp[b]).astype(int)), color, 1, cv2.LINE_AA)
+            cv2.line(
+                image, tuple(np.round(kp[a]).astype(int)), tuple(np.round(kp[b]).astype(int)), color, 1, cv2.LINE_AA
+            )
     for i in np.flatnonzero(ok):
         cv2.circle(image, tuple(np.round(kp[i]).astype(int)), 2, color, -1, cv2.LINE_AA)
 
@@ -36,5 +38,6 @@ def draw_hud(image: np.ndarray, lines: list[str], origin=(8, 8)) -> None:
     roi = image[y0:y1, x0:x1]
     roi[:] = (roi * 0.45).astype(np.uint8)
     for i, t in enumerate(lines):
-        cv2.putText(image, t, (x0 + 6, y0 + th * (i + 1) - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            image, t, (x0 + 6, y0 + th * (i + 1) - 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
+        )

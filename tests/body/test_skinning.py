@@ -1,8 +1,8 @@
 import numpy as np
 
 from tryon.body.mannequin import SkinWeights
-from tryon.body.skeleton import NUM_BONES
 from tryon.body.rotations import axis_angle
+from tryon.body.skeleton import NUM_BONES
 from tryon.body.skinning import dual_quaternion_skinning, linear_blend_skinning
 
 

@@ -24,9 +24,14 @@ def test_one_euro_removes_jitter_at_rest_and_follows_motion():
 
 def _pose(kp, t, vis=1.0):
     return Pose(
-        keypoints_px=kp.astype(np.float32), depth_px=np.zeros(33, np.float32),
-        visibility=np.full(33, vis, np.float32), presence=np.ones(33, np.float32),
-        world_m=np.zeros((33, 3), np.float32), mask=None, image_size=(640, 480), timestamp_ms=t,
+        keypoints_px=kp.astype(np.float32),
+        depth_px=np.zeros(33, np.float32),
+        visibility=np.full(33, vis, np.float32),
+        presence=np.ones(33, np.float32),
+        world_m=np.zeros((33, 3), np.float32),
+        mask=None,
+        image_size=(640, 480),
+        timestamp_ms=t,
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from tryon.catalog.catalog import Catalog
 
 MAKEHUMAN_LICENCE = "CC0 1.0 (MakeHuman system assets, released as CC0 in September 2020)"
+PIECE_NOTE = {"top": "the top piece of the", "bottom": "the bottom piece of the", "all": "the whole"}
 MAKEHUMAN_SOURCE = "GitHub makehumancommunity/makehuman-assets @ 8cf9645b, base/clothes/{name}/"
 
 
@@ -30,10 +31,22 @@ class BundledItem:
 
 
 BUNDLED: tuple[BundledItem, ...] = (
-    BundledItem("navy-longsleeve", "Navy long-sleeve tee", "top",
-                "makehuman_cc0/clothes/male_casualsuit02/male_casualsuit02.mhclo", "top", (29, 57, 93)),
-    BundledItem("white-tee", "White T-shirt", "top",
-                "makehuman_cc0/clothes/male_casualsuit06/male_casualsuit06.mhclo", "top", (235, 235, 235)),
+    BundledItem(
+        "navy-longsleeve",
+        "Navy long-sleeve tee",
+        "top",
+        "makehuman_cc0/clothes/male_casualsuit02/male_casualsuit02.mhclo",
+        "top",
+        (29, 57, 93),
+    ),
+    BundledItem(
+        "white-tee",
+        "White T-shirt",
+        "top",
+        "makehuman_cc0/clothes/male_casualsuit06/male_casualsuit06.mhclo",
+        "top",
+        (235, 235, 235),
+    ),
 )
 
 
@@ -52,19 +65,25 @@ def build_bundled(item_id: str, source_root: Path, catalog_root: Path) -> Path:
     main = Path(source_root) / b.source
     if main.suffix == ".mhclo":
         item = import_makehuman_clothes(
-            main, item_id=b.id, name=b.name, category=b.category, piece=b.piece,
-            base_color_srgb=tuple(c / 255.0 for c in b.color_srgb), roughness=b.roughness,
+            main,
+            item_id=b.id,
+            name=b.name,
+            category=b.category,
+            piece=b.piece,
+            base_color_srgb=tuple(c / 255.0 for c in b.color_srgb),
+            roughness=b.roughness,
         )
         folder = main.parent
         originals = sorted(p for p in folder.iterdir() if p.is_file())
         name = folder.name
         extra = {
-            "source": {"collection": "shared/data/garments_accessories/" + b.source,
-                       "upstream": MAKEHUMAN_SOURCE.format(name=name)},
+            "source": {
+                "collection": "shared/data/garments_accessories/" + b.source,
+                "upstream": MAKEHUMAN_SOURCE.format(name=name),
+            },
             "licence": MAKEHUMAN_LICENCE,
             "units_original": "dm (MakeHuman), converted to m",
-            "notes": f"{'the top piece of' if b.piece == 'top' else 'the bottom piece of' if b.piece == 'bottom' else 'the whole'} "
-                     f"MakeHuman outfit {name}; colour sampled from its thumbnail",
+            "notes": f"{PIECE_NOTE[b.piece]} MakeHuman outfit {name}; colour sampled from its thumbnail",
         }
     else:
         raise ValueError(f"no recipe for {main.suffix} sources yet")

@@ -62,8 +62,9 @@ class Catalog:
             self._cache[item_id] = read_item(self._folder(item_id))
         return self._cache[item_id]
 
-    def store(self, item: Garment, originals: list[Path] = (), extra_manifest: dict | None = None,
-              replace: bool = False) -> Path:
+    def store(
+        self, item: Garment, originals: list[Path] = (), extra_manifest: dict | None = None, replace: bool = False
+    ) -> Path:
         """Write ``item`` (and copies of its original files) as ``<root>/<id>/``, atomically:
         it is built in a hidden temporary folder beside the catalog and renamed into place,
         so a failure leaves the catalog exactly as it was."""
@@ -83,7 +84,8 @@ class Catalog:
                 src = Path(src)
                 shutil.copyfile(src, original_dir / src.name)
                 files.append({"file": f"original/{src.name}", "sha256": _sha256(src), "bytes": src.stat().st_size})
-            manifest = {"original": files, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+            created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            manifest = {"original": files, "created": created}
             manifest.update(extra_manifest or {})
             write_item(item, tmp, manifest)
             old = None
