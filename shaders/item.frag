@@ -12,11 +12,11 @@ uniform float u_metallic;
 uniform float u_roughness;
 uniform float u_opacity;            // fades the item in and out
 uniform bool u_clip_to_person;
-uniform sampler2D u_person_mask;    // person segmentation, row 0 = image top
+uniform sampler2D u_person_mask;    // person segmentation (R8), row 0 = image top
 uniform vec2 u_viewport;            // framebuffer size in px
 uniform float u_env_strength;
 
-layout(location = 0) out vec4 out_color;   // premultiplied, sRGB-encoded
+layout(location = 0) out vec4 out_color;   // premultiplied, sRGB-encoded, B G R A (OpenCV order)
 
 void main() {
     vec4 base = u_base_color;
@@ -38,5 +38,5 @@ void main() {
     if (u_clip_to_person) {
         a *= texture(u_person_mask, gl_FragCoord.xy / u_viewport).r;
     }
-    out_color = vec4(linear_to_srgb(color) * a, a);
+    out_color = vec4(linear_to_srgb(color).bgr * a, a);
 }

@@ -69,6 +69,7 @@ def deform_item(
 
 
 def body_occluder(mannequin: Mannequin, body: PosedBody) -> Draw:
-    """The posed mannequin as a depth-only occluder."""
-    pos, nrm = linear_blend_skinning(mannequin.positions_m, mannequin.skin, body.palette, mannequin.normals)
-    return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=mannequin.faces)
+    """The posed mannequin's low-poly proxy body, drawn depth-only as the occluder."""
+    occ = mannequin.occluder
+    pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
+    return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=occ.faces)

@@ -26,11 +26,12 @@ from tryon.image import as_bgr_uint8
 from tryon.pose.filters import PoseSmoother, SmoothingOptions, TrackFader
 from tryon.pose.landmarker import PoseEstimator, PoseOptions
 from tryon.pose.types import Pose
+from tryon.render.compositor import Compositor
 from tryon.render.lighting import Lighting
 
 log = logging.getLogger(__name__)
 
-STAGES = ("pose", "smoothing", "rig_solve", "skinning", "render", "composite", "readback")
+STAGES = ("pose", "smoothing", "rig_solve", "skinning", "render", "readback", "composite")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class EngineOptions:
     skinning : "lbs" (linear blend) or "dqs" (dual quaternion).
     fade_in_ms, fade_out_ms : how fast items appear when the shopper is found and vanish
         when lost (streams only).
+    render_samples : MSAA samples (0, 2, 4, 8); antialias : the compositor's edge-aware
+        resolve instead (much cheaper on a CPU rasterizer).
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -57,7 +60,8 @@ class EngineOptions:
     pose: PoseOptions = field(default_factory=PoseOptions)
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
-    render_samples: int = 4
+    render_samples: int = 0
+    antialias: bool = True
 
     def __post_init__(self) -> None:
         if self.skinning not in SKINNING_METHODS:
@@ -125,7 +129,7 @@ class TryOnEngine:
         self._items: list[tuple[Garment, str | None]] = []
         self.set_items(items)
         self._renderer = None
-        self._compositor = None
+        self.compositor = Compositor(antialias=self.options.antialias)
         self._last_body: PosedBody | None = None
         self._closed = False
 
@@ -148,12 +152,10 @@ class TryOnEngine:
     # -- GL --------------------------------------------------------------------------
     def _gl(self):
         if self._renderer is None:
-            from tryon.render.compositor import Compositor
             from tryon.render.renderer import Renderer, RenderOptions
 
             self._renderer = Renderer(RenderOptions(samples=self.options.render_samples))
-            self._compositor = Compositor(self._renderer.ctx)
-        return self._renderer, self._compositor
+        return self._renderer
 
     def intrinsics_for(self, width: int, height: int) -> CameraIntrinsics:
         K = self.options.intrinsics
@@ -234,21 +236,16 @@ class TryOnEngine:
         t1 = time.perf_counter()
         timings["skinning"] = (t1 - t0) * 1e3
 
-        renderer, compositor = self._gl()
+        renderer = self._gl()
         mask = pose.mask if pose is not None else None
-        items_tex = renderer.render_items(K, draws, occluder, mask, self.options.lighting)
-        renderer.ctx.finish()
+        layer = renderer.render_items(K, draws, occluder, mask, self.options.lighting)
         t2 = time.perf_counter()
-        timings["render"] = (t2 - t1) * 1e3
-        compositor.upload_frame(frame)
-        compositor.composite(items_tex, self.options.mirror)
-        renderer.ctx.finish()
+        timings["render"] = renderer.last_draw_ms
+        timings["readback"] = (t2 - t1) * 1e3 - renderer.last_draw_ms
+        comp = self.compositor.composite(frame, layer, self.options.mirror)
         t3 = time.perf_counter()
         timings["composite"] = (t3 - t2) * 1e3
-        comp = compositor.read()
-        t4 = time.perf_counter()
-        timings["readback"] = (t4 - t3) * 1e3
-        timings["total"] = (t4 - t_start) * 1e3
+        timings["total"] = (t3 - t_start) * 1e3
         return FrameResult(comp.image, pose, comp.alpha, body, measurements, timings, timestamp_ms, opacity)
 
     def process_stream(self, frames: Iterable, fps: float = 30.0) -> Iterator[FrameResult]:
@@ -272,8 +269,6 @@ class TryOnEngine:
             return
         self._closed = True
         self.estimator.close()
-        if self._compositor is not None:
-            self._compositor.close()
         if self._renderer is not None:
             self._renderer.close()
 

@@ -29,7 +29,7 @@ def renderer():
 def test_quad_lands_where_the_camera_projects_it(renderer):
     q = quad(-0.2, -0.1, 0.3, 0.2, 2.0, "q")
     lay = renderer.render_layers(K, [q])
-    cov = lay.rgba[:, :, 3] > 127
+    cov = lay.bgra[:, :, 3] > 127
     (u0, v0), (u1, v1) = project(np.array([[-0.2, -0.1, 2.0], [0.3, 0.2, 2.0]]), K)
     rows, cols = np.nonzero(cov)
     assert abs(cols.min() - u0) <= 1 and abs(cols.max() + 1 - u1) <= 1
@@ -43,48 +43,64 @@ def test_occluder_hides_what_is_behind_it(renderer):
     body = quad(-0.1, -0.1, 0.1, 0.1, 1.5, "body")
     lay = renderer.render_layers(K, [item], occluder=body)
     u, v = project(np.array([0.0, 0.0, 2.0]), K).astype(int)
-    assert lay.rgba[v, u, 3] == 0  # hidden by the body in front
+    assert lay.bgra[v, u, 3] == 0  # hidden by the body in front
     u2, v2 = project(np.array([0.2, 0.2, 2.0]), K).astype(int)
-    assert lay.rgba[v2, u2, 3] == 255
+    assert lay.bgra[v2, u2, 3] == 255
     behind = quad(-0.1, -0.1, 0.1, 0.1, 2.5, "behind")  # an occluder behind the item hides nothing
     lay = renderer.render_layers(K, [item], occluder=behind)
-    assert lay.rgba[v, u, 3] == 255
+    assert lay.bgra[v, u, 3] == 255
+
+
+def test_items_layer_covers_only_the_items_region(renderer):
+    item = quad(-0.3, -0.2, 0.3, 0.25, 2.0, "item")
+    layer = renderer.render_items(K, [item])
+    (u0, v0), (u1, v1) = project(np.array([[-0.3, -0.2, 2.0], [0.3, 0.25, 2.0]]), K)
+    x0, y0, x1, y1 = layer.roi
+    assert x0 <= u0 and y0 <= v0 and x1 >= u1 and y1 >= v1
+    assert x1 - x0 < u1 - u0 + 10 and y1 - y0 < v1 - v0 + 10
+    full = renderer.render_layers(K, [item]).bgra
+    assert np.array_equal(layer.bgra, full[y0:y1, x0:x1])
+    assert full[:, :x0].max() == 0 and full[:y0].max() == 0
+    assert renderer.render_items(K, []).empty
 
 
 def test_composite_is_premultiplied_over_and_mirrors(renderer):
-    comp = Compositor(renderer.ctx)
-    try:
-        frame = np.zeros((240, 320, 3), np.uint8)
-        frame[:, :, 0] = 200  # blue in BGR
-        frame[:, :160, 1] = 100
-        mask = np.full((240, 320), 0.5, np.float32)  # half coverage everywhere the item is
-        item = quad(-0.3, -0.3, 0.3, 0.3, 2.0, "item")
-        item.clip_to_person = True
-        tex = renderer.render_items(K, [item], person_mask=mask, lighting=Lighting.studio())
-        comp.upload_frame(frame)
-        comp.composite(tex, mirror=False)
-        out = comp.read()
-        u, v = project(np.array([0.0, 0.0, 2.0]), K).astype(int)
-        lay = renderer.render_layers(K, [item], person_mask=mask)
-        premult = lay.rgba[v, u, :3].astype(float)  # RGB, already times alpha
-        expect_bgr = frame[v, u] * 0.5 + premult[::-1]
-        assert np.abs(out.image[v, u] - expect_bgr).max() <= 2
-        assert out.alpha[v, u] == pytest.approx(0.5, abs=0.01)
-        assert (out.image[5, 5] == frame[5, 5]).all() and out.alpha[5, 5] == 0  # untouched outside
-        comp.composite(tex, mirror=True)
-        mirrored = comp.read()
-        assert np.array_equal(mirrored.image, out.image[:, ::-1])
-        assert np.array_equal(mirrored.alpha, out.alpha[:, ::-1])
-    finally:
-        comp.close()
-        comp.close()  # safe twice
+    frame = np.zeros((240, 320, 3), np.uint8)
+    frame[:, :, 0] = 200  # blue in BGR
+    frame[:, :160, 1] = 100
+    mask = np.full((240, 320), 0.5, np.float32)  # half coverage wherever the item is
+    item = quad(-0.3, -0.3, 0.3, 0.3, 2.0, "item")
+    item.clip_to_person = True
+    layer = renderer.render_items(K, [item], person_mask=mask, lighting=Lighting.studio())
+    out = Compositor().composite(frame, layer)
+    u, v = project(np.array([0.0, 0.0, 2.0]), K).astype(int)
+    x0, y0 = layer.roi[:2]
+    premult = layer.bgra[v - y0, u - x0, :3].astype(float)  # already times alpha
+    assert layer.bgra[v - y0, u - x0, 3] == pytest.approx(128, abs=1)
+    expect = frame[v, u] * (1 - layer.bgra[v - y0, u - x0, 3] / 255) + premult
+    assert np.abs(out.image[v, u] - expect).max() <= 1
+    assert out.alpha[v, u] == pytest.approx(0.5, abs=0.01)
+    assert (out.image[5, 5] == frame[5, 5]).all() and out.alpha[5, 5] == 0  # untouched outside
+    assert out.image.dtype == np.uint8 and out.alpha.dtype == np.float32
+    mirrored = Compositor().composite(frame, layer, mirror=True)
+    assert np.array_equal(mirrored.image, out.image[:, ::-1])
+    assert np.array_equal(mirrored.alpha, out.alpha[:, ::-1])
+
+
+def test_opaque_item_replaces_the_frame_exactly(renderer):
+    frame = np.full((240, 320, 3), 77, np.uint8)
+    layer = renderer.render_items(K, [quad(-0.3, -0.3, 0.3, 0.3, 2.0, "item")])
+    out = Compositor().composite(frame, layer)
+    u, v = project(np.array([0.0, 0.0, 2.0]), K).astype(int)
+    x0, y0 = layer.roi[:2]
+    assert np.array_equal(out.image[v, u], layer.bgra[v - y0, u - x0, :3]) and out.alpha[v, u] == 1.0
 
 
 def test_msaa_softens_edges():
     item = quad(-0.3, -0.31, 0.3, 0.3, 2.0, "tilted")
     item.positions_cam_m[1, 1] += 0.1  # a slanted edge
     with Renderer(RenderOptions(samples=4)) as r:
-        a = r.render_layers(K, [item]).rgba[:, :, 3]
+        a = r.render_layers(K, [item]).bgra[:, :, 3]
     partial = ((a > 0) & (a < 255)).sum()
     assert partial > 20
 
@@ -131,10 +147,27 @@ def test_pyrender_reference_agrees_on_silhouette_and_depth(mannequin):
     finally:
         offscreen.delete()
     ref = ref_color[:, :, 3] > 127
-    mine = ours.rgba[:, :, 3] > 127
+    mine = ours.bgra[:, :, 3] > 127
     assert mine.sum() > 10000
     iou = (ref & mine).sum() / (ref | mine).sum()
     assert iou >= 0.98, iou
     inner = cv2.erode((ref & mine).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     dz = np.abs(ours.depth_m[inner] - ref_depth[inner])
     assert np.median(dz) < 1e-3 and np.percentile(dz, 95) < 5e-3, (np.median(dz), np.percentile(dz, 95))
+
+
+def test_edge_aware_resolve_softens_hard_edges_only(renderer):
+    from tryon.render.compositor import smooth_edges
+
+    item = quad(-0.3, -0.31, 0.3, 0.3, 2.0, "tilted2")
+    item.positions_cam_m[1, 1] += 0.1
+    layer = renderer.render_items(K, [item])
+    hard = layer.bgra[:, :, 3]
+    assert ((hard > 0) & (hard < 255)).sum() == 0  # no MSAA: binary coverage
+    soft = smooth_edges(layer.bgra)[:, :, 3]
+    partial = (soft > 0) & (soft < 255)
+    assert partial.sum() > 50
+    interior = hard == 255
+    interior[1:-1] &= interior[:-2] & interior[2:]
+    interior[:, 1:-1] &= interior[:, :-2] & interior[:, 2:]
+    assert (soft[interior] == 255).all()

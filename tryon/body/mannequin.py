@@ -76,6 +76,16 @@ class LandmarkAnchors:
 
 
 @dataclass(frozen=True)
+class OccluderMesh:
+    """positions_m : (P, 3) float32. normals : (P, 3) float32. faces : (F, 3) int32. skin : (P)."""
+
+    positions_m: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+    skin: SkinWeights
+
+
+@dataclass(frozen=True)
 class Mannequin:
     """The canonical body.
 
@@ -84,6 +94,8 @@ class Mannequin:
     full_positions_dm : (19158, 3) float64, every hm08 vertex in decimetres (clothes
         ``.mhclo`` files refer to these indices). full_skin : SkinWeights for all of them.
     body_vertex_ids : (V,) int64 hm08 index of each body vertex.
+    occluder : the low-poly proxy body drawn depth-only to hide what the body covers
+        (positions (P, 3) model metres, normals, faces, skin).
     """
 
     positions_m: np.ndarray
@@ -95,6 +107,7 @@ class Mannequin:
     full_positions_dm: np.ndarray
     full_skin: SkinWeights
     body_vertex_ids: np.ndarray
+    occluder: OccluderMesh
 
     @property
     def height_m(self) -> float:
@@ -113,11 +126,13 @@ def vertex_normals(positions: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 
 def _source_files() -> list[Path]:
-    return [mh.DATA_DIR / "base.obj", mh.DATA_DIR / "default.mhskel", mh.DATA_DIR / "default_weights.mhw"]
+    return [
+        mh.DATA_DIR / n for n in ("base.obj", "default.mhskel", "default_weights.mhw", "proxy741.obj", "proxy741.proxy")
+    ]
 
 
 def _cache_key() -> str:
-    h = hashlib.sha256(b"mannequin-v4")
+    h = hashlib.sha256(b"mannequin-v5")
     for p in _source_files():
         h.update(p.read_bytes())
     h.update(repr(BONE_NAMES).encode())
@@ -217,6 +232,20 @@ def _landmark_anchors(joints: dict[str, np.ndarray], body_m: np.ndarray, skeleto
     return LandmarkAnchors(bones=bones, bind_m=pos.astype(np.float64))
 
 
+def _proxy_occluder(full_dm: np.ndarray, full_skin: SkinWeights) -> tuple[np.ndarray, np.ndarray, SkinWeights]:
+    """proxy741 fitted to the base body (like clothes), its weights mixed from the body's."""
+    fitting = mh.read_mhclo(mh.DATA_DIR / "proxy741.proxy")
+    obj = mh.read_obj(mh.DATA_DIR / "proxy741.obj")
+    positions = fitting.fit(full_dm) * MAKEHUMAN_UNIT_M
+    dense = full_skin.to_dense()
+    skin = SkinWeights.from_dense(np.einsum("nk,nkj->nj", fitting.ref_weights, dense[fitting.ref_verts]))
+    faces = obj.tri_v
+    normals = vertex_normals(positions, faces)
+    if np.mean(np.einsum("ij,ij->i", normals, positions - positions.mean(axis=0))) < 0:
+        faces = faces[:, ::-1]
+    return positions.astype(np.float32), faces.astype(np.int32), skin
+
+
 def _build() -> dict[str, np.ndarray]:
     obj = mh.read_obj(mh.DATA_DIR / "base.obj")
     skel = mh.read_mhskel()
@@ -237,7 +266,12 @@ def _build() -> dict[str, np.ndarray]:
     skeleton = Skeleton(heads=heads, tails=tails)
     full_skin = _reduced_weights(skel, weights, len(full_dm))
     anchors = _landmark_anchors(joints, body_m, skeleton)
+    occ_pos, occ_faces, occ_skin = _proxy_occluder(full_dm, full_skin)
     return {
+        "occluder_positions_m": occ_pos,
+        "occluder_faces": occ_faces,
+        "occluder_bones": occ_skin.bones,
+        "occluder_weights": occ_skin.weights,
         "positions_m": body_m.astype(np.float32),
         "normals": vertex_normals(body_m, faces),
         "faces": faces,
@@ -282,7 +316,16 @@ def load_mannequin() -> Mannequin:
     a = _load_arrays()
     full_skin = SkinWeights(a["full_bones"].astype(np.int32), a["full_weights"].astype(np.float32))
     body_ids = a["body_vertex_ids"].astype(np.int64)
+    occ_pos = a["occluder_positions_m"]
+    occ_faces = a["occluder_faces"].astype(np.int32)
+    occluder = OccluderMesh(
+        positions_m=occ_pos,
+        normals=vertex_normals(occ_pos, occ_faces),
+        faces=occ_faces,
+        skin=SkinWeights(a["occluder_bones"].astype(np.int32), a["occluder_weights"].astype(np.float32)),
+    )
     return Mannequin(
+        occluder=occluder,
         positions_m=a["positions_m"],
         normals=a["normals"],
         faces=a["faces"].astype(np.int32),

@@ -1,90 +1,75 @@
-"""The compositor: rendered items over the camera frame, in one GL pass and one readback.
+"""The compositor: rendered items over the camera frame, on the CPU with OpenCV.
 
-Premultiplied "over" (no dark fringe at soft edges), pixel for pixel, optionally mirrored
-for the kiosk view. Returns the BGR image and the items' coverage.
+Premultiplied "over" (no dark fringe at soft edges), pixel for pixel, only inside the
+region the items cover; optionally mirrored for the kiosk view. No GL: the renderer hands
+over an :class:`~tryon.render.renderer.ItemLayer`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from tryon.render.context import program
+from tryon.render.renderer import ItemLayer
 
 
 @dataclass(frozen=True)
 class Composite:
-    """image : (H, W, 3) uint8 BGR. alpha : (H, W) float32 in [0, 1], item coverage (in
-    the output's orientation: mirrored when the image is)."""
+    """image : (H, W, 3) uint8 BGR. alpha : (H, W) float32 in [0, 1], the items' coverage
+    (mirrored along with the image)."""
 
     image: np.ndarray
     alpha: np.ndarray
 
 
+def smooth_edges(bgra: np.ndarray) -> np.ndarray:
+    """Edge-aware anti-aliasing of a premultiplied layer (an alternative to MSAA, which
+    costs a software rasterizer several times more): where coverage steps sharply, replace
+    the pixel by the 3x3 mean of the premultiplied layer, which is exactly the area average
+    of colour and coverage. Smooth areas and interiors are left untouched."""
+    a = cv2.extractChannel(bgra, 3)
+    step = cv2.morphologyEx(a, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+    edge = step > 96
+    if not edge.any():
+        return bgra
+    out = bgra.copy()
+    out[edge] = cv2.blur(bgra, (3, 3))[edge]
+    return out
+
+
 class Compositor:
-    """Shares the renderer's GL context. ``close()`` is safe twice."""
+    """Lays item layers over camera frames: ``out = frame * (1 - a) + item`` (premultiplied).
 
-    def __init__(self, ctx) -> None:
-        self.ctx = ctx
-        self._prog = program(ctx, "fullscreen.vert", "composite.frag")
-        self._vao = ctx.vertex_array(self._prog, [])
-        self._size: tuple[int, int] | None = None
-        self._objects: list = []
-        self._closed = False
+    antialias : smooth the items' hard edges (see :func:`smooth_edges`).
+    """
 
-    def _ensure_size(self, w: int, h: int) -> None:
-        if self._size == (w, h):
-            return
-        for obj in self._objects:
-            obj.release()
-        self._frame_tex = self.ctx.texture((w, h), 3)
-        self._out = self.ctx.renderbuffer((w, h), 4)
-        self._fbo = self.ctx.framebuffer([self._out])
-        self._objects = [self._frame_tex, self._out, self._fbo]
-        self._size = (w, h)
+    def __init__(self, antialias: bool = True) -> None:
+        self.antialias = antialias
 
-    def upload_frame(self, frame_bgr: np.ndarray) -> None:
+    def composite(self, frame_bgr: np.ndarray, layer: ItemLayer, mirror: bool = False) -> Composite:
         h, w = frame_bgr.shape[:2]
-        self._ensure_size(w, h)
-        self._frame_tex.write(np.ascontiguousarray(frame_bgr).tobytes(), alignment=1)
-
-    def composite(self, items_texture, mirror: bool = False) -> None:
-        """Blend ``items_texture`` (premultiplied RGBA, frame-sized) over the uploaded frame;
-        :meth:`read` fetches the result."""
-        w, h = self._size
-        if tuple(items_texture.size) != (w, h):
-            raise ValueError(f"items are {items_texture.size}, the frame is {(w, h)}")
-        ctx = self.ctx
-        self._fbo.use()
-        ctx.viewport = (0, 0, w, h)
-        ctx.disable(ctx.DEPTH_TEST)
-        ctx.disable(ctx.BLEND)
-        self._frame_tex.use(0)
-        items_texture.use(1)
-        self._prog["u_frame"].value = 0
-        self._prog["u_items"].value = 1
-        self._prog["u_mirror"].value = bool(mirror)
-        self._vao.render(vertices=3)
-
-    def read(self) -> Composite:
-        """The composited frame from the GPU (waits for the passes to finish)."""
-        w, h = self._size
-        rgba = np.frombuffer(self._fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4)
-        image = np.ascontiguousarray(rgba[:, :, :3])
-        alpha = rgba[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
+        if layer.size != (w, h):
+            raise ValueError(f"the items were rendered for {layer.size}, the frame is {(w, h)}")
+        image = frame_bgr.copy()
+        alpha = np.zeros((h, w), np.float32)
+        if not layer.empty:
+            x0, y0, x1, y1 = layer.roi
+            fg = smooth_edges(layer.bgra) if self.antialias else layer.bgra
+            a8 = cv2.extractChannel(fg, 3)
+            inv = cv2.merge([255 - a8] * 3)
+            roi = image[y0:y1, x0:x1]
+            under = cv2.multiply(roi, inv, scale=1.0 / 255.0)
+            cv2.add(under, cv2.cvtColor(fg, cv2.COLOR_BGRA2BGR), dst=roi)
+            np.multiply(a8, np.float32(1.0 / 255.0), out=alpha[y0:y1, x0:x1])
+        if mirror:
+            image = cv2.flip(image, 1)
+            alpha = cv2.flip(alpha, 1)
         return Composite(image=image, alpha=alpha)
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        for obj in [*self._objects, self._vao, self._prog]:
-            obj.release()
-        self._objects = []
-
-    def __enter__(self) -> Compositor:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def passthrough(self, frame_bgr: np.ndarray, mirror: bool = False) -> Composite:
+        """No items: the frame (mirrored if asked) and zero coverage."""
+        h, w = frame_bgr.shape[:2]
+        image = cv2.flip(frame_bgr, 1) if mirror else frame_bgr.copy()
+        return Composite(image=image, alpha=np.zeros((h, w), np.float32))

@@ -1,22 +1,25 @@
-"""The moderngl renderer: items over the camera frame, occluded by the posed body.
+"""The moderngl renderer: the items, lit and occluded by the posed body, read back.
 
 Per frame: (1) the posed body is drawn into depth only (the occluder), so a garment's
 inside and back and whatever the body covers never show; (2) the items are drawn with
-metallic-roughness lighting into a multisampled premultiplied-alpha target, each
-optionally clipped by the person mask. The :class:`~tryon.render.compositor.Compositor`
-then lays that target over the camera frame. The projection keeps image rows top-first,
+metallic-roughness lighting into a (multisampled) premultiplied-alpha target, each
+optionally clipped by the person mask; (3) only the region the items cover is read back,
+as premultiplied BGRA (OpenCV's channel order), for the
+:class:`~tryon.render.compositor.Compositor`. The projection keeps image rows top-first,
 so nothing is flipped on readback (see :mod:`tryon.frames`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tryon.catalog.item import Material
-from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth
+from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth, project
 from tryon.render.context import create_context, program
 from tryon.render.lighting import Lighting
 
@@ -24,15 +27,18 @@ log = logging.getLogger(__name__)
 
 NEAR_M = 0.05
 FAR_M = 50.0
+#: Pixels added around the items' projected bounds (smooth edges, normals pointing out).
+ROI_MARGIN_PX = 3
 
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """samples : MSAA samples for the item pass (0 = off). occluder_inset_m : how far the
-    body occluder is pulled in along its normals."""
+    """samples : MSAA samples for the item pass (0 = off: the compositor's edge-aware
+    resolve is far cheaper on a software rasterizer). occluder_inset_m : how far the body
+    occluder is pulled in along its normals."""
 
-    samples: int = 4
-    occluder_inset_m: float = 0.004
+    samples: int = 0
+    occluder_inset_m: float = 0.006
 
     def __post_init__(self) -> None:
         if self.samples not in (0, 2, 4, 8):
@@ -59,18 +65,65 @@ class Draw:
 
 
 @dataclass(frozen=True)
-class Layers:
-    """The items alone. rgba : (H, W, 4) uint8 premultiplied sRGB. depth_m : (H, W) float32
-    camera z of the nearest surface (items or occluder), ``inf`` where nothing was drawn."""
+class ItemLayer:
+    """The items as read back for compositing.
 
-    rgba: np.ndarray
+    bgra : (y1 - y0, x1 - x0, 4) uint8, premultiplied sRGB in OpenCV's B, G, R, A order,
+        covering ``roi``; a view of the renderer's buffer, valid until its next render.
+    roi : (x0, y0, x1, y1) in image px of a frame ``size`` = (width, height); empty when
+        nothing was drawn.
+    """
+
+    bgra: np.ndarray
+    roi: tuple[int, int, int, int]
+    size: tuple[int, int]
+
+    @property
+    def empty(self) -> bool:
+        x0, y0, x1, y1 = self.roi
+        return x1 <= x0 or y1 <= y0
+
+
+@dataclass(frozen=True)
+class Layers:
+    """The items alone, full frame. bgra : (H, W, 4) uint8 premultiplied sRGB.
+    depth_m : (H, W) float32 camera z of the nearest surface drawn (items, or the occluder
+    if given), ``inf`` where nothing was drawn."""
+
+    bgra: np.ndarray
     depth_m: np.ndarray
+
+
+def items_roi(draws: list[Draw], K: CameraIntrinsics, margin_px: int = ROI_MARGIN_PX) -> tuple[int, int, int, int]:
+    """Bounding box (x0, y0, x1, y1) of the draws' projections, clipped to the frame. The
+    whole frame if any vertex is at or behind the near plane (its projection is unbounded)."""
+    if not draws:
+        return (0, 0, 0, 0)
+    lo = np.array([np.inf, np.inf])
+    hi = -lo
+    for d in draws:
+        p = d.positions_cam_m
+        if len(p) == 0:
+            continue
+        if p[:, 2].min() <= NEAR_M:
+            return (0, 0, K.width, K.height)
+        px = project(p, K)
+        lo = np.minimum(lo, px.min(axis=0))
+        hi = np.maximum(hi, px.max(axis=0))
+    if not np.isfinite(lo).all():
+        return (0, 0, 0, 0)
+    x0 = int(np.clip(np.floor(lo[0]) - margin_px, 0, K.width))
+    y0 = int(np.clip(np.floor(lo[1]) - margin_px, 0, K.height))
+    x1 = int(np.clip(np.ceil(hi[0]) + margin_px, 0, K.width))
+    y1 = int(np.clip(np.ceil(hi[1]) + margin_px, 0, K.height))
+    return (x0, y0, max(x0, x1), max(y0, y1))
 
 
 class _GpuMesh:
     def __init__(self, ctx, prog, n_vertices: int, faces: np.ndarray, uvs: np.ndarray | None):
         self.n_vertices = n_vertices
         self.dynamic = ctx.buffer(reserve=n_vertices * 24, dynamic=True)
+        self._staging = np.empty((n_vertices, 6), np.float32)
         uv = uvs if uvs is not None else np.zeros((n_vertices, 2), np.float32)
         self.uv = ctx.buffer(np.ascontiguousarray(uv, dtype=np.float32).tobytes())
         self.ibo = ctx.buffer(np.ascontiguousarray(faces, dtype=np.int32).tobytes())
@@ -84,10 +137,9 @@ class _GpuMesh:
         self.unused_frames = 0
 
     def upload(self, positions: np.ndarray, normals: np.ndarray) -> None:
-        data = np.empty((self.n_vertices, 6), np.float32)
-        data[:, :3] = positions
-        data[:, 3:] = normals
-        self.dynamic.write(data.tobytes())
+        self._staging[:, :3] = positions
+        self._staging[:, 3:] = normals
+        self.dynamic.write(self._staging)
 
     def release(self) -> None:
         for obj in (self.vao, self.vao_occ, self.dynamic, self.uv, self.ibo):
@@ -96,10 +148,8 @@ class _GpuMesh:
 
 
 class Renderer:
-    """Offscreen renderer. Owns its GL context (or shares one passed in); use from one thread.
-
-    ``close()`` is safe to call twice; also a context manager.
-    """
+    """Offscreen renderer. Owns its GL context (or shares one passed in); use it from one
+    thread. ``close()`` is safe to call twice; also a context manager."""
 
     def __init__(self, options: RenderOptions | None = None, ctx=None) -> None:
         self.options = options or RenderOptions()
@@ -110,12 +160,13 @@ class Renderer:
         self._item_prog = program(ctx, "item.vert", "item.frag")
         self._occ_prog = program(ctx, "occluder.vert", "depth_only.frag")
         self._meshes: dict[str, _GpuMesh] = {}
-        self._textures: dict[int, object] = {}
-        self._white = ctx.texture((1, 1), 1, np.array([1.0], np.float32).tobytes(), dtype="f4")
+        self._textures: dict[int, tuple] = {}
+        self._white = ctx.texture((1, 1), 1, b"\xff")
         self._size: tuple[int, int] | None = None
         self._targets: list = []
-        self._mask_tex = None
         self._closed = False
+        #: Milliseconds the last ``render_items`` spent drawing (until the GPU finished).
+        self.last_draw_ms = 0.0
 
     # -- targets -------------------------------------------------------------------
     def _ensure_size(self, width: int, height: int) -> None:
@@ -125,17 +176,18 @@ class Renderer:
             obj.release()
         ctx, s = self.ctx, self.options.samples
         size = (width, height)
-        self._item_color = ctx.texture(size, 4)
-        self._item_depth = ctx.depth_texture(size)
-        self._item_fbo = ctx.framebuffer([self._item_color], self._item_depth)
-        self._targets = [self._item_color, self._item_depth, self._item_fbo]
+        self._color = ctx.texture(size, 4)
+        self._depth = ctx.depth_texture(size)
+        self._fbo = ctx.framebuffer([self._color], self._depth)
+        self._mask_tex = ctx.texture(size, 1)
+        self._targets = [self._color, self._depth, self._fbo, self._mask_tex]
         if s:
             self._ms_color = ctx.renderbuffer(size, 4, samples=s)
             self._ms_depth = ctx.depth_renderbuffer(size, samples=s)
             self._ms_fbo = ctx.framebuffer([self._ms_color], self._ms_depth)
             self._targets += [self._ms_color, self._ms_depth, self._ms_fbo]
-        self._mask_tex = ctx.texture(size, 1, dtype="f4")
-        self._targets += [self._mask_tex]
+        self._readback = bytearray(width * height * 4)
+        self._mask8 = np.empty((height, width), np.uint8)
         self._size = size
 
     def _texture(self, material: Material):
@@ -160,28 +212,42 @@ class Renderer:
         mesh.unused_frames = 0
         return mesh
 
+    def _occluder_vao(self, mesh: _GpuMesh):
+        if mesh.vao_occ is None:
+            mesh.vao_occ = self.ctx.vertex_array(
+                self._occ_prog,
+                [(mesh.dynamic, "3f 3f", "in_position", "in_normal")],
+                index_buffer=mesh.ibo,
+                index_element_size=4,
+            )
+        return mesh.vao_occ
+
     def _evict(self) -> None:
         for key in [k for k, m in self._meshes.items() if m.unused_frames > 120]:
             self._meshes.pop(key).release()
         for m in self._meshes.values():
             m.unused_frames += 1
 
-    # -- passes --------------------------------------------------------------------
-    def _draw_items(
+    # -- the item pass ---------------------------------------------------------------
+    def _draw(
         self,
         K: CameraIntrinsics,
         draws: list[Draw],
         occluder: Draw | None,
         person_mask: np.ndarray | None,
         lighting: Lighting,
+        roi: tuple[int, int, int, int],
     ) -> None:
         ctx = self.ctx
         w, h = K.width, K.height
         self._ensure_size(w, h)
-        fbo = self._ms_fbo if self.options.samples else self._item_fbo
+        x0, y0, x1, y1 = roi
+        region = (x0, y0, x1 - x0, y1 - y0)  # window y = image row: no flip
+        fbo = self._ms_fbo if self.options.samples else self._fbo
         fbo.use()
         ctx.viewport = (0, 0, w, h)
-        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0, viewport=region)
+        ctx.scissor = region
         ctx.enable(ctx.DEPTH_TEST)
         ctx.disable(ctx.CULL_FACE)
         proj = gl_projection(K, NEAR_M, FAR_M).T.tobytes()
@@ -190,25 +256,19 @@ class Renderer:
         if occluder is not None:
             mesh = self._mesh(occluder)
             mesh.upload(occluder.positions_cam_m, occluder.normals_cam)
-            if mesh.vao_occ is None:
-                mesh.vao_occ = ctx.vertex_array(
-                    self._occ_prog,
-                    [(mesh.dynamic, "3f 3f", "in_position", "in_normal")],
-                    index_buffer=mesh.ibo,
-                    index_element_size=4,
-                )
             self._occ_prog["u_inset_m"].value = self.options.occluder_inset_m
             fbo.color_mask = (False, False, False, False)
             fbo.use()  # moderngl applies a framebuffer's colour mask when it is bound
-            mesh.vao_occ.render()
+            self._occluder_vao(mesh).render()
             fbo.color_mask = (True, True, True, True)
             fbo.use()
 
+        mask_tex = self._white
         if person_mask is not None:
-            self._mask_tex.write(np.ascontiguousarray(person_mask, dtype=np.float32).tobytes())
+            m8 = self._mask8[y0:y1, x0:x1]
+            cv2.convertScaleAbs(person_mask[y0:y1, x0:x1], dst=m8, alpha=255.0)
+            self._mask_tex.write(np.ascontiguousarray(m8), viewport=region, alignment=1)
             mask_tex = self._mask_tex
-        else:
-            mask_tex = self._white
         prog = self._item_prog
         prog["u_projection"].write(proj)
         prog["u_sh"].write(np.ascontiguousarray(lighting.sh, dtype=np.float32).tobytes())
@@ -236,8 +296,9 @@ class Renderer:
                 self._texture(mat).use(0)
             mesh.vao.render()
         ctx.disable(ctx.BLEND)
+        ctx.scissor = None
         if self.options.samples:
-            ctx.copy_framebuffer(self._item_fbo, self._ms_fbo)
+            ctx.copy_framebuffer(self._fbo, self._ms_fbo)
         self._evict()
 
     def render_items(
@@ -247,11 +308,21 @@ class Renderer:
         occluder: Draw | None = None,
         person_mask: np.ndarray | None = None,
         lighting: Lighting | None = None,
-    ):
-        """Draw the items into the renderer's item texture (premultiplied RGBA, on the GPU)
-        and return that texture for a :class:`~tryon.render.compositor.Compositor`."""
-        self._draw_items(K, draws, occluder, person_mask, lighting or Lighting.studio())
-        return self._item_color
+    ) -> ItemLayer:
+        """Draw the items and read back the region they cover."""
+        roi = items_roi(draws, K)
+        x0, y0, x1, y1 = roi
+        if x1 <= x0 or y1 <= y0:
+            return ItemLayer(np.zeros((0, 0, 4), np.uint8), (0, 0, 0, 0), (K.width, K.height))
+        t0 = time.perf_counter()
+        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), roi)
+        self.ctx.finish()
+        self.last_draw_ms = (time.perf_counter() - t0) * 1e3
+        rw, rh = x1 - x0, y1 - y0
+        view = memoryview(self._readback)[: rw * rh * 4]
+        self._fbo.read_into(view, viewport=(x0, y0, rw, rh), components=4, alignment=1)
+        bgra = np.frombuffer(self._readback, np.uint8, count=rw * rh * 4).reshape(rh, rw, 4)
+        return ItemLayer(bgra, roi, (K.width, K.height))
 
     def render_layers(
         self,
@@ -261,41 +332,32 @@ class Renderer:
         person_mask: np.ndarray | None = None,
         lighting: Lighting | None = None,
     ) -> Layers:
-        """The items alone with their depth (for previews, tests and the benchmark)."""
-        self._draw_items(K, draws, occluder, person_mask, lighting or Lighting.studio())
-        h, w = K.height, K.width
-        rgba = np.frombuffer(self._item_fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4).copy()
+        """The items alone over the whole frame, with depth (previews, tests, benchmark)."""
+        w, h = K.width, K.height
+        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), (0, 0, w, h))
+        bgra = np.frombuffer(self._fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4).copy()
         if self.options.samples:
             # The resolve copies colour only; draw depth again single-sampled for the readback.
             depth = self._depth_pass(K, draws, occluder)
         else:
-            depth = np.frombuffer(self._item_depth.read(alignment=1), np.float32).reshape(h, w)
+            depth = np.frombuffer(self._depth.read(alignment=1), np.float32).reshape(h, w)
         depth_m = linearize_depth(depth, NEAR_M, FAR_M)
         depth_m[depth >= 1.0] = np.inf
-        return Layers(rgba=rgba, depth_m=depth_m)
+        return Layers(bgra=bgra, depth_m=depth_m)
 
     def _depth_pass(self, K: CameraIntrinsics, draws: list[Draw], occluder: Draw | None) -> np.ndarray:
         ctx = self.ctx
-        self._item_fbo.use()
+        self._fbo.color_mask = (False, False, False, False)
+        self._fbo.use()
         ctx.viewport = (0, 0, K.width, K.height)
-        self._item_fbo.color_mask = (False, False, False, False)
-        self._item_fbo.use()
-        self._item_fbo.clear(depth=1.0)
+        self._fbo.clear(depth=1.0)
         ctx.enable(ctx.DEPTH_TEST)
         for d in ([occluder] if occluder is not None else []) + list(draws):
-            mesh = self._meshes[d.key]
-            if mesh.vao_occ is None:
-                mesh.vao_occ = ctx.vertex_array(
-                    self._occ_prog,
-                    [(mesh.dynamic, "3f 3f", "in_position", "in_normal")],
-                    index_buffer=mesh.ibo,
-                    index_element_size=4,
-                )
             self._occ_prog["u_inset_m"].value = self.options.occluder_inset_m if d is occluder else 0.0
-            mesh.vao_occ.render()
-        self._item_fbo.color_mask = (True, True, True, True)
-        self._item_fbo.use()
-        return np.frombuffer(self._item_depth.read(alignment=1), np.float32).reshape(K.height, K.width)
+            self._occluder_vao(self._meshes[d.key]).render()
+        self._fbo.color_mask = (True, True, True, True)
+        self._fbo.use()
+        return np.frombuffer(self._depth.read(alignment=1), np.float32).reshape(K.height, K.width)
 
     # -- lifetime ------------------------------------------------------------------
     def close(self) -> None:
@@ -306,7 +368,7 @@ class Renderer:
             m.release()
         for _, t in self._textures.values():
             t.release()
-        for obj in self._targets:
+        for obj in [*self._targets, self._white, self._item_prog, self._occ_prog]:
             obj.release()
         self._meshes.clear()
         self._textures.clear()
