@@ -29,7 +29,7 @@ def _pose(kp, t, vis=1.0):
         visibility=np.full(33, vis, np.float32),
         presence=np.ones(33, np.float32),
         world_m=np.zeros((33, 3), np.float32),
-        mask=None,
+        segmentation=None,
         image_size=(640, 480),
         timestamp_ms=t,
     )

@@ -1,14 +1,36 @@
 """Small rotation helpers for the rig solver: frames, swing, twist, slerp. Matrices are
-(3, 3) float64 rotation matrices acting on column vectors."""
+(3, 3) float64 rotation matrices acting on column vectors.
+
+These run a few hundred times per frame on single 3-vectors, where numpy's general
+``cross`` and ``linalg.norm`` cost more in overhead than in arithmetic; the 3-vector
+versions below are written out by hand.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 EPS = 1e-9
 
 
+def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product of two 3-vectors."""
+    a0, a1, a2 = float(a[0]), float(a[1]), float(a[2])
+    b0, b1, b2 = float(b[0]), float(b[1]), float(b[2])
+    return np.array((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0))
+
+
+def norm3(v: np.ndarray) -> float:
+    return math.sqrt(float(v[0]) ** 2 + float(v[1]) ** 2 + float(v[2]) ** 2)
+
+
 def normalize(v: np.ndarray) -> np.ndarray:
+    """Unit vector(s) along the last axis; a single 3-vector takes the fast path."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.shape == (3,):
+        return v / max(norm3(v), EPS)
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.maximum(n, EPS)
 
@@ -18,18 +40,18 @@ def frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     e2 the part of ``secondary`` orthogonal to e1, e3 = e1 x e2 (right-handed)."""
     e1 = normalize(np.asarray(primary, dtype=np.float64))
     s = np.asarray(secondary, dtype=np.float64)
-    e2 = s - e1 * np.dot(s, e1)
-    if np.linalg.norm(e2) < EPS:  # degenerate: pick any perpendicular
-        e2 = np.cross(e1, [1.0, 0.0, 0.0] if abs(e1[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e2 = s - e1 * float(np.dot(s, e1))
+    if norm3(e2) < EPS:  # degenerate: pick any perpendicular
+        e2 = cross3(e1, np.array([1.0, 0.0, 0.0] if abs(e1[0]) < 0.9 else [0.0, 1.0, 0.0]))
     e2 = normalize(e2)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=1)
+    return np.stack([e1, e2, cross3(e1, e2)], axis=1)
 
 
 def axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
     """Rodrigues: rotation by ``angle`` radians about unit ``axis``."""
     a = normalize(np.asarray(axis, dtype=np.float64))
-    x, y, z = a
-    c, s = np.cos(angle), np.sin(angle)
+    x, y, z = float(a[0]), float(a[1]), float(a[2])
+    c, s = math.cos(angle), math.sin(angle)
     C = 1.0 - c
     return np.array(
         [
@@ -43,26 +65,26 @@ def axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
 def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The smallest rotation taking direction ``a`` to direction ``b``."""
     a, b = normalize(np.asarray(a, dtype=np.float64)), normalize(np.asarray(b, dtype=np.float64))
-    v = np.cross(a, b)
+    v = cross3(a, b)
     c = float(np.dot(a, b))
-    s = float(np.linalg.norm(v))
+    s = norm3(v)
     if s < 1e-9:
         if c > 0:
             return np.eye(3)
-        perp = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-        return axis_angle(perp, np.pi)
-    return axis_angle(v / s, np.arctan2(s, c))
+        perp = cross3(a, np.array([1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
+        return axis_angle(perp, math.pi)
+    return axis_angle(v / s, math.atan2(s, c))
 
 
 def twist_angle(axis: np.ndarray, current: np.ndarray, wanted: np.ndarray) -> float:
     """Signed angle about ``axis`` taking ``current``'s perpendicular part to ``wanted``'s.
     Returns 0 when either is (nearly) parallel to the axis."""
     a = normalize(np.asarray(axis, dtype=np.float64))
-    c = current - a * np.dot(current, a)
-    w = wanted - a * np.dot(wanted, a)
-    if np.linalg.norm(c) < 1e-6 or np.linalg.norm(w) < 1e-6:
+    c = current - a * float(np.dot(current, a))
+    w = wanted - a * float(np.dot(wanted, a))
+    if norm3(c) < 1e-6 or norm3(w) < 1e-6:
         return 0.0
-    return float(np.arctan2(np.dot(np.cross(c, w), a), np.dot(c, w)))
+    return math.atan2(float(np.dot(cross3(c, w), a)), float(np.dot(c, w)))
 
 
 def to_quaternion(R: np.ndarray) -> np.ndarray:

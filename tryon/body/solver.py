@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tryon.body.mannequin import Mannequin
-from tryon.body.rotations import axis_angle, frame, normalize, slerp, swing, twist_angle
+from tryon.body.rotations import axis_angle, cross3, frame, norm3, normalize, slerp, swing, twist_angle
 from tryon.body.skeleton import BONE_INDEX, NUM_BONES
 from tryon.frames import CameraIntrinsics, pixel_rays
 from tryon.pose.landmarks import L
@@ -176,7 +176,7 @@ def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: flo
     no more than ``max_stretch`` times the length; beyond that, the point at that
     stretched length toward the ray (short of it).
     """
-    d = ray / np.linalg.norm(ray)
+    d = ray / norm3(ray)
     b = float(np.dot(d, parent))
     c = float(np.dot(parent, parent)) - length * length
     disc = b * b - c
@@ -188,7 +188,7 @@ def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: flo
             return s * d
     closest = max(b, 1e-3) * d
     gap = closest - parent
-    dist = float(np.linalg.norm(gap))
+    dist = float(norm3(gap))
     if dist <= length * max_stretch or dist < 1e-9:
         return closest
     return parent + gap / dist * length * max_stretch
@@ -302,7 +302,7 @@ class RigSolver:
             bind_vec = B[hip] - bh[BONE_INDEX[bone]]
             target_vec = T[hip] - head
             rot = swing(R_root @ bind_vec, target_vec) @ R_root
-            along = np.linalg.norm(target_vec) / max(np.linalg.norm(bind_vec), 1e-9)
+            along = norm3(target_vec) / max(norm3(bind_vec), 1e-9)
             place(bone, rot, _stretch_along(bind_vec, along, g), head, trust[hip])
 
         # 3. Spine: the chest's frame from the shoulder line, shared out along the spine.
@@ -331,7 +331,7 @@ class RigSolver:
             bind_vec = B[sh] - bh[BONE_INDEX[clav]]
             target_vec = T[sh] - head
             rot = swing(R_chest @ bind_vec, target_vec) @ R_chest
-            along = np.linalg.norm(target_vec) / max(np.linalg.norm(bind_vec), 1e-9)
+            along = norm3(target_vec) / max(norm3(bind_vec), 1e-9)
             stretch = _stretch_along(bind_vec, along, g)
             place(clav, rot, stretch, head, trust[sh])
             place(f"shoulder01.{side}", rot, stretch, carry(f"shoulder01.{side}", clav), trust[sh])
@@ -429,8 +429,8 @@ class RigSolver:
         )
         ix, pk = (L.LEFT_INDEX, L.LEFT_PINKY) if left else (L.RIGHT_INDEX, L.RIGHT_PINKY)
         ua_b, fa_b = B[el] - B[sh], B[wr] - B[el]
-        L_ua = np.linalg.norm(ua_b) * shape.bone_scale[BONE_INDEX[f"upperarm01.{side}"]] * limb_scale
-        L_fa = np.linalg.norm(fa_b) * shape.bone_scale[BONE_INDEX[f"lowerarm01.{side}"]] * limb_scale
+        L_ua = norm3(ua_b) * shape.bone_scale[BONE_INDEX[f"upperarm01.{side}"]] * limb_scale
+        L_fa = norm3(fa_b) * shape.bone_scale[BONE_INDEX[f"lowerarm01.{side}"]] * limb_scale
         start, elbow, wrist = self._limb_targets(sh, el, wr, T, hint, rays, usable, L_ua, L_fa)
         start = carry(f"upperarm01.{side}", f"shoulder01.{side}")
         ua_t, fa_t = elbow - start, wrist - elbow
@@ -438,11 +438,11 @@ class RigSolver:
         R_sw = swing(R_parent @ ua_b, ua_t) @ R_parent
         # Elbow hinge: the forearm's bend direction fixes the upper arm's twist when bent.
         bend_b = fa_b - normalize(ua_b) * np.dot(fa_b, normalize(ua_b))
-        sin_bend = np.linalg.norm(np.cross(normalize(ua_t), normalize(fa_t)))
+        sin_bend = norm3(cross3(normalize(ua_t), normalize(fa_t)))
         w_hinge = _smoothstep(sin_bend, 0.2, 0.5)
         theta = twist_angle(ua_t, R_sw @ bend_b, fa_t) * w_hinge
         axis = normalize(ua_t)
-        along_ua = np.linalg.norm(ua_t) / np.linalg.norm(ua_b)
+        along_ua = norm3(ua_t) / norm3(ua_b)
         st_ua = _stretch_along(ua_b, along_ua, g)
         c_el = min(trust[sh], trust[el])
         R_ua1 = axis_angle(axis, 0.5 * theta) @ R_sw
@@ -457,7 +457,7 @@ class RigSolver:
         if hand_ok:
             theta_f = twist_angle(fa_t, R_fsw @ (B[ix] - B[pk]), T[ix] - T[pk])
         faxis = normalize(fa_t)
-        along_fa = np.linalg.norm(fa_t) / np.linalg.norm(fa_b)
+        along_fa = norm3(fa_t) / norm3(fa_b)
         st_fa = _stretch_along(fa_b, along_fa, g)
         c_wr = min(c_el, trust[wr])
         elbow_head = carry(f"lowerarm01.{side}", f"upperarm02.{side}")
@@ -491,8 +491,8 @@ class RigSolver:
         hp, kn, an = (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE) if left else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)
         he, fi = (L.LEFT_HEEL, L.LEFT_FOOT_INDEX) if left else (L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX)
         th_b, sh_b = B[kn] - B[hp], B[an] - B[kn]
-        L_th = np.linalg.norm(th_b) * shape.bone_scale[BONE_INDEX[f"upperleg01.{side}"]] * limb_scale
-        L_sh = np.linalg.norm(sh_b) * shape.bone_scale[BONE_INDEX[f"lowerleg01.{side}"]] * limb_scale
+        L_th = norm3(th_b) * shape.bone_scale[BONE_INDEX[f"upperleg01.{side}"]] * limb_scale
+        L_sh = norm3(sh_b) * shape.bone_scale[BONE_INDEX[f"lowerleg01.{side}"]] * limb_scale
         _, knee, ankle = self._limb_targets(hp, kn, an, T, hint, rays, usable, L_th, L_sh)
         start = carry(f"upperleg01.{side}", f"pelvis.{side}")
         th_t, sh_t = knee - start, ankle - knee
@@ -501,7 +501,7 @@ class RigSolver:
         # Thigh twist: the knee points where the bent leg's hinge says, else where the foot points.
         foot_ok = usable[he] and usable[fi]
         fwd_b = np.array([0.0, 0.0, 1.0])
-        sin_bend = np.linalg.norm(np.cross(normalize(th_t), normalize(sh_t)))
+        sin_bend = norm3(cross3(normalize(th_t), normalize(sh_t)))
         w_hinge = _smoothstep(sin_bend, 0.25, 0.5)
         theta = 0.0
         if w_hinge > 0:
@@ -510,7 +510,7 @@ class RigSolver:
         if foot_ok and w_hinge < 1:
             theta += twist_angle(th_t, R_sw @ (B[fi] - B[he]), T[fi] - T[he]) * (1 - w_hinge) * 0.7
         axis = normalize(th_t)
-        st_th = _stretch_along(th_b, np.linalg.norm(th_t) / np.linalg.norm(th_b), g)
+        st_th = _stretch_along(th_b, norm3(th_t) / norm3(th_b), g)
         c_kn = min(trust[hp], trust[kn])
         R_th2 = axis_angle(axis, theta) @ R_sw
         place(f"upperleg01.{side}", axis_angle(axis, 0.5 * theta) @ R_sw, st_th, start, c_kn)
@@ -522,7 +522,7 @@ class RigSolver:
             theta_s = twist_angle(sh_t, R_ssw @ (B[fi] - B[he]), T[fi] - T[he])
             theta_s = float(np.clip(theta_s, -0.6, 0.6))
         saxis = normalize(sh_t)
-        st_sh = _stretch_along(sh_b, np.linalg.norm(sh_t) / np.linalg.norm(sh_b), g)
+        st_sh = _stretch_along(sh_b, norm3(sh_t) / norm3(sh_b), g)
         c_an = min(c_kn, trust[an])
         place(
             f"lowerleg01.{side}",

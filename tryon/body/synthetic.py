@@ -94,7 +94,7 @@ def synthetic_person(
         visibility=np.ones(NUM_LANDMARKS, np.float32),
         presence=np.ones(NUM_LANDMARKS, np.float32),
         world_m=(lm - mid_hip).astype(np.float32),
-        mask=None,
+        segmentation=None,
         image_size=(K.width, K.height),
         timestamp_ms=timestamp_ms,
     )

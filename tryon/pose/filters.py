@@ -176,7 +176,7 @@ class PoseSmoother:
         world = self._world(pose.world_m, t_s, scale)
 
         vis = pose.visibility
-        mask = pose.mask
+        mask = pose.segmentation
         if dt_ms is not None and self._vis is not None:
             a = 1.0 - math.exp(-dt_ms / 60.0)
             vis = self._vis + a * (vis - self._vis)
@@ -194,7 +194,7 @@ class PoseSmoother:
             keypoints_px=kp.astype(np.float32),
             world_m=world.astype(np.float32),
             visibility=np.asarray(vis, dtype=np.float32),
-            mask=mask,
+            segmentation=mask,
         )
 
 

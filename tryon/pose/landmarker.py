@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from tryon.pose.bundle import pose_landmarker_task
-from tryon.pose.types import Pose
+from tryon.pose.types import Pose, segmentation_size
 
 log = logging.getLogger(__name__)
 
@@ -179,21 +179,22 @@ def _to_pose(result, i: int, w: int, h: int, timestamp_ms: int | None) -> Pose:
     vis = np.array([p.visibility if p.visibility is not None else 0.0 for p in lms], dtype=np.float32)
     pres = np.array([p.presence if p.presence is not None else 0.0 for p in lms], dtype=np.float32)
     world = np.array([[p.x, p.y, p.z] for p in result.pose_world_landmarks[i]], dtype=np.float32)
-    mask = None
+    seg = None
     if result.segmentation_masks:
-        # Copy out of MediaPipe's buffer: the view dies with the result.
-        mask = np.array(result.segmentation_masks[i].numpy_view(), dtype=np.float32, copy=True)
-        if mask.ndim == 3:
-            mask = mask[..., 0]
-        if mask.shape != (h, w):
-            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        # Resample out of MediaPipe's buffer (its view dies with the result) straight to the
+        # working resolution: the model computes the mask at 256 x 256 anyway.
+        view = result.segmentation_masks[i].numpy_view()
+        if view.ndim == 3:
+            view = view[..., 0]
+        sw, sh = segmentation_size(w, h)
+        seg = cv2.resize(np.asarray(view, dtype=np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
     return Pose(
         keypoints_px=norm[:, :2] * np.array([w, h], dtype=np.float32),
         depth_px=norm[:, 2] * np.float32(w),
         visibility=np.clip(vis, 0.0, 1.0),
         presence=np.clip(pres, 0.0, 1.0),
         world_m=world,
-        mask=mask,
+        segmentation=seg,
         image_size=(w, h),
         timestamp_ms=None if timestamp_ms is None else int(timestamp_ms),
     )

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
+import cv2
 import numpy as np
 
 from tryon.pose.landmarks import NUM_LANDMARKS
+
+#: Longest side of the working-resolution segmentation kept in a Pose.
+SEGMENTATION_MAX_SIDE = 512
+
+
+def segmentation_size(width: int, height: int) -> tuple[int, int]:
+    """(w, h) of the working-resolution segmentation for a frame of ``width`` x ``height``."""
+    scale = min(1.0, SEGMENTATION_MAX_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,10 @@ class Pose:
     visibility : (33,) float32 in [0, 1], likelihood the point is visible (not occluded).
     presence : (33,) float32 in [0, 1], likelihood the point is in the frame at all.
     world_m : (33, 3) float32, world metres (hip-centred, camera-aligned axes).
-    mask : (H, W) float32 in [0, 1] or None, the person segmentation (1 = person).
+    segmentation : (h, w) float32 in [0, 1] or None, the person segmentation (1 = person)
+        at working resolution: the frame's aspect ratio, longest side at most
+        ``SEGMENTATION_MAX_SIDE`` (BlazePose computes it at 256 x 256 anyway). ``mask``
+        gives it at the frame's size.
     image_size : (width, height) of the frame in px.
     timestamp_ms : the stream timestamp, or None for a still image.
     """
@@ -30,7 +44,7 @@ class Pose:
     visibility: np.ndarray
     presence: np.ndarray
     world_m: np.ndarray
-    mask: np.ndarray | None
+    segmentation: np.ndarray | None
     image_size: tuple[int, int]
     timestamp_ms: int | None = None
 
@@ -47,8 +61,23 @@ class Pose:
             if value.shape != shape:
                 raise ValueError(f"Pose.{name} must have shape {shape}, got {value.shape}")
         w, h = self.image_size
-        if self.mask is not None and self.mask.shape != (h, w):
-            raise ValueError(f"Pose.mask must be {(h, w)}, got {self.mask.shape}")
+        seg = self.segmentation
+        if seg is not None:
+            if seg.ndim != 2 or seg.dtype != np.float32:
+                raise ValueError(f"Pose.segmentation must be (h, w) float32, got {seg.shape} {seg.dtype}")
+            if abs(seg.shape[1] / seg.shape[0] - w / h) > 0.02 * (w / h) + 1.0 / seg.shape[0]:
+                raise ValueError(f"Pose.segmentation {seg.shape} does not have the frame's aspect ratio ({w}x{h})")
+
+    @functools.cached_property
+    def mask(self) -> np.ndarray | None:
+        """(H, W) float32 in [0, 1]: the person segmentation at the frame's size (or None)."""
+        seg = self.segmentation
+        if seg is None:
+            return None
+        w, h = self.image_size
+        if seg.shape == (h, w):
+            return seg
+        return cv2.resize(seg, (w, h), interpolation=cv2.INTER_LINEAR)
 
     @property
     def width(self) -> int:
@@ -79,5 +108,5 @@ class Pose:
         return float(x0), float(y0), float(x1), float(y1)
 
     def with_arrays(self, **changes) -> Pose:
-        """A copy with some fields replaced (used by the filters)."""
+        """A copy with some fields replaced (used by the filters); derived views are recomputed."""
         return replace(self, **changes)

@@ -7,6 +7,7 @@ over an :class:`~tryon.render.renderer.ItemLayer`.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -16,12 +17,36 @@ from tryon.render.renderer import ItemLayer
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """Where the items cover the frame, kept compactly: ``a8`` (h, w) uint8 over ``roi``
+    (x0, y0, x1, y1) of a frame ``size`` (width, height), ``mirrored`` with the image."""
+
+    a8: np.ndarray | None
+    roi: tuple[int, int, int, int]
+    size: tuple[int, int]
+    mirrored: bool = False
+
+    def to_float(self) -> np.ndarray:
+        """(H, W) float32 in [0, 1] over the whole frame."""
+        w, h = self.size
+        alpha = np.zeros((h, w), np.float32)
+        if self.a8 is not None:
+            x0, y0, x1, y1 = self.roi
+            np.multiply(self.a8, np.float32(1.0 / 255.0), out=alpha[y0:y1, x0:x1])
+        return cv2.flip(alpha, 1) if self.mirrored else alpha
+
+
+@dataclass(frozen=True)
 class Composite:
-    """image : (H, W, 3) uint8 BGR. alpha : (H, W) float32 in [0, 1], the items' coverage
-    (mirrored along with the image)."""
+    """image : (H, W, 3) uint8 BGR. coverage : the items' coverage; ``alpha`` gives it as
+    (H, W) float32 in [0, 1] (mirrored along with the image), built on first access."""
 
     image: np.ndarray
-    alpha: np.ndarray
+    coverage: Coverage
+
+    @functools.cached_property
+    def alpha(self) -> np.ndarray:
+        return self.coverage.to_float()
 
 
 def smooth_edges(bgra: np.ndarray) -> np.ndarray:
@@ -53,7 +78,7 @@ class Compositor:
         if layer.size != (w, h):
             raise ValueError(f"the items were rendered for {layer.size}, the frame is {(w, h)}")
         image = frame_bgr.copy()
-        alpha = np.zeros((h, w), np.float32)
+        a8 = None
         if not layer.empty:
             x0, y0, x1, y1 = layer.roi
             fg = smooth_edges(layer.bgra) if self.antialias else layer.bgra
@@ -62,14 +87,12 @@ class Compositor:
             roi = image[y0:y1, x0:x1]
             under = cv2.multiply(roi, inv, scale=1.0 / 255.0)
             cv2.add(under, cv2.cvtColor(fg, cv2.COLOR_BGRA2BGR), dst=roi)
-            np.multiply(a8, np.float32(1.0 / 255.0), out=alpha[y0:y1, x0:x1])
         if mirror:
             image = cv2.flip(image, 1)
-            alpha = cv2.flip(alpha, 1)
-        return Composite(image=image, alpha=alpha)
+        return Composite(image, Coverage(a8, layer.roi, (w, h), mirror))
 
     def passthrough(self, frame_bgr: np.ndarray, mirror: bool = False) -> Composite:
         """No items: the frame (mirrored if asked) and zero coverage."""
         h, w = frame_bgr.shape[:2]
         image = cv2.flip(frame_bgr, 1) if mirror else frame_bgr.copy()
-        return Composite(image=image, alpha=np.zeros((h, w), np.float32))
+        return Composite(image, Coverage(None, (0, 0, 0, 0), (w, h), mirror))

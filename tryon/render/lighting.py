@@ -7,6 +7,7 @@ irradiance (Ramamoorthi and Hanrahan, 2001).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,10 +86,15 @@ class Lighting:
     @classmethod
     def studio(cls) -> Lighting:
         """A neutral shop light: bright soft sky from above and front, a key light from the
-        upper front left of the shopper (upper right in the image)."""
-        key = np.array([0.35, -0.6, -0.72])
-        return cls(
-            sh=gradient_sh(sky_rgb=(0.95, 0.95, 0.95), ground_rgb=(0.35, 0.33, 0.32)),
-            key_direction=key / np.linalg.norm(key),
-            key_color=np.array([2.2, 2.15, 2.1]),
-        )
+        upper front left of the shopper (upper right in the image). Computed once."""
+        return _studio()
+
+
+@functools.lru_cache(maxsize=1)
+def _studio() -> Lighting:
+    key = np.array([0.35, -0.6, -0.72])
+    return Lighting(
+        sh=gradient_sh(sky_rgb=(0.95, 0.95, 0.95), ground_rgb=(0.35, 0.33, 0.32)),
+        key_direction=key / np.linalg.norm(key),
+        key_color=np.array([2.2, 2.15, 2.1]),
+    )

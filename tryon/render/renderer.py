@@ -162,6 +162,7 @@ class Renderer:
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
         self._white = ctx.texture((1, 1), 1, b"\xff")
+        self._mask_tex = None
         self._size: tuple[int, int] | None = None
         self._targets: list = []
         self._closed = False
@@ -179,16 +180,27 @@ class Renderer:
         self._color = ctx.texture(size, 4)
         self._depth = ctx.depth_texture(size)
         self._fbo = ctx.framebuffer([self._color], self._depth)
-        self._mask_tex = ctx.texture(size, 1)
-        self._targets = [self._color, self._depth, self._fbo, self._mask_tex]
+        self._targets = [self._color, self._depth, self._fbo]
         if s:
             self._ms_color = ctx.renderbuffer(size, 4, samples=s)
             self._ms_depth = ctx.depth_renderbuffer(size, samples=s)
             self._ms_fbo = ctx.framebuffer([self._ms_color], self._ms_depth)
             self._targets += [self._ms_color, self._ms_depth, self._ms_fbo]
         self._readback = bytearray(width * height * 4)
-        self._mask8 = np.empty((height, width), np.uint8)
         self._size = size
+
+    def _person_mask_texture(self, mask: np.ndarray):
+        """The person mask (any resolution with the frame's aspect) as an R8 texture; the
+        shader samples it in normalised coordinates, bilinearly."""
+        h, w = mask.shape
+        if self._mask_tex is None or self._mask_tex.size != (w, h):
+            if self._mask_tex is not None:
+                self._mask_tex.release()
+            self._mask_tex = self.ctx.texture((w, h), 1)
+            self._mask8 = np.empty((h, w), np.uint8)
+        cv2.convertScaleAbs(mask, dst=self._mask8, alpha=255.0)
+        self._mask_tex.write(self._mask8, alignment=1)
+        return self._mask_tex
 
     def _texture(self, material: Material):
         img = material.base_texture
@@ -263,12 +275,7 @@ class Renderer:
             fbo.color_mask = (True, True, True, True)
             fbo.use()
 
-        mask_tex = self._white
-        if person_mask is not None:
-            m8 = self._mask8[y0:y1, x0:x1]
-            cv2.convertScaleAbs(person_mask[y0:y1, x0:x1], dst=m8, alpha=255.0)
-            self._mask_tex.write(np.ascontiguousarray(m8), viewport=region, alignment=1)
-            mask_tex = self._mask_tex
+        mask_tex = self._white if person_mask is None else self._person_mask_texture(person_mask)
         prog = self._item_prog
         prog["u_projection"].write(proj)
         prog["u_sh"].write(np.ascontiguousarray(lighting.sh, dtype=np.float32).tobytes())
@@ -368,8 +375,9 @@ class Renderer:
             m.release()
         for _, t in self._textures.values():
             t.release()
-        for obj in [*self._targets, self._white, self._item_prog, self._occ_prog]:
-            obj.release()
+        for obj in [*self._targets, self._white, self._mask_tex, self._item_prog, self._occ_prog]:
+            if obj is not None:
+                obj.release()
         self._meshes.clear()
         self._textures.clear()
         self._targets = []

@@ -1,0 +1,5 @@
+import sys
+
+from tryon.cli import main
+
+sys.exit(main())

@@ -1,0 +1,78 @@
+"""The ``tryon`` command (also ``python -m tryon``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"tryon: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from tryon import bench
+
+    try:
+        resolutions = [bench.parse_resolution(r) for r in (args.resolution or ["640x480", "1280x720"])]
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not args.input.is_file():
+        return _fail(f"input not found: {args.input}")
+    item_sets = [tuple(args.items)]
+    if args.outfit:
+        item_sets.append(tuple(args.outfit))
+    report = bench.run(args.input, resolutions, item_sets, args.frames, args.catalog)
+    readme = bench.ROOT / "README.md" if args.update_readme else None
+    md = bench.write_outputs(report, args.json, args.plot, readme)
+    print()
+    print(md)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tryon import bench
+
+    parser = argparse.ArgumentParser(prog="tryon", description="tryon: real-time 3D virtual try-on")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser(
+        "bench",
+        help="measure speed against the bare pose model (and accuracy)",
+        description=bench.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    b.add_argument("--input", type=Path, default=bench.DEFAULT_INPUT, help="video to run on (default: the sample clip)")
+    b.add_argument(
+        "--resolution", action="append", metavar="WxH", help="frame size, repeatable (default: 640x480 and 1280x720)"
+    )
+    b.add_argument("--items", nargs="+", default=["navy-longsleeve"], metavar="ID", help="the one-top configuration")
+    b.add_argument("--outfit", nargs="+", metavar="ID", help="also measure this full outfit")
+    b.add_argument("--frames", type=int, help="frames per run (the clip is looped or cut to this length)")
+    b.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
+    b.add_argument("--json", type=Path, help="write the full report as JSON")
+    b.add_argument("--plot", type=Path, help="write a PNG plot of per-stage time")
+    b.add_argument("--update-readme", action="store_true", help="rewrite the README's performance table")
+    b.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        return _fail(str(exc).strip("'\""))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
