@@ -27,6 +27,23 @@ LOWER_BODY_BONES = frozenset(
     if n == "root" or n.split(".")[0] in ("pelvis", "upperleg01", "upperleg02", "lowerleg01", "lowerleg02", "foot")
 )
 PIECES = ("top", "bottom", "all")
+#: Categories that end at the hips: cloth there follows the pelvis, not the thighs (else a
+#: seated or striding shopper's hem is dragged down between the legs).
+UPPER_BODY_CATEGORIES = frozenset({"top", "outerwear"})
+LEG_BONES = frozenset(
+    i
+    for i, n in enumerate(BONE_NAMES)
+    if n.split(".")[0] in ("upperleg01", "upperleg02", "lowerleg01", "lowerleg02", "foot")
+)
+
+
+def pelvis_bound(skin: SkinWeights) -> SkinWeights:
+    """The same weights with every leg bone's share moved onto the root (pelvis)."""
+    dense = skin.to_dense()
+    legs = sorted(LEG_BONES)
+    dense[:, BONE_NAMES.index("root")] += dense[:, legs].sum(axis=1)
+    dense[:, legs] = 0.0
+    return SkinWeights.from_dense(dense)
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -119,13 +136,16 @@ def import_makehuman_clothes(
     if has_uv:
         uv = obj.uvs[uniq[:, 1]]
         uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype(np.float32)  # OBJ v-up -> glTF v-down
+    part_skin = skin.take(src)
+    if category in UPPER_BODY_CATEGORIES:
+        part_skin = pelvis_bound(part_skin)
     part = MeshPart(
         positions=positions[src].astype(np.float32),
         normals=normals_v[src],
         faces=inverse.reshape(-1, 3).astype(np.int32),
         uvs=uvs,
         material=0,
-        skin=skin.take(src),
+        skin=part_skin,
     )
     color = (0.8, 0.8, 0.8) if base_color_srgb is None else base_color_srgb
     material = Material(

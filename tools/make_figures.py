@@ -1,0 +1,98 @@
+"""Regenerate the pictures the README shows (docs/images/), from today's code.
+
+python tools/make_figures.py [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "docs" / "images"
+PHOTOS = ROOT / "tests" / "data" / "photos"
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    img = img.copy()
+    cv2.rectangle(img, (0, 0), (img.shape[1], 26), (30, 30, 30), -1)
+    cv2.putText(img, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def _fit_h(img: np.ndarray, h: int) -> np.ndarray:
+    return cv2.resize(img, (round(img.shape[1] * h / img.shape[0]), h), interpolation=cv2.INTER_AREA)
+
+
+def demo_frames() -> Path:
+    """Six frames of the bundled clip with the bundled top (no overlay)."""
+    from tryon import TryOnEngine
+    from tryon.video import VideoFile
+
+    picks = (5, 25, 45, 65, 85, 100)
+    tiles = []
+    with TryOnEngine(items=["navy-longsleeve"]) as engine:
+        frames = [f for f, _ in VideoFile(ROOT / "samples" / "dance.mp4")]
+        for i, result in enumerate(engine.process_stream(frames, fps=20)):
+            if i in picks:
+                tiles.append(_label(cv2.resize(result.image, (300, 300), interpolation=cv2.INTER_AREA), f"frame {i}"))
+    sheet = np.vstack([np.hstack(tiles[:3]), np.hstack(tiles[3:])])
+    path = OUT / "demo_frames.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+def photos() -> Path:
+    """Every test photo, before and after, with the bundled top."""
+    from tryon import TryOnEngine
+
+    names = [
+        "mediapipe_samples_pose_test_image.jpg",
+        "pixabay_image2.jpeg",
+        "skimage_astronaut.png",
+        "coco_000000000785.jpg",
+        "pixabay_image3.jpeg",
+        "pixabay_image1.png",
+        "skimage_camera.png",
+    ]
+    pairs = []
+    with TryOnEngine(items=["navy-longsleeve"]) as engine:
+        for n in names:
+            img = cv2.imread(str(PHOTOS / n))
+            out = engine.process(img).image
+            pairs.append(np.hstack([_fit_h(img, 260), _fit_h(out, 260)]))
+    rows, row, width = [], [], 0
+    for p in pairs:
+        if width + p.shape[1] > 1500 and row:
+            rows.append(row)
+            row, width = [], 0
+        row.append(p)
+        width += p.shape[1]
+    rows.append(row)
+    full = max(sum(p.shape[1] for p in r) for r in rows)
+    sheet = np.vstack([np.hstack(r + [np.zeros((260, full - sum(p.shape[1] for p in r), 3), np.uint8)]) for r in rows])
+    path = OUT / "photos_before_after.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+FIGURES = {"demo_frames": demo_frames, "photos": photos}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", nargs="*", choices=sorted(FIGURES))
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in args.only or FIGURES:
+        print(f"{name}: {FIGURES[name]()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
