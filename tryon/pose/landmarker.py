@@ -7,7 +7,10 @@ shopper's :class:`~tryon.pose.types.Pose`, or ``None`` when nobody is there.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -45,6 +48,28 @@ class PoseOptions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence C++ logging on file descriptor 2 for the duration (MediaPipe's graph start-up
+    and first frame print harmless warnings there). ``TRYON_MEDIAPIPE_LOGS=1`` keeps them."""
+    if os.environ.get("TRYON_MEDIAPIPE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def select_main_shopper(poses: list[Pose], previous: Pose | None = None) -> Pose | None:
@@ -91,6 +116,7 @@ class PoseEstimator:
         self._previous: Pose | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._warmed: set = set()  # landmarkers past their first (noisy) detection
 
     def _create(self, video: bool):
         from mediapipe.tasks.python import BaseOptions, vision
@@ -105,7 +131,8 @@ class PoseEstimator:
             min_tracking_confidence=o.min_tracking_confidence,
             output_segmentation_masks=o.segmentation,
         )
-        return vision.PoseLandmarker.create_from_options(opts)
+        with quiet_native_stderr():
+            return vision.PoseLandmarker.create_from_options(opts)
 
     def _landmarker(self, video: bool):
         if self._closed:
@@ -128,15 +155,21 @@ class PoseEstimator:
         """Every person found (at most ``num_poses``), image mode when ``timestamp_ms`` is None."""
         h, w = frame_bgr.shape[:2]
         image = self._mp_image(frame_bgr)
-        if timestamp_ms is None:
-            result = self._landmarker(False).detect(image)
-        else:
-            ts = int(timestamp_ms)
-            if self._last_ts is not None and ts <= self._last_ts:
-                # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
-                ts = self._last_ts + 1
-            self._last_ts = ts
-            result = self._landmarker(True).detect_for_video(image, ts)
+        video = timestamp_ms is not None
+        landmarker = self._landmarker(video)
+        quiet = quiet_native_stderr() if landmarker not in self._warmed else contextlib.nullcontext()
+        with quiet:
+            if not video:
+                result = landmarker.detect(image)
+            else:
+                ts = int(timestamp_ms)
+                if self._last_ts is not None and ts <= self._last_ts:
+                    # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
+                    ts = self._last_ts + 1
+                self._last_ts = ts
+                result = landmarker.detect_for_video(image, ts)
+        if result.pose_landmarks:
+            self._warmed.add(landmarker)
         return [_to_pose(result, i, w, h, timestamp_ms) for i in range(len(result.pose_landmarks))]
 
     def detect(self, frame_bgr: np.ndarray) -> Pose | None:
