@@ -281,7 +281,12 @@ def run(
     frames: int | None = None,
     catalog=None,
     log=print,
+    accuracy_random: int | None = 12,
+    jitter_frames: int | None = 0,
 ) -> dict:
+    """The whole benchmark. ``accuracy_random``: random poses added to the BVH ones in the
+    accuracy section (None skips it); ``jitter_frames``: frames per clip for the stability
+    section (0: whole clips, None skips it)."""
     report = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d"),
         "input": str(input_path.relative_to(ROOT)) if input_path.is_relative_to(ROOT) else str(input_path),
@@ -300,6 +305,24 @@ def run(
                 f"{r.latency_ms} ms, sequential {r.sequential_fps} fps, peak {r.peak_rss_mb} MB"
             )
             report["speed"].append(asdict(r))
+    garment = item_sets[0][0]
+    if accuracy_random is not None:
+        from tryon import accuracy
+
+        log("accuracy: rendering synthetic people...")
+        acc = accuracy.run(garment, n_random=accuracy_random, catalog=catalog)
+        share = accuracy.photo_mask_share(garment, catalog)
+        acc["photo_mask_share"] = {k: round(v, 4) for k, v in share.items()}
+        acc["markdown"] = accuracy.markdown(acc, share)
+        report["accuracy"] = acc
+        log(f"accuracy: {acc['summary']}")
+    if jitter_frames is not None:
+        from tryon import stability
+
+        log("stability: tracking garment anchors on the sample clips...")
+        st = stability.run(garment, max_frames=jitter_frames or None, catalog=catalog)
+        report["jitter"] = {"clips": st, "markdown": stability.markdown(st)}
+        log(f"stability: {st}")
     # One entry per resolution, the first item set's figures at its top level.
     report["resolutions"] = []
     for size in resolutions:

@@ -26,7 +26,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     item_sets = [tuple(args.items)]
     if args.outfit:
         item_sets.append(tuple(args.outfit))
-    report = bench.run(args.input, resolutions, item_sets, args.frames, args.catalog)
+    report = bench.run(
+        args.input,
+        resolutions,
+        item_sets,
+        args.frames,
+        args.catalog,
+        accuracy_random=None if args.no_accuracy else args.accuracy_random,
+        jitter_frames=None if args.no_jitter else args.jitter_frames,
+    )
     readme = bench.ROOT / "README.md" if args.update_readme else None
     md = bench.write_outputs(report, args.json, args.plot, readme)
     print()
@@ -57,6 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", type=Path, help="write the full report as JSON")
     b.add_argument("--plot", type=Path, help="write a PNG plot of per-stage time")
     b.add_argument("--update-readme", action="store_true", help="rewrite the README's performance table")
+    b.add_argument(
+        "--accuracy-random",
+        type=int,
+        default=12,
+        metavar="N",
+        help="random poses added to the MakeHuman BVH poses in the accuracy section (default 12)",
+    )
+    b.add_argument("--no-accuracy", action="store_true", help="skip the accuracy section")
+    b.add_argument(
+        "--jitter-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="frames per clip in the stability section (default: whole clips)",
+    )
+    b.add_argument("--no-jitter", action="store_true", help="skip the stability (jitter, lag) section")
     b.set_defaults(func=cmd_bench)
     return parser
 

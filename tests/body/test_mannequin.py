@@ -5,8 +5,10 @@ from tryon.body.skeleton import BONE_NAMES, NUM_BONES, PARENTS, reduce_bone
 from tryon.pose.landmarks import L
 
 
-def test_body_geometry(mannequin):
-    m = mannequin
+def test_body_geometry():
+    from tryon.body.mannequin import load_mannequin
+
+    m = load_mannequin(calibrated=False)
     assert m.positions_m.shape == (13380, 3) and m.faces.shape == (26756, 3)
     assert 1.6 < m.height_m < 1.75  # the hm08 body in metres
     nose = m.landmarks.bind_m[L.NOSE]
@@ -43,3 +45,17 @@ def test_landmarks_lie_on_or_inside_the_body(mannequin):
 
 def test_mhclo_ranges_parse():
     assert mh._parse_ranges(["1", "3", "-", "5", "9-10"], "x") == [1, 3, 4, 5, 9, 10]
+
+
+def test_landmark_calibration_is_small_and_symmetric(mannequin):
+    """The fitted anchor offsets (tools/calibrate_landmarks.py) move landmarks by a few
+    centimetres at most, and mirror images of each other on the two sides."""
+    from tryon.body.mannequin import load_mannequin
+    from tryon.pose.landmarks import MIRROR
+
+    raw = load_mannequin(calibrated=False).landmarks.bind_m
+    delta = mannequin.landmarks.bind_m - raw
+    assert np.abs(delta).max() <= 0.06
+    assert np.abs(delta).max() > 0.005  # the calibration is in use
+    mirrored = delta[MIRROR] * [-1, 1, 1]
+    assert np.abs(delta - mirrored).max() < 0.025

@@ -132,7 +132,7 @@ def _source_files() -> list[Path]:
 
 
 def _cache_key() -> str:
-    h = hashlib.sha256(b"mannequin-v5")
+    h = hashlib.sha256(b"mannequin-v6")
     for p in _source_files():
         h.update(p.read_bytes())
     h.update(repr(BONE_NAMES).encode())
@@ -210,16 +210,17 @@ def _landmark_anchors(joints: dict[str, np.ndarray], body_m: np.ndarray, skeleto
             L.RIGHT_FOOT_INDEX,
         ),
     ):
-        pos[sh], bones[sh] = joint(f"upperarm01.{side}____head"), skeleton.index(f"upperarm01.{side}")
-        pos[el], bones[el] = joint(f"lowerarm01.{side}____head"), skeleton.index(f"lowerarm01.{side}")
-        pos[wr], bones[wr] = joint(f"wrist.{side}____head"), skeleton.index(f"wrist.{side}")
+        # Limb landmarks ride the bone whose end they mark (the elbow ends the humerus...).
+        pos[sh], bones[sh] = joint(f"upperarm01.{side}____head"), skeleton.index(f"shoulder01.{side}")
+        pos[el], bones[el] = joint(f"lowerarm01.{side}____head"), skeleton.index(f"upperarm02.{side}")
+        pos[wr], bones[wr] = joint(f"wrist.{side}____head"), skeleton.index(f"lowerarm02.{side}")
         hand = skeleton.index(f"wrist.{side}")
         pos[pk], bones[pk] = joint(f"finger5-1.{side}____head"), hand
         pos[ix], bones[ix] = joint(f"finger2-1.{side}____head"), hand
         pos[th], bones[th] = joint(f"finger1-2.{side}____head"), hand
-        pos[hp], bones[hp] = joint(f"upperleg01.{side}____head"), skeleton.index(f"upperleg01.{side}")
-        pos[kn], bones[kn] = joint(f"lowerleg01.{side}____head"), skeleton.index(f"lowerleg01.{side}")
-        pos[an], bones[an] = joint(f"foot.{side}____head"), skeleton.index(f"foot.{side}")
+        pos[hp], bones[hp] = joint(f"upperleg01.{side}____head"), skeleton.index(f"pelvis.{side}")
+        pos[kn], bones[kn] = joint(f"lowerleg01.{side}____head"), skeleton.index(f"upperleg02.{side}")
+        pos[an], bones[an] = joint(f"foot.{side}____head"), skeleton.index(f"lowerleg02.{side}")
         foot = skeleton.index(f"foot.{side}")
         ankle = pos[an]
         sole = (np.abs(body_m[:, 0] - ankle[0]) < 0.05) & (body_m[:, 1] < ankle[1] + 0.02)
@@ -310,9 +311,32 @@ def _load_arrays() -> dict[str, np.ndarray]:
     return arrays
 
 
-@functools.lru_cache(maxsize=1)
-def load_mannequin() -> Mannequin:
-    """The canonical mannequin (built on first use, then cached on disk and in memory)."""
+CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "landmark_calibration.json"
+
+
+def _calibrated(bind_m: np.ndarray) -> np.ndarray:
+    """Default anchors moved by the fitted offsets of ``landmark_calibration.json``, if any
+    (see ``tools/calibrate_landmarks.py``)."""
+    if not CALIBRATION_FILE.is_file():
+        return bind_m
+    import json
+
+    from tryon.pose.landmarks import NAMES
+
+    offsets = json.loads(CALIBRATION_FILE.read_text()).get("offsets_m", {})
+    out = bind_m.copy()
+    for i, name in enumerate(NAMES):
+        if name in offsets:
+            out[i] = out[i] + np.asarray(offsets[name], dtype=np.float64)
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def load_mannequin(calibrated: bool = True) -> Mannequin:
+    """The canonical mannequin (built on first use, then cached on disk and in memory).
+
+    calibrated : move the landmark anchors to where BlazePose puts its landmarks on this
+    body (False: the anatomical defaults, which the calibration tool starts from)."""
     a = _load_arrays()
     full_skin = SkinWeights(a["full_bones"].astype(np.int32), a["full_weights"].astype(np.float32))
     body_ids = a["body_vertex_ids"].astype(np.int64)
@@ -331,7 +355,10 @@ def load_mannequin() -> Mannequin:
         faces=a["faces"].astype(np.int32),
         skin=full_skin.take(body_ids),
         skeleton=Skeleton(heads=a["heads"], tails=a["tails"]),
-        landmarks=LandmarkAnchors(bones=a["landmark_bones"].astype(np.int64), bind_m=a["landmark_bind_m"]),
+        landmarks=LandmarkAnchors(
+            bones=a["landmark_bones"].astype(np.int64),
+            bind_m=_calibrated(a["landmark_bind_m"]) if calibrated else a["landmark_bind_m"],
+        ),
         full_positions_dm=a["full_positions_dm"],
         full_skin=full_skin,
         body_vertex_ids=body_ids,

@@ -407,61 +407,63 @@ class RigSolver:
             return 1.0
         return float(np.clip(np.median(ratios), 0.85, 1.3))
 
-    def _limb_targets(self, a: int, b: int, c: int, T, hint, rays, usable, L_ab: float, L_bc: float):
-        """Middle and end joints of a limb (a -> b -> c) at held lengths on their rays."""
-        o = self.options
-        start = T[a]
-        if usable[b]:
-            mid = point_on_ray(start, rays[b], L_ab, hint[b, 2], o.max_stretch)
-        else:
-            mid = start + normalize(hint[b] - hint[a]) * L_ab
-        if usable[c]:
-            end = point_on_ray(mid, rays[c], L_bc, hint[c, 2], o.max_stretch)
-        else:
-            end = mid + normalize(hint[c] - hint[b]) * L_bc
-        return start, mid, end
+    def _end_point(self, start, idx: int, from_idx: int, length: float, hint, rays, usable) -> np.ndarray:
+        """A limb segment's end: on landmark ``idx``'s ray at ``length`` from ``start`` (the
+        depth ambiguity resolved by the world landmark); for an unusable keypoint, along
+        the world landmarks' direction from ``from_idx``."""
+        if usable[idx]:
+            return point_on_ray(start, rays[idx], length, hint[idx, 2], self.options.max_stretch)
+        return start + normalize(hint[idx] - hint[from_idx]) * length
+
+    # Each limb anchor rides the proximal bone of the segment it ends (the elbow keypoint
+    # marks the end of the humerus, the knee the end of the femur...), so a segment's
+    # transform alone decides where its end anchor lands: bind vectors run from the
+    # segment's joint (bone head) to that anchor.
 
     def _solve_limb_arm(self, side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry):
-        B, g = self._B, float(shape.girth)
+        B, bh, g = self._B, self._bind_heads, float(shape.girth)
         left = side == "L"
         sh, el, wr = (
             (L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST) if left else (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST)
         )
         ix, pk = (L.LEFT_INDEX, L.LEFT_PINKY) if left else (L.RIGHT_INDEX, L.RIGHT_PINKY)
-        ua_b, fa_b = B[el] - B[sh], B[wr] - B[el]
-        L_ua = norm3(ua_b) * shape.bone_scale[BONE_INDEX[f"upperarm01.{side}"]] * limb_scale
-        L_fa = norm3(fa_b) * shape.bone_scale[BONE_INDEX[f"lowerarm01.{side}"]] * limb_scale
-        start, elbow, wrist = self._limb_targets(sh, el, wr, T, hint, rays, usable, L_ua, L_fa)
-        start = carry(f"upperarm01.{side}", f"shoulder01.{side}")
-        ua_t, fa_t = elbow - start, wrist - elbow
+        i_ua, i_la, i_hand = (BONE_INDEX[f"{b}.{side}"] for b in ("upperarm01", "lowerarm01", "wrist"))
+        ua_b = B[el] - bh[i_ua]  # shoulder joint -> elbow anchor
+        fa_b = B[wr] - bh[i_la]  # elbow joint -> wrist anchor
+        L_ua = norm3(ua_b) * shape.bone_scale[i_ua] * limb_scale
+        L_fa = norm3(fa_b) * shape.bone_scale[i_la] * limb_scale
+        head = carry(f"upperarm01.{side}", f"shoulder01.{side}")
+        elbow = self._end_point(head, el, sh, L_ua, hint, rays, usable)
+        ua_t = elbow - head
         R_parent = R[BONE_INDEX[f"clavicle.{side}"]]
         R_sw = swing(R_parent @ ua_b, ua_t) @ R_parent
+        # A first guess of the forearm (from the elbow joint, the anchor's offset undone)
+        # sets the elbow hinge before the upper arm is placed.
+        elbow_joint = elbow - R_sw @ (B[el] - bh[i_la])
+        fa_first = self._end_point(elbow_joint, wr, el, L_fa, hint, rays, usable) - elbow_joint
         # Elbow hinge: the forearm's bend direction fixes the upper arm's twist when bent.
         bend_b = fa_b - normalize(ua_b) * np.dot(fa_b, normalize(ua_b))
-        sin_bend = norm3(cross3(normalize(ua_t), normalize(fa_t)))
+        sin_bend = norm3(cross3(normalize(ua_t), normalize(fa_first)))
         w_hinge = _smoothstep(sin_bend, 0.2, 0.5)
-        theta = twist_angle(ua_t, R_sw @ bend_b, fa_t) * w_hinge
+        theta = twist_angle(ua_t, R_sw @ bend_b, fa_first) * w_hinge
         axis = normalize(ua_t)
-        along_ua = norm3(ua_t) / norm3(ua_b)
-        st_ua = _stretch_along(ua_b, along_ua, g)
+        st_ua = _stretch_along(ua_b, norm3(ua_t) / norm3(ua_b), g)
         c_el = min(trust[sh], trust[el])
-        R_ua1 = axis_angle(axis, 0.5 * theta) @ R_sw
         R_ua2 = axis_angle(axis, theta) @ R_sw
-        place(f"upperarm01.{side}", R_ua1, st_ua, start, c_el)
+        place(f"upperarm01.{side}", axis_angle(axis, 0.5 * theta) @ R_sw, st_ua, head, c_el)
         place(f"upperarm02.{side}", R_ua2, st_ua, carry(f"upperarm02.{side}", f"upperarm01.{side}"), c_el)
 
-        # Forearm: swing onto the wrist, twist (pronation) from the hand's knuckle line.
+        # Forearm: swing onto the wrist, twist (pronation) from the hand's knuckle line,
+        # spread over the two forearm bones and the hand.
+        fa_head = carry(f"lowerarm01.{side}", f"upperarm02.{side}")
+        fa_t = self._end_point(fa_head, wr, el, L_fa, hint, rays, usable) - fa_head
         R_fsw = swing(R_ua2 @ fa_b, fa_t) @ R_ua2
         hand_ok = usable[ix] and usable[pk] and trust[wr] > 0
-        theta_f = 0.0
-        if hand_ok:
-            theta_f = twist_angle(fa_t, R_fsw @ (B[ix] - B[pk]), T[ix] - T[pk])
+        theta_f = twist_angle(fa_t, R_fsw @ (B[ix] - B[pk]), T[ix] - T[pk]) if hand_ok else 0.0
         faxis = normalize(fa_t)
-        along_fa = norm3(fa_t) / norm3(fa_b)
-        st_fa = _stretch_along(fa_b, along_fa, g)
+        st_fa = _stretch_along(fa_b, norm3(fa_t) / norm3(fa_b), g)
         c_wr = min(c_el, trust[wr])
-        elbow_head = carry(f"lowerarm01.{side}", f"upperarm02.{side}")
-        place(f"lowerarm01.{side}", axis_angle(faxis, theta_f / 3) @ R_fsw, st_fa, elbow_head, c_wr)
+        place(f"lowerarm01.{side}", axis_angle(faxis, theta_f / 3) @ R_fsw, st_fa, fa_head, c_wr)
         place(
             f"lowerarm02.{side}",
             axis_angle(faxis, 2 * theta_f / 3) @ R_fsw,
@@ -471,41 +473,45 @@ class RigSolver:
         )
         R_tw = axis_angle(faxis, theta_f) @ R_fsw
         # Hand: swing toward the knuckles' midpoint.
+        hand_head = carry(f"wrist.{side}", f"lowerarm02.{side}")
         R_hand = R_tw
         if hand_ok:
-            hb = 0.5 * (B[ix] + B[pk]) - B[wr]
-            ht = 0.5 * (T[ix] + T[pk]) - T[wr]
+            hb = 0.5 * (B[ix] + B[pk]) - bh[i_hand]
+            ht = 0.5 * (T[ix] + T[pk]) - hand_head
             R_hand = swing(R_tw @ hb, ht) @ R_tw
-        s_hand = shape.bone_scale[BONE_INDEX[f"wrist.{side}"]]
         place(
             f"wrist.{side}",
             R_hand,
-            np.eye(3) * s_hand,
-            carry(f"wrist.{side}", f"lowerarm02.{side}"),
+            np.eye(3) * shape.bone_scale[i_hand],
+            hand_head,
             min(c_wr, min(trust[ix], trust[pk])),
         )
 
     def _solve_limb_leg(self, side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry):
-        B, g = self._B, float(shape.girth)
+        B, bh, g = self._B, self._bind_heads, float(shape.girth)
         left = side == "L"
         hp, kn, an = (L.LEFT_HIP, L.LEFT_KNEE, L.LEFT_ANKLE) if left else (L.RIGHT_HIP, L.RIGHT_KNEE, L.RIGHT_ANKLE)
         he, fi = (L.LEFT_HEEL, L.LEFT_FOOT_INDEX) if left else (L.RIGHT_HEEL, L.RIGHT_FOOT_INDEX)
-        th_b, sh_b = B[kn] - B[hp], B[an] - B[kn]
-        L_th = norm3(th_b) * shape.bone_scale[BONE_INDEX[f"upperleg01.{side}"]] * limb_scale
-        L_sh = norm3(sh_b) * shape.bone_scale[BONE_INDEX[f"lowerleg01.{side}"]] * limb_scale
-        _, knee, ankle = self._limb_targets(hp, kn, an, T, hint, rays, usable, L_th, L_sh)
-        start = carry(f"upperleg01.{side}", f"pelvis.{side}")
-        th_t, sh_t = knee - start, ankle - knee
+        i_th, i_sh, i_ft = (BONE_INDEX[f"{b}.{side}"] for b in ("upperleg01", "lowerleg01", "foot"))
+        th_b = B[kn] - bh[i_th]  # hip joint -> knee anchor
+        sh_b = B[an] - bh[i_sh]  # knee joint -> ankle anchor
+        L_th = norm3(th_b) * shape.bone_scale[i_th] * limb_scale
+        L_sh = norm3(sh_b) * shape.bone_scale[i_sh] * limb_scale
+        head = carry(f"upperleg01.{side}", f"pelvis.{side}")
+        knee = self._end_point(head, kn, hp, L_th, hint, rays, usable)
+        th_t = knee - head
         R_parent = R[BONE_INDEX["root"]]
         R_sw = swing(R_parent @ th_b, th_t) @ R_parent
+        knee_joint = knee - R_sw @ (B[kn] - bh[i_sh])
+        sh_first = self._end_point(knee_joint, an, kn, L_sh, hint, rays, usable) - knee_joint
         # Thigh twist: the knee points where the bent leg's hinge says, else where the foot points.
         foot_ok = usable[he] and usable[fi]
         fwd_b = np.array([0.0, 0.0, 1.0])
-        sin_bend = norm3(cross3(normalize(th_t), normalize(sh_t)))
+        sin_bend = norm3(cross3(normalize(th_t), normalize(sh_first)))
         w_hinge = _smoothstep(sin_bend, 0.25, 0.5)
         theta = 0.0
         if w_hinge > 0:
-            knee_fwd = -(sh_t - normalize(th_t) * np.dot(sh_t, normalize(th_t)))
+            knee_fwd = -(sh_first - normalize(th_t) * np.dot(sh_first, normalize(th_t)))
             theta = twist_angle(th_t, R_sw @ fwd_b, knee_fwd) * w_hinge
         if foot_ok and w_hinge < 1:
             theta += twist_angle(th_t, R_sw @ (B[fi] - B[he]), T[fi] - T[he]) * (1 - w_hinge) * 0.7
@@ -513,39 +519,30 @@ class RigSolver:
         st_th = _stretch_along(th_b, norm3(th_t) / norm3(th_b), g)
         c_kn = min(trust[hp], trust[kn])
         R_th2 = axis_angle(axis, theta) @ R_sw
-        place(f"upperleg01.{side}", axis_angle(axis, 0.5 * theta) @ R_sw, st_th, start, c_kn)
+        place(f"upperleg01.{side}", axis_angle(axis, 0.5 * theta) @ R_sw, st_th, head, c_kn)
         place(f"upperleg02.{side}", R_th2, st_th, carry(f"upperleg02.{side}", f"upperleg01.{side}"), c_kn)
 
+        sh_head = carry(f"lowerleg01.{side}", f"upperleg02.{side}")
+        sh_t = self._end_point(sh_head, an, kn, L_sh, hint, rays, usable) - sh_head
         R_ssw = swing(R_th2 @ sh_b, sh_t) @ R_th2
         theta_s = 0.0
         if foot_ok:
-            theta_s = twist_angle(sh_t, R_ssw @ (B[fi] - B[he]), T[fi] - T[he])
-            theta_s = float(np.clip(theta_s, -0.6, 0.6))
+            theta_s = float(np.clip(twist_angle(sh_t, R_ssw @ (B[fi] - B[he]), T[fi] - T[he]), -0.6, 0.6))
         saxis = normalize(sh_t)
         st_sh = _stretch_along(sh_b, norm3(sh_t) / norm3(sh_b), g)
         c_an = min(c_kn, trust[an])
-        place(
-            f"lowerleg01.{side}",
-            axis_angle(saxis, 0.5 * theta_s) @ R_ssw,
-            st_sh,
-            carry(f"lowerleg01.{side}", f"upperleg02.{side}"),
-            c_an,
-        )
+        place(f"lowerleg01.{side}", axis_angle(saxis, 0.5 * theta_s) @ R_ssw, st_sh, sh_head, c_an)
         R_sh2 = axis_angle(saxis, theta_s) @ R_ssw
         place(f"lowerleg02.{side}", R_sh2, st_sh, carry(f"lowerleg02.{side}", f"lowerleg01.{side}"), c_an)
 
-        # Foot: swing onto ankle -> toe, roll from the heel.
+        # Foot: swing onto the toes, roll from the heel.
+        foot_head = carry(f"foot.{side}", f"lowerleg02.{side}")
         R_foot = R_sh2
         if foot_ok:
-            fb, ft = B[fi] - B[an], T[fi] - T[an]
+            fb, ft = B[fi] - bh[i_ft], T[fi] - foot_head
             R_foot = swing(R_sh2 @ fb, ft) @ R_sh2
-            roll = twist_angle(ft, R_foot @ (B[he] - B[an]), T[he] - T[an])
+            roll = twist_angle(ft, R_foot @ (B[he] - bh[i_ft]), T[he] - foot_head)
             R_foot = axis_angle(ft, float(np.clip(roll, -0.5, 0.5))) @ R_foot
-        s_foot = shape.bone_scale[BONE_INDEX[f"foot.{side}"]]
         place(
-            f"foot.{side}",
-            R_foot,
-            np.eye(3) * s_foot,
-            carry(f"foot.{side}", f"lowerleg02.{side}"),
-            min(c_an, min(trust[he], trust[fi])),
+            f"foot.{side}", R_foot, np.eye(3) * shape.bone_scale[i_ft], foot_head, min(c_an, min(trust[he], trust[fi]))
         )

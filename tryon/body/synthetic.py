@@ -8,6 +8,7 @@ bone palette, the 33 landmark positions and their projections.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -99,6 +100,67 @@ def synthetic_person(
         timestamp_ms=timestamp_ms,
     )
     return SyntheticPerson(palette_cam.astype(np.float32), lm, pose)
+
+
+#: MakeHuman's BVH files are z-up with the front along -y: model = BVH_TO_MODEL @ bvh.
+BVH_TO_MODEL = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+POSES_DIR = Path(__file__).resolve().parent.parent / "data" / "makehuman" / "poses"
+
+
+def _euler(channels: list[str], values: np.ndarray) -> np.ndarray:
+    """BVH rotation channels (degrees, in the listed order) as one matrix."""
+    R = np.eye(3)
+    for name, deg in zip(channels, values):
+        if name.endswith("rotation"):
+            axis = {"X": (1, 0, 0), "Y": (0, 1, 0), "Z": (0, 0, 1)}[name[0]]
+            R = R @ axis_angle(axis, np.radians(deg))
+    return R
+
+
+def bvh_pose(path: str | Path) -> dict[str, np.ndarray]:
+    """A single-frame MakeHuman BVH pose as local rotations for :func:`forward_kinematics`
+    (model frame, relative to the bind A-pose). Bones the reduced skeleton does not keep
+    (fingers, toes, face) are dropped; the root keeps its rotation, not its translation."""
+    from tryon.body.makehuman import read_bvh
+
+    bvh = read_bvh(path)
+    out: dict[str, np.ndarray] = {}
+    k = 0
+    C = BVH_TO_MODEL
+    for name, channels in zip(bvh.names, bvh.channels):
+        values = bvh.frame[k : k + len(channels)]
+        k += len(channels)
+        if name in BONE_INDEX:
+            out[name] = C @ _euler(channels, values) @ C.T
+    return out
+
+
+def bvh_poses() -> dict[str, Path]:
+    """The bundled MakeHuman poses by name (fight01 ... tpose)."""
+    return {p.stem: p for p in sorted(POSES_DIR.glob("*.bvh"))}
+
+
+def random_pose(rng: np.random.Generator, strength: float = 1.0) -> dict[str, np.ndarray]:
+    """A plausible random pose within rough joint limits: arms anywhere from hanging to
+    raised, elbows and knees bent forward/back only, a little spine and neck motion."""
+
+    def rot(axis, lo, hi):
+        return axis_angle(axis, np.radians(rng.uniform(lo, hi) * strength))
+
+    pose = {
+        "spine03": rot([1, 0, 0], -10, 20) @ rot([0, 1, 0], -20, 20),
+        "neck02": rot([1, 0, 0], -15, 15) @ rot([0, 1, 0], -30, 30),
+    }
+    for side, s in (("L", 1.0), ("R", -1.0)):
+        # +z turns the left limbs outward and the right ones inward: mirror with s.
+        abduct = rng.uniform(-35, 75) * strength
+        pose[f"upperarm01.{side}"] = axis_angle([0, 0, 1], np.radians(s * abduct)) @ rot([1, 0, 0], -70, 40)
+        pose[f"lowerarm01.{side}"] = rot([1, 0, 0], -110, 0)
+        spread = rng.uniform(-10, 15) * strength
+        pose[f"upperleg01.{side}"] = rot([1, 0, 0], -45, 20) @ axis_angle([0, 0, 1], np.radians(s * spread))
+        pose[f"lowerleg01.{side}"] = rot([1, 0, 0], 0, 70)
+    return pose
 
 
 def arm_pose(raise_deg: float) -> dict[str, np.ndarray]:

@@ -47,6 +47,14 @@ BUNDLED: tuple[BundledItem, ...] = (
         "top",
         (235, 235, 235),
     ),
+    BundledItem(
+        "blue-jeans",
+        "Blue jeans",
+        "bottom",
+        "makehuman_cc0/clothes/male_casualsuit04/male_casualsuit04.mhclo",
+        "bottom",
+        (57, 71, 82),
+    ),
 )
 
 
