@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import queue
 import threading
 import time
@@ -50,6 +51,8 @@ class EngineOptions:
         when lost (streams only).
     render_samples : MSAA samples (0, 2, 4, 8); antialias : the compositor's edge-aware
         resolve instead (much cheaper on a CPU rasterizer).
+    pin_threads : in pipelined streams, keep the pose thread on one CPU and the GL work on
+        the others (Linux). None: only when the process has exactly two CPUs.
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -65,6 +68,7 @@ class EngineOptions:
     solver: SolverOptions = field(default_factory=SolverOptions)
     render_samples: int = 0
     antialias: bool = True
+    pin_threads: bool | None = None
 
     def __post_init__(self) -> None:
         if self.skinning not in SKINNING_METHODS:
@@ -287,12 +291,31 @@ class TryOnEngine:
                 frame, ts = entry, round(i * 1000.0 / fps)
             yield frame, int(ts), i
 
+    def _pinning(self) -> tuple[set[int] | None, set[int] | None]:
+        """CPU sets for the pose thread and this (render) thread, or (None, None).
+
+        On two cores, llvmpipe's rasterizer threads preempt the pose model unless the two
+        stages keep to their own core (measured: engine/pose ratio ~0.83 -> ~0.94)."""
+        choice = self.options.pin_threads
+        if choice is False or not hasattr(os, "sched_setaffinity"):
+            return None, None
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2 or (choice is None and len(cpus) != 2):
+            return None, None
+        return {cpus[0]}, set(cpus[1:])
+
     def _pipelined(self, stamped) -> Iterator[FrameResult]:
         done = object()
         analyzed: queue.Queue = queue.Queue(maxsize=1)  # one frame ahead: low latency
         stop = threading.Event()
 
+        pose_cpus, render_cpus = self._pinning()
+        main_affinity = os.sched_getaffinity(0) if pose_cpus else None
+
         def pose_worker() -> None:
+            if pose_cpus:
+                # MediaPipe's graph threads, created from this thread, inherit this too.
+                os.sched_setaffinity(0, pose_cpus)
             try:
                 for frame, ts, i in stamped:
                     if stop.is_set():
@@ -314,6 +337,8 @@ class TryOnEngine:
                 analyzed.put(done)
 
         worker = threading.Thread(target=pose_worker, name="tryon-pose", daemon=True)
+        if render_cpus:
+            os.sched_setaffinity(0, render_cpus)
         worker.start()
         try:
             while True:
@@ -331,6 +356,8 @@ class TryOnEngine:
                 except queue.Empty:
                     pass
             worker.join()
+            if main_affinity:
+                os.sched_setaffinity(0, main_affinity)
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
