@@ -63,13 +63,33 @@ def deform_item(
                 material=material,
                 clip_to_person=item.clip_to_person,
                 opacity=opacity,
+                keepout=item.keepout,
             )
         )
     return draws
 
 
-def body_occluder(mannequin: Mannequin, body: PosedBody) -> Draw:
-    """The posed mannequin's low-poly proxy body, drawn depth-only as the occluder."""
+#: Occluder regions (see tryon.body.mannequin.bone_region) that only occlude when the image
+#: shows their joints: a limb guessed from outside the frame would cut false holes.
+GATED_REGIONS = (2, 3, 4, 5, 6, 7, 8, 9)
+
+
+def body_occluder(mannequin: Mannequin, body: PosedBody, min_confidence: float = 0.75) -> Draw:
+    """The posed mannequin's low-poly proxy body, drawn depth-only as the occluder.
+
+    Limbs whose bones the image does not support (``body.bone_confidence`` below
+    ``min_confidence``) are left out; the torso and head always occlude."""
     occ = mannequin.occluder
     pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
-    return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=occ.faces)
+    keep_regions = []
+    for region in GATED_REGIONS:
+        bones = np.unique(occ.skin.bones[occ.regions == region, 0])
+        if len(bones) and body.bone_confidence[bones].min() >= min_confidence:
+            keep_regions.append(region)
+    dropped = sorted(set(GATED_REGIONS) - set(keep_regions))
+    if not dropped:
+        return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=occ.faces)
+    face_region = occ.regions[occ.faces].max(axis=1)  # a face between regions goes with the limb
+    faces = occ.faces[~np.isin(face_region, dropped)]
+    key = "__body__/-" + "".join(str(r) for r in dropped)
+    return Draw(key=key, positions_cam_m=pos, normals_cam=nrm, faces=faces)

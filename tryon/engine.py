@@ -31,11 +31,13 @@ from tryon.pose.filters import PoseSmoother, SmoothingOptions, TrackFader
 from tryon.pose.landmarker import PoseEstimator, PoseOptions
 from tryon.pose.types import Pose
 from tryon.render.compositor import Compositor, Coverage
+from tryon.render.keepout import KeepoutOptions, keepout_mask
+from tryon.render.light_estimate import LightEstimator
 from tryon.render.lighting import Lighting
 
 log = logging.getLogger(__name__)
 
-STAGES = ("pose", "smoothing", "rig_solve", "skinning", "render", "readback", "composite")
+STAGES = ("pose", "smoothing", "rig_solve", "skinning", "lighting", "keepout", "render", "readback", "composite")
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,12 @@ class EngineOptions:
     """How the engine runs.
 
     hfov_deg : the camera's horizontal field of view when ``intrinsics`` is not given.
+    lighting : "estimate" (light the items like the room, estimated from each frame), or a
+        fixed :class:`~tryon.render.lighting.Lighting` (``Lighting.studio()``).
     intrinsics : a calibrated camera (rescaled if frames come at another size).
     mirror : flip the output horizontally (kiosk mirror view).
-    occlusion : draw the posed body as a depth-only occluder.
+    occlusion : draw the posed body as a depth-only occluder, and let visible hands and hair
+        come out in front of clothes (``keepout`` tunes the latter).
     skinning : "lbs" (linear blend) or "dqs" (dual quaternion).
     fade_in_ms, fade_out_ms : how fast items appear when the shopper is found and vanish
         when lost (streams only).
@@ -60,7 +65,7 @@ class EngineOptions:
     mirror: bool = False
     occlusion: bool = True
     skinning: str = "lbs"
-    lighting: Lighting | None = None
+    lighting: Lighting | str = "estimate"
     fade_in_ms: float = 200.0
     fade_out_ms: float = 150.0
     pose: PoseOptions = field(default_factory=PoseOptions)
@@ -69,8 +74,11 @@ class EngineOptions:
     render_samples: int = 0
     antialias: bool = True
     pin_threads: bool | None = None
+    keepout: KeepoutOptions = field(default_factory=KeepoutOptions)
 
     def __post_init__(self) -> None:
+        if isinstance(self.lighting, str) and self.lighting != "estimate":
+            raise ValueError(f"lighting must be 'estimate' or a Lighting, got {self.lighting!r}")
         if self.skinning not in SKINNING_METHODS:
             raise ValueError(f"skinning must be one of {SKINNING_METHODS}, got {self.skinning!r}")
         if not 1.0 < self.hfov_deg < 179.0:
@@ -138,6 +146,7 @@ class TryOnEngine:
         self.smoother = PoseSmoother(self.options.smoothing)
         self.proportions = ProportionTracker(self.mannequin)
         self.fader = TrackFader(self.options.fade_in_ms, self.options.fade_out_ms)
+        self.light = LightEstimator()
         self._items: list[tuple[Garment, str | None]] = []
         self.set_items(items)
         self._renderer = None
@@ -182,6 +191,7 @@ class TryOnEngine:
         self.smoother.reset()
         self.proportions.reset()
         self.fader.reset()
+        self.light.reset()
         self._last_body = None
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
@@ -237,7 +247,7 @@ class TryOnEngine:
         measurements = self.proportions.measurements() if timestamp_ms is not None and pose is not None else None
         if body is None or not self._items or opacity <= 0:
             comp = self.compositor.passthrough(frame, self.options.mirror)
-            for k in ("skinning", "render", "readback", "composite"):
+            for k in ("skinning", "lighting", "keepout", "render", "readback", "composite"):
                 timings[k] = 0.0
             timings["total"] = (time.perf_counter() - t_start) * 1e3
             return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, 0.0)
@@ -250,9 +260,25 @@ class TryOnEngine:
         t1 = time.perf_counter()
         timings["skinning"] = (t1 - t0) * 1e3
 
-        renderer = self._gl()
         mask = pose.segmentation if pose is not None else None
-        layer = renderer.render_items(K, draws, occluder, mask, self.options.lighting)
+        lighting = self.options.lighting
+        if isinstance(lighting, str):  # "estimate"
+            occ = occluder or body_occluder(self.mannequin, body)
+            lighting = self.light.update(
+                frame, timestamp_ms, mask, (occ.positions_cam_m, occ.normals_cam, self.mannequin.occluder.regions), K
+            )
+        t_light = time.perf_counter()
+        timings["lighting"] = (t_light - t1) * 1e3
+        t1 = t_light
+        keepout = None
+        if pose is not None and self.options.occlusion:
+            keepout = keepout_mask(frame, pose, self.options.keepout)
+
+        t_keep = time.perf_counter()
+        timings["keepout"] = (t_keep - t1) * 1e3
+        t1 = t_keep
+        renderer = self._gl()
+        layer = renderer.render_items(K, draws, occluder, mask, lighting, keepout)
         t2 = time.perf_counter()
         timings["render"] = renderer.last_draw_ms
         timings["readback"] = (t2 - t1) * 1e3 - renderer.last_draw_ms

@@ -75,14 +75,34 @@ class LandmarkAnchors:
     bind_m: np.ndarray
 
 
+def bone_region(name: str) -> int:
+    """Body region of a bone: 0 torso, 1 head and neck, 2/3 left/right arm, 4/5 hands,
+    6/7 left/right leg, 8/9 feet (regions of one colour, roughly: shirt, skin, trousers...)."""
+    base, _, side = name.partition(".")
+    right = side == "R"
+    if base.startswith(("neck", "head")):
+        return 1
+    if base.startswith(("upperarm", "lowerarm")):
+        return 3 if right else 2
+    if base == "wrist":
+        return 5 if right else 4
+    if base.startswith(("upperleg", "lowerleg")):
+        return 7 if right else 6
+    if base == "foot":
+        return 9 if right else 8
+    return 0
+
+
 @dataclass(frozen=True)
 class OccluderMesh:
-    """positions_m : (P, 3) float32. normals : (P, 3) float32. faces : (F, 3) int32. skin : (P)."""
+    """positions_m : (P, 3) float32. normals : (P, 3) float32. faces : (F, 3) int32. skin : (P).
+    regions : (P,) int body region of each vertex (see :func:`bone_region`)."""
 
     positions_m: np.ndarray
     normals: np.ndarray
     faces: np.ndarray
     skin: SkinWeights
+    regions: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -342,11 +362,14 @@ def load_mannequin(calibrated: bool = True) -> Mannequin:
     body_ids = a["body_vertex_ids"].astype(np.int64)
     occ_pos = a["occluder_positions_m"]
     occ_faces = a["occluder_faces"].astype(np.int32)
+    occ_skin = SkinWeights(a["occluder_bones"].astype(np.int32), a["occluder_weights"].astype(np.float32))
+    region_of_bone = np.array([bone_region(n) for n in BONE_NAMES])
     occluder = OccluderMesh(
         positions_m=occ_pos,
         normals=vertex_normals(occ_pos, occ_faces),
         faces=occ_faces,
-        skin=SkinWeights(a["occluder_bones"].astype(np.int32), a["occluder_weights"].astype(np.float32)),
+        skin=occ_skin,
+        regions=region_of_bone[occ_skin.bones[:, 0]],
     )
     return Mannequin(
         occluder=occluder,

@@ -79,12 +79,15 @@ NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
 class SolverOptions:
     """min_visibility : keypoints below this are not trusted for 2D placement.
     edge_margin_px : keypoints this close to the image border count as out of frame.
+    reliable_margin : share of the image size near the border where a keypoint still places
+        the body but is not trusted as seen (BlazePose pins out-of-frame joints to the edge).
     max_stretch : a limb may stretch this much beyond the shopper's length to reach a keypoint.
     min_depth_m : nearest the body may be placed to the camera.
     """
 
     min_visibility: float = 0.5
     edge_margin_px: float = 2.0
+    reliable_margin: float = 0.02
     max_stretch: float = 1.2
     min_depth_m: float = 0.3
 
@@ -240,7 +243,8 @@ class RigSolver:
         conf = np.zeros(J)
 
         # 1. Placement and targets.
-        reliable = pose.reliable(o.min_visibility, o.edge_margin_px)
+        margin = max(o.edge_margin_px, o.reliable_margin * max(pose.width, pose.height))
+        reliable = pose.reliable(o.min_visibility, margin) & (pose.presence >= 0.8)
         usable = (pose.presence >= 0.5) & pose.in_frame(o.edge_margin_px)
         weights = np.zeros(33)
         weights[PLACEMENT_LANDMARKS] = np.where(reliable[PLACEMENT_LANDMARKS], pose.visibility[PLACEMENT_LANDMARKS], 0)
@@ -252,6 +256,8 @@ class RigSolver:
         rays = pixel_rays(pose.keypoints_px, K)
         T = np.where(usable[:, None], rays * hint[:, 2:3], hint)
         trust = np.where(reliable, 1.0, np.where(usable, 0.5, 0.0))
+        self._presence = pose.presence
+
         limb_scale = self._limb_scale(T, pose.world_m, reliable)
 
         def place(bone: str, rot: np.ndarray, stretch: np.ndarray, head: np.ndarray, c: float) -> None:
@@ -407,13 +413,30 @@ class RigSolver:
             return 1.0
         return float(np.clip(np.median(ratios), 0.85, 1.3))
 
-    def _end_point(self, start, idx: int, from_idx: int, length: float, hint, rays, usable) -> np.ndarray:
+    def _end_point(
+        self,
+        start,
+        idx: int,
+        from_idx: int,
+        length: float,
+        hint,
+        rays,
+        usable,
+        rest: np.ndarray | None = None,
+        presence: float = 0.0,
+    ) -> np.ndarray:
         """A limb segment's end: on landmark ``idx``'s ray at ``length`` from ``start`` (the
-        depth ambiguity resolved by the world landmark); for an unusable keypoint, along
-        the world landmarks' direction from ``from_idx``."""
+        depth ambiguity resolved by the world landmark). For a keypoint outside the frame,
+        BlazePose's guess is poor (an upper-body shot's elbows are often put out to the
+        sides): the direction leans toward ``rest``, a relaxed pose, trusting the world
+        landmarks' direction from ``from_idx`` only as far as the model reports presence."""
         if usable[idx]:
             return point_on_ray(start, rays[idx], length, hint[idx, 2], self.options.max_stretch)
-        return start + normalize(hint[idx] - hint[from_idx]) * length
+        guess = normalize(hint[idx] - hint[from_idx])
+        if rest is not None:
+            w = 0.5 * float(np.clip((presence - 0.2) / 0.6, 0.0, 1.0))
+            guess = normalize(w * guess + (1.0 - w) * normalize(rest))
+        return start + guess * length
 
     # Each limb anchor rides the proximal bone of the segment it ends (the elbow keypoint
     # marks the end of the humerus, the knee the end of the femur...), so a segment's
@@ -433,14 +456,19 @@ class RigSolver:
         L_ua = norm3(ua_b) * shape.bone_scale[i_ua] * limb_scale
         L_fa = norm3(fa_b) * shape.bone_scale[i_la] * limb_scale
         head = carry(f"upperarm01.{side}", f"shoulder01.{side}")
-        elbow = self._end_point(head, el, sh, L_ua, hint, rays, usable)
+        out = 1.0 if left else -1.0  # model +x is the mannequin's left
+        R_chest = R[BONE_INDEX["spine01"]]
+        rest_ua = R_chest @ np.array([0.25 * out, -1.0, 0.05])  # hanging, slightly out
+        rest_fa = R_chest @ np.array([0.1 * out, -0.6, 0.8])  # forearm forward and down
+        pres = self._presence
+        elbow = self._end_point(head, el, sh, L_ua, hint, rays, usable, rest_ua, pres[el])
         ua_t = elbow - head
         R_parent = R[BONE_INDEX[f"clavicle.{side}"]]
         R_sw = swing(R_parent @ ua_b, ua_t) @ R_parent
         # A first guess of the forearm (from the elbow joint, the anchor's offset undone)
         # sets the elbow hinge before the upper arm is placed.
         elbow_joint = elbow - R_sw @ (B[el] - bh[i_la])
-        fa_first = self._end_point(elbow_joint, wr, el, L_fa, hint, rays, usable) - elbow_joint
+        fa_first = self._end_point(elbow_joint, wr, el, L_fa, hint, rays, usable, rest_fa, pres[wr]) - elbow_joint
         # Elbow hinge: the forearm's bend direction fixes the upper arm's twist when bent.
         bend_b = fa_b - normalize(ua_b) * np.dot(fa_b, normalize(ua_b))
         sin_bend = norm3(cross3(normalize(ua_t), normalize(fa_first)))
@@ -456,7 +484,7 @@ class RigSolver:
         # Forearm: swing onto the wrist, twist (pronation) from the hand's knuckle line,
         # spread over the two forearm bones and the hand.
         fa_head = carry(f"lowerarm01.{side}", f"upperarm02.{side}")
-        fa_t = self._end_point(fa_head, wr, el, L_fa, hint, rays, usable) - fa_head
+        fa_t = self._end_point(fa_head, wr, el, L_fa, hint, rays, usable, rest_fa, pres[wr]) - fa_head
         R_fsw = swing(R_ua2 @ fa_b, fa_t) @ R_ua2
         hand_ok = usable[ix] and usable[pk] and trust[wr] > 0
         theta_f = twist_angle(fa_t, R_fsw @ (B[ix] - B[pk]), T[ix] - T[pk]) if hand_ok else 0.0
@@ -498,12 +526,16 @@ class RigSolver:
         L_th = norm3(th_b) * shape.bone_scale[i_th] * limb_scale
         L_sh = norm3(sh_b) * shape.bone_scale[i_sh] * limb_scale
         head = carry(f"upperleg01.{side}", f"pelvis.{side}")
-        knee = self._end_point(head, kn, hp, L_th, hint, rays, usable)
+        out = 1.0 if left else -1.0
+        rest_th = R[BONE_INDEX["root"]] @ np.array([0.08 * out, -1.0, 0.0])  # standing
+        rest_sh = R[BONE_INDEX["root"]] @ np.array([0.0, -1.0, -0.05])
+        pres = self._presence
+        knee = self._end_point(head, kn, hp, L_th, hint, rays, usable, rest_th, pres[kn])
         th_t = knee - head
         R_parent = R[BONE_INDEX["root"]]
         R_sw = swing(R_parent @ th_b, th_t) @ R_parent
         knee_joint = knee - R_sw @ (B[kn] - bh[i_sh])
-        sh_first = self._end_point(knee_joint, an, kn, L_sh, hint, rays, usable) - knee_joint
+        sh_first = self._end_point(knee_joint, an, kn, L_sh, hint, rays, usable, rest_sh, pres[an]) - knee_joint
         # Thigh twist: the knee points where the bent leg's hinge says, else where the foot points.
         foot_ok = usable[he] and usable[fi]
         fwd_b = np.array([0.0, 0.0, 1.0])
@@ -523,7 +555,7 @@ class RigSolver:
         place(f"upperleg02.{side}", R_th2, st_th, carry(f"upperleg02.{side}", f"upperleg01.{side}"), c_kn)
 
         sh_head = carry(f"lowerleg01.{side}", f"upperleg02.{side}")
-        sh_t = self._end_point(sh_head, an, kn, L_sh, hint, rays, usable) - sh_head
+        sh_t = self._end_point(sh_head, an, kn, L_sh, hint, rays, usable, rest_sh, pres[an]) - sh_head
         R_ssw = swing(R_th2 @ sh_b, sh_t) @ R_th2
         theta_s = 0.0
         if foot_ok:

@@ -14,6 +14,11 @@ import numpy as np
 
 from tryon.body.mannequin import SkinWeights
 
+#: Categories that yield to the shopper's hands and hair (see tryon.render.keepout): what is
+#: worn under them. Hats sit on the hair; glasses, shoes, watches, bracelets and rings are on
+#: or around the hands and face themselves.
+UNDER_HANDS_AND_HAIR = frozenset({"top", "bottom", "dress", "outerwear", "full-outfit", "necklace", "earrings"})
+
 #: Categories and how each attaches: "skinned" deforms with the body, "rigid" rides one bone.
 CATEGORIES: dict[str, str] = {
     "top": "skinned",
@@ -137,6 +142,11 @@ class Garment:
     @property
     def is_rigid(self) -> bool:
         return CATEGORIES[self.category] == "rigid"
+
+    @property
+    def keepout(self) -> bool:
+        """Whether the shopper's hands and hair come out in front of this item."""
+        return self.category in UNDER_HANDS_AND_HAIR
 
     @property
     def triangle_count(self) -> int:

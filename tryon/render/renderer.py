@@ -52,6 +52,8 @@ class Draw:
     key : stable identity of the mesh; its faces and uvs are uploaded once under it.
     positions_cam_m, normals_cam : (V, 3) float32, camera metres / unit.
     faces : (F, 3) int32. uvs : (V, 2) float32 or None.
+    clip_to_person : multiply by the person mask. keepout : yield to the keep-out mask
+    (hands and hair in front of clothes; see :mod:`tryon.render.keepout`).
     """
 
     key: str
@@ -62,6 +64,7 @@ class Draw:
     material: Material | None = None
     clip_to_person: bool = True
     opacity: float = 1.0
+    keepout: bool = True
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ class Renderer:
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
         self._white = ctx.texture((1, 1), 1, b"\xff")
-        self._mask_tex = None
+        self._masks: dict[str, tuple] = {}
         self._size: tuple[int, int] | None = None
         self._targets: list = []
         self._closed = False
@@ -189,18 +192,19 @@ class Renderer:
         self._readback = bytearray(width * height * 4)
         self._size = size
 
-    def _person_mask_texture(self, mask: np.ndarray):
-        """The person mask (any resolution with the frame's aspect) as an R8 texture; the
-        shader samples it in normalised coordinates, bilinearly."""
+    def _mask_texture(self, slot: str, mask: np.ndarray):
+        """A mask (any resolution with the frame's aspect, float in [0, 1]) as an R8 texture
+        kept under ``slot``; the shader samples it in normalised coordinates, bilinearly."""
         h, w = mask.shape
-        if self._mask_tex is None or self._mask_tex.size != (w, h):
-            if self._mask_tex is not None:
-                self._mask_tex.release()
-            self._mask_tex = self.ctx.texture((w, h), 1)
-            self._mask8 = np.empty((h, w), np.uint8)
-        cv2.convertScaleAbs(mask, dst=self._mask8, alpha=255.0)
-        self._mask_tex.write(self._mask8, alignment=1)
-        return self._mask_tex
+        tex, buf = self._masks.get(slot, (None, None))
+        if tex is None or tex.size != (w, h):
+            if tex is not None:
+                tex.release()
+            tex, buf = self.ctx.texture((w, h), 1), np.empty((h, w), np.uint8)
+            self._masks[slot] = (tex, buf)
+        cv2.convertScaleAbs(mask, dst=buf, alpha=255.0)
+        tex.write(buf, alignment=1)
+        return tex
 
     def _texture(self, material: Material):
         img = material.base_texture
@@ -249,6 +253,7 @@ class Renderer:
         person_mask: np.ndarray | None,
         lighting: Lighting,
         roi: tuple[int, int, int, int],
+        keepout: np.ndarray | None = None,
     ) -> None:
         ctx = self.ctx
         w, h = K.width, K.height
@@ -275,7 +280,8 @@ class Renderer:
             fbo.color_mask = (True, True, True, True)
             fbo.use()
 
-        mask_tex = self._white if person_mask is None else self._person_mask_texture(person_mask)
+        mask_tex = self._white if person_mask is None else self._mask_texture("person", person_mask)
+        keep_tex = self._white if keepout is None else self._mask_texture("keepout", keepout)
         prog = self._item_prog
         prog["u_projection"].write(proj)
         prog["u_sh"].write(np.ascontiguousarray(lighting.sh, dtype=np.float32).tobytes())
@@ -285,7 +291,9 @@ class Renderer:
         prog["u_viewport"].value = (float(w), float(h))
         prog["u_base_texture"].value = 0
         prog["u_person_mask"].value = 1
+        prog["u_keepout"].value = 2
         mask_tex.use(1)
+        keep_tex.use(2)
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ONE, ctx.ONE_MINUS_SRC_ALPHA
         for d in draws:
@@ -297,6 +305,7 @@ class Renderer:
             prog["u_roughness"].value = float(mat.roughness)
             prog["u_opacity"].value = float(d.opacity)
             prog["u_clip_to_person"].value = bool(d.clip_to_person and person_mask is not None)
+            prog["u_use_keepout"].value = bool(d.keepout and keepout is not None)
             has_tex = mat.base_texture is not None and d.uvs is not None
             prog["u_has_texture"].value = has_tex
             if has_tex:
@@ -315,14 +324,19 @@ class Renderer:
         occluder: Draw | None = None,
         person_mask: np.ndarray | None = None,
         lighting: Lighting | None = None,
+        keepout: np.ndarray | None = None,
     ) -> ItemLayer:
-        """Draw the items and read back the region they cover."""
+        """Draw the items and read back the region they cover.
+
+        person_mask : (h, w) float32 in [0, 1] at any resolution with the frame's aspect
+        (e.g. ``Pose.segmentation``); items with ``clip_to_person`` are multiplied by it.
+        keepout : likewise; items with ``keepout`` are multiplied by ``1 - keepout``."""
         roi = items_roi(draws, K)
         x0, y0, x1, y1 = roi
         if x1 <= x0 or y1 <= y0:
             return ItemLayer(np.zeros((0, 0, 4), np.uint8), (0, 0, 0, 0), (K.width, K.height))
         t0 = time.perf_counter()
-        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), roi)
+        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), roi, keepout)
         self.ctx.finish()
         self.last_draw_ms = (time.perf_counter() - t0) * 1e3
         rw, rh = x1 - x0, y1 - y0
@@ -338,10 +352,12 @@ class Renderer:
         occluder: Draw | None = None,
         person_mask: np.ndarray | None = None,
         lighting: Lighting | None = None,
+        keepout: np.ndarray | None = None,
     ) -> Layers:
         """The items alone over the whole frame, with depth (previews, tests, benchmark)."""
         w, h = K.width, K.height
-        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), (0, 0, w, h))
+        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), (0, 0, w, h), keepout)
+
         bgra = np.frombuffer(self._fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4).copy()
         if self.options.samples:
             # The resolve copies colour only; draw depth again single-sampled for the readback.
@@ -375,9 +391,14 @@ class Renderer:
             m.release()
         for _, t in self._textures.values():
             t.release()
-        for obj in [*self._targets, self._white, self._mask_tex, self._item_prog, self._occ_prog]:
-            if obj is not None:
-                obj.release()
+        for obj in [
+            *self._targets,
+            self._white,
+            *(t for t, _ in self._masks.values()),
+            self._item_prog,
+            self._occ_prog,
+        ]:
+            obj.release()
         self._meshes.clear()
         self._textures.clear()
         self._targets = []

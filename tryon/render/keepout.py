@@ -1,0 +1,173 @@
+"""Keep-out: parts of the shopper that stay in front of clothes, found in the image itself.
+
+The posed body occluder hides what the body covers, in 3D, where the pose is trustworthy.
+Two things it cannot know well are handled in 2D, from the camera frame:
+
+- **hands**: a visible hand that overlaps clothing in the image is in front of it (a hand
+  behind the back is not visible). The hand's outline is the polygon of BlazePose's wrist,
+  thumb, index and pinky points, grown toward the fingertips and dilated. This holds even
+  when the elbow is outside the frame and the forearm's 3D pose is a guess.
+- **hair**: long hair falling over the shoulders and the collar. Its colour is sampled at the
+  crown (the top of the person mask over the head) and the skin's at the nose; a bald head
+  (crown the colour of skin) has none. Pixels of the person near the head that are closer to
+  the hair colour than to the skin, that connect to the crown, and that are not in front of
+  the throat (hair falls to the sides) are hair. A heuristic: dark hair over a dark real
+  shirt can merge; the connection and a reach limit below the shoulders keep that rare.
+
+The result is one soft mask (h, w) float32 in [0, 1] at the person segmentation's working
+resolution; clothes are multiplied by ``1 - keepout``, jewelry and hats ignore it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.pose.landmarks import L
+from tryon.pose.types import Pose, segmentation_size
+
+HANDS = (
+    (L.LEFT_WRIST, L.LEFT_THUMB, L.LEFT_INDEX, L.LEFT_PINKY),
+    (L.RIGHT_WRIST, L.RIGHT_THUMB, L.RIGHT_INDEX, L.RIGHT_PINKY),
+)
+
+
+@dataclass(frozen=True)
+class KeepoutOptions:
+    hands: bool = True
+    hair: bool = True
+    min_visibility: float = 0.7
+    #: How far past the knuckles the fingers reach, relative to wrist-to-knuckles.
+    finger_reach: float = 0.9
+    #: Hair colour distance threshold (Lab, in units of the sample's spread, at least 12).
+    hair_tolerance: float = 2.5
+    #: How far below the shoulders hair may reach, in head widths.
+    hair_reach: float = 2.5
+
+
+def _scale(pose: Pose, size: tuple[int, int]) -> np.ndarray:
+    return np.array([size[0] / pose.width, size[1] / pose.height])
+
+
+def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None) -> np.ndarray:
+    """(h, w) float32: the visible hands' outlines, at ``size`` = (w, h)."""
+    o = options or KeepoutOptions()
+    w, h = size
+    out = np.zeros((h, w), np.uint8)
+    s = _scale(pose, size)
+    for idx in HANDS:
+        idx = list(idx)
+        if (pose.visibility[idx] < o.min_visibility).any() or not pose.in_frame()[idx].all():
+            continue
+        pts = pose.keypoints_px[idx].astype(np.float64) * s
+        wrist, knuckles = pts[0], pts[1:]
+        centre = knuckles.mean(axis=0)
+        tips = knuckles + (knuckles - wrist) * o.finger_reach  # fingers continue past the knuckles
+        poly = np.concatenate([pts, tips, [centre + (centre - wrist) * o.finger_reach]])
+        hull = cv2.convexHull(np.round(poly).astype(np.int32))
+        cv2.fillConvexPoly(out, hull, 255)
+        size_px = float(np.linalg.norm(centre - wrist))
+        if size_px > 1:
+            k = max(1, int(round(size_px * 0.35)))
+            out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+    return cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) / 255.0
+
+
+def hair_mask(
+    frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None
+) -> np.ndarray:
+    """(h, w) float32: the shopper's hair below the eyes, where it can fall over clothes."""
+    o = options or KeepoutOptions()
+    w, h = size
+    empty = np.zeros((h, w), np.float32)
+    if pose.segmentation is None:
+        return empty
+    face = [L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_EYE, L.RIGHT_EYE, L.NOSE]
+    if (pose.visibility[face] < 0.5).any():
+        return empty
+    s = _scale(pose, size)
+    kp = pose.keypoints_px.astype(np.float64) * s
+    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    if head_w < 6:
+        return empty
+    cx = 0.5 * (kp[L.LEFT_EAR, 0] + kp[L.RIGHT_EAR, 0])
+    eye_y = 0.5 * (kp[L.LEFT_EYE, 1] + kp[L.RIGHT_EYE, 1])
+    shoulder_y = 0.5 * (kp[L.LEFT_SHOULDER, 1] + kp[L.RIGHT_SHOULDER, 1])
+    img = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
+    person = cv2.resize(pose.segmentation, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+
+    def box(x0, y0, x1, y1) -> tuple[slice, slice]:
+        xs = slice(int(np.clip(x0, 0, w)), int(np.clip(x1, 0, w)))
+        ys = slice(int(np.clip(y0, 0, h)), int(np.clip(y1, 0, h)))
+        return ys, xs
+
+    # Skin at the nose; hair at the crown: the top rows of the person over the head.
+    nose = kp[L.NOSE]
+    ys, xs = box(nose[0] - 0.12 * head_w, nose[1] - 0.12 * head_w, nose[0] + 0.12 * head_w, nose[1] + 0.05 * head_w)
+    skin_px = lab[ys, xs].reshape(-1, 3)
+    if len(skin_px) < 4:
+        return empty
+    skin = np.median(skin_px, axis=0)
+    cols = np.arange(int(np.clip(cx - 0.3 * head_w, 0, w - 1)), int(np.clip(cx + 0.3 * head_w, 1, w)))
+    above = person[: max(1, int(eye_y)), cols]
+    if len(cols) == 0 or not above.any():
+        return empty
+    top_rows = np.where(above.any(axis=0), above.argmax(axis=0), -1)
+    seed = np.zeros((h, w), bool)
+    depth = max(2, int(round(0.2 * head_w)))
+    for c, r in zip(cols, top_rows):
+        if r >= 0:
+            seed[r : min(r + depth, int(eye_y)), c] = True
+    seed &= person
+    if seed.sum() < 12:
+        return empty
+    sample = lab[seed]
+    centre = np.median(sample, axis=0)
+    if np.linalg.norm(centre - skin) < 20.0:  # the crown looks like skin: no hair to find
+        return empty
+    spread = np.maximum(np.median(np.abs(sample - centre), axis=0) * 1.4826, 4.0)
+    dist = np.sqrt((((lab - centre) / spread) ** 2).sum(axis=2))
+    tol = max(o.hair_tolerance, 12.0 / float(spread.mean()))
+    closer_to_hair = np.linalg.norm(lab - centre, axis=2) < np.linalg.norm(lab - skin, axis=2)
+    cand = person & (dist < tol) & closer_to_hair
+    region = np.zeros((h, w), bool)
+    ys, xs = box(cx - 1.6 * head_w, eye_y - 1.3 * head_w, cx + 1.6 * head_w, shoulder_y + o.hair_reach * head_w)
+    region[ys, xs] = True
+    cand &= region
+    # The face itself (between the ears, brows to chin) is never hair.
+    face_mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(
+        face_mask, (int(cx), int(eye_y + 0.25 * head_w)), (int(0.42 * head_w), int(0.62 * head_w)), 0, 0, 360, 1, -1
+    )
+    cand &= face_mask == 0
+    chin_y = eye_y + 0.9 * head_w
+    ys, xs = box(cx - 0.35 * head_w, chin_y, cx + 0.35 * head_w, h)
+    cand[ys, xs] = False  # hair falls beside the throat, not across it
+
+    n, labels = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
+    touching = np.unique(labels[seed & cand])
+    touching = touching[touching > 0]
+    if len(touching) == 0:
+        return empty
+    hair = np.isin(labels, touching)
+    hair[: int(np.clip(eye_y, 0, h))] = False  # above the eyes hair is behind nothing we draw
+    hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    return cv2.GaussianBlur(hair, (0, 0), 1.0).astype(np.float32) / 255.0
+
+
+def keepout_mask(frame_bgr: np.ndarray, pose: Pose, options: KeepoutOptions | None = None) -> np.ndarray | None:
+    """Hands and hair as one soft mask at the segmentation's working size, or None if empty."""
+    o = options or KeepoutOptions()
+    size = segmentation_size(pose.width, pose.height)
+    masks = []
+    if o.hands:
+        masks.append(hand_mask(pose, size, o))
+    if o.hair:
+        masks.append(hair_mask(frame_bgr, pose, size, o))
+    if not masks:
+        return None
+    out = np.maximum.reduce(masks)
+    return out if out.max() > 0 else None
