@@ -13,6 +13,8 @@ uniform float u_roughness;
 uniform float u_opacity;            // fades the item in and out
 uniform bool u_clip_to_person;
 uniform sampler2D u_person_mask;    // person segmentation (R8), row 0 = image top
+uniform bool u_use_keepout;
+uniform sampler2D u_keepout;        // hands and hair in front of clothes (R8), row 0 = image top
 uniform vec2 u_viewport;            // framebuffer size in px
 uniform float u_env_strength;
 
@@ -35,8 +37,12 @@ void main() {
     vec3 env = max(sh_irradiance(r), 0.0) / PI * u_env_strength;
     vec3 color = shade(base.rgb, n, v, u_metallic, u_roughness, ao, env);
     float a = base.a * u_opacity;
+    vec2 uv_frame = gl_FragCoord.xy / u_viewport;
     if (u_clip_to_person) {
-        a *= texture(u_person_mask, gl_FragCoord.xy / u_viewport).r;
+        a *= texture(u_person_mask, uv_frame).r;
+    }
+    if (u_use_keepout) {
+        a *= 1.0 - texture(u_keepout, uv_frame).r;
     }
     out_color = vec4(linear_to_srgb(color).bgr * a, a);
 }

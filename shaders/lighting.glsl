@@ -11,8 +11,14 @@ vec3 srgb_to_linear(vec3 c) {
     return mix(c / 12.92, pow((c + 0.055) / 1.055, vec3(2.4)), step(0.04045, c));
 }
 
+// Highlights roll off instead of clipping: linear up to 0.8, then a soft shoulder to 1.
+vec3 soft_clip(vec3 c) {
+    vec3 over = max(c - 0.8, 0.0);
+    return min(c, 0.8) + 0.2 * over / (over + 0.2);
+}
+
 vec3 linear_to_srgb(vec3 c) {
-    c = clamp(c, 0.0, 1.0);
+    c = clamp(soft_clip(max(c, 0.0)), 0.0, 1.0);
     return mix(c * 12.92, 1.055 * pow(c, vec3(1.0 / 2.4)) - 0.055, step(0.0031308, c));
 }
 
