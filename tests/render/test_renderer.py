@@ -1,5 +1,3 @@
-import os
-
 import numpy as np
 import pytest
 
@@ -111,16 +109,19 @@ def test_release_twice_is_safe():
     r.close()
 
 
-def test_pyrender_reference_agrees_on_silhouette_and_depth(mannequin):
+def test_pyrender_reference_agrees_on_silhouette_and_depth(mannequin, tmp_path):
     """The same posed garment and camera through pyrender (an independent renderer) and
     ours: same silhouette and depth, which pins our projection and camera conventions.
 
     pyrender always renders with 4x MSAA, so ours does too and silhouettes compare the
-    resolved coverage (alpha > 1/2); depth compares away from the edges."""
-    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
-    pyrender = pytest.importorskip("pyrender")
+    resolved coverage (alpha > 1/2); depth compares away from the edges. pyrender runs in
+    its own process (see pyrender_reference.py)."""
+    pytest.importorskip("pyrender")
+    import subprocess
+    import sys
+    from pathlib import Path
+
     import cv2
-    import trimesh
 
     from tryon import Catalog
     from tryon.body.solver import RigSolver
@@ -135,17 +136,20 @@ def test_pyrender_reference_agrees_on_silhouette_and_depth(mannequin):
     with Renderer(RenderOptions(samples=4)) as r:
         ours = r.render_layers(Kr, [draw])
 
-    scene = pyrender.Scene(bg_color=[0, 0, 0, 0])
-    mesh = trimesh.Trimesh(draw.positions_cam_m, draw.faces, process=False)
-    scene.add(pyrender.Mesh.from_trimesh(mesh, smooth=False))
-    cam = pyrender.IntrinsicsCamera(Kr.fx, Kr.fy, Kr.cx, Kr.cy, znear=0.05, zfar=50.0)
-    scene.add(cam, pose=np.diag([1.0, -1.0, -1.0, 1.0]))  # OpenCV camera -> OpenGL camera
-    offscreen = pyrender.OffscreenRenderer(Kr.width, Kr.height)
-    try:
-        flags = pyrender.RenderFlags.RGBA | pyrender.RenderFlags.FLAT | pyrender.RenderFlags.SKIP_CULL_FACES
-        ref_color, ref_depth = offscreen.render(scene, flags=flags)
-    finally:
-        offscreen.delete()
+    src, dst = tmp_path / "mesh.npz", tmp_path / "ref.npz"
+    np.savez(
+        src,
+        positions=draw.positions_cam_m,
+        faces=draw.faces,
+        K=np.array([Kr.fx, Kr.fy, Kr.cx, Kr.cy, Kr.width, Kr.height]),
+    )
+    script = Path(__file__).with_name("pyrender_reference.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(src), str(dst)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    with np.load(dst) as ref_data:
+        ref_color, ref_depth = ref_data["color"], ref_data["depth"]
     ref = ref_color[:, :, 3] > 127
     mine = ours.bgra[:, :, 3] > 127
     assert mine.sum() > 10000

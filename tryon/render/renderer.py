@@ -11,6 +11,7 @@ so nothing is flipped on readback (see :mod:`tryon.frames`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -95,6 +96,20 @@ class Layers:
 
     bgra: np.ndarray
     depth_m: np.ndarray
+
+
+def _current(method):
+    """Run a Renderer method with its GL context current: several contexts may live in one
+    process (two engines, a preview renderer), and GL calls go to whichever is current."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if self._closed:
+            raise RuntimeError("this Renderer is closed")
+        with self.ctx:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def items_roi(draws: list[Draw], K: CameraIntrinsics, margin_px: int = ROI_MARGIN_PX) -> tuple[int, int, int, int]:
@@ -317,6 +332,7 @@ class Renderer:
             ctx.copy_framebuffer(self._fbo, self._ms_fbo)
         self._evict()
 
+    @_current
     def render_items(
         self,
         K: CameraIntrinsics,
@@ -345,6 +361,7 @@ class Renderer:
         bgra = np.frombuffer(self._readback, np.uint8, count=rw * rh * 4).reshape(rh, rw, 4)
         return ItemLayer(bgra, roi, (K.width, K.height))
 
+    @_current
     def render_layers(
         self,
         K: CameraIntrinsics,
@@ -386,7 +403,13 @@ class Renderer:
     def close(self) -> None:
         if self._closed:
             return
+        with self.ctx:
+            self._release()
         self._closed = True
+        if self._own_ctx:
+            self.ctx.release()
+
+    def _release(self) -> None:
         for m in self._meshes.values():
             m.release()
         for _, t in self._textures.values():
@@ -402,8 +425,6 @@ class Renderer:
         self._meshes.clear()
         self._textures.clear()
         self._targets = []
-        if self._own_ctx:
-            self.ctx.release()
 
     release = close
 
