@@ -1,21 +1,23 @@
-"""Rebuild the bundled catalog in ``garments/`` from the team's asset collection.
+"""Rebuild the bundled catalog in ``garments/`` through the retailer's import pipeline.
 
     python tools/build_catalog.py [--source ../shared/data/garments_accessories] [--only ID ...]
 
-The sources live beside the project (``shared/data``), not in it; this script is how the
-bundled items were made, and re-running it reproduces them.
+The sources live beside the project (``shared/data``), not in it; the procedural jewelry is
+generated on the way. Re-running reproduces the bundled items.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tryon.catalog.bundled import BUNDLED, build_bundled  # noqa: E402
+from tryon.catalog.procedural import generate_all  # noqa: E402
 
 
 def main() -> int:
@@ -28,9 +30,14 @@ def main() -> int:
         print(f"error: asset collection not found at {args.source}", file=sys.stderr)
         return 2
     ids = args.only or [b.id for b in BUNDLED]
-    for item_id in ids:
-        path = build_bundled(item_id, args.source, args.catalog)
-        print(f"built {item_id} -> {path}")
+    with tempfile.TemporaryDirectory(prefix="tryon-jewelry-") as tmp:
+        generate_all(Path(tmp))
+        for item_id in ids:
+            folder, result = build_bundled(item_id, args.source, args.catalog, Path(tmp))
+            g = result.garment
+            print(f"built {item_id:22s} {g.category:11s} {g.triangle_count:6d} tris -> {folder}")
+            for w in result.warnings:
+                print(f"    {w}")
     return 0
 
 

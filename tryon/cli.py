@@ -44,9 +44,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from tryon import bench
+    from tryon.catalog.cli import add_garments_parser
 
     parser = argparse.ArgumentParser(prog="tryon", description="tryon: real-time 3D virtual try-on")
     sub = parser.add_subparsers(dest="command", required=True)
+    add_garments_parser(sub)
 
     b = sub.add_parser(
         "bench",

@@ -47,9 +47,10 @@ def deform_item(
     for k, (part, material) in enumerate(zip(item.parts, materials)):
         if item.is_rigid:
             transform = _compose(
-                body.palette[BONE_INDEX[item.attachment.bone]].astype(np.float64),
+                body.palette[BONE_INDEX[part.bone or item.attachment.bone]].astype(np.float64),
                 np.asarray(item.attachment.offset, np.float64),
             )
+
             pos, nrm = rigid_transform(part.positions, transform, part.normals)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)

@@ -222,12 +222,11 @@ def read_mhclo(path: str | Path) -> MhClothes:
                 delete_tokens.extend(words)
             elif words[0] in ("x_scale", "y_scale", "z_scale"):
                 scale_refs[words[0][0]] = (int(words[1]), int(words[2]), float(words[3]))
-                section = None
             elif words[0] == "tag":
                 tags.append(" ".join(words[1:]))
-            else:
+            else:  # a header key (some files put "material" between "verts 0" and the data)
                 header[words[0]] = " ".join(words[1:])
-                section = None
+
         except (ValueError, IndexError) as exc:
             raise MakeHumanFormatError(f"{path.name}:{lineno}: cannot read line ({exc})") from exc
     if not refs:

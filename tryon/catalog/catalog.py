@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+LOCK_NAME = ".lock"
 
 
 def default_catalog_dir() -> Path:
@@ -62,18 +64,39 @@ class Catalog:
             self._cache[item_id] = read_item(self._folder(item_id))
         return self._cache[item_id]
 
+    @contextlib.contextmanager
+    def _locked(self):
+        """An exclusive lock on the catalog (a ``.lock`` file) while items are renamed in or out,
+        so concurrent imports and removals cannot interleave."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK_NAME, "a+") as fh:
+            try:
+                import fcntl
+
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            except ImportError:  # not POSIX: the atomic renames still protect each item
+                pass
+            yield
+
     def store(
-        self, item: Garment, originals: list[Path] = (), extra_manifest: dict | None = None, replace: bool = False
+        self,
+        item: Garment,
+        originals: list[Path] = (),
+        extra_manifest: dict | None = None,
+        replace: bool = False,
+        preview: bool = False,
     ) -> Path:
-        """Write ``item`` (and copies of its original files) as ``<root>/<id>/``, atomically:
-        it is built in a hidden temporary folder beside the catalog and renamed into place,
-        so a failure leaves the catalog exactly as it was."""
+        """Write ``item`` (copies of its original files, and a ``preview.png`` if asked) as
+        ``<root>/<id>/``, atomically: it is built in a hidden temporary folder beside the
+        catalog and renamed into place under the catalog's lock, so a failure or a crash leaves
+        the catalog's items exactly as they were, and two imports at once cannot collide."""
         if not ID_PATTERN.match(item.id):
             raise ValueError(f"{item.id!r} is not a valid item id (lowercase letters, digits, - and _, max 64)")
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.root / item.id
         if final.exists() and not replace:
             raise FileExistsError(f"the catalog already has an item {item.id!r}; remove it first or choose another id")
+        self._sweep_stale()
         tmp = Path(tempfile.mkdtemp(prefix=f".{item.id}.", suffix=".tmp", dir=self.root))
         try:
             tmp.chmod(0o755)
@@ -88,11 +111,20 @@ class Catalog:
             manifest = {"original": files, "created": created}
             manifest.update(extra_manifest or {})
             write_item(item, tmp, manifest)
-            old = None
-            if final.exists():
-                old = self.root / f".{item.id}.old.{os.getpid()}"
-                os.rename(final, old)
-            os.rename(tmp, final)
+            if preview:
+                import cv2
+
+                from tryon.catalog.preview import render_preview
+
+                cv2.imwrite(str(tmp / "preview.png"), render_preview(item))
+            with self._locked():
+                if final.exists() and not replace:
+                    raise FileExistsError(f"the catalog already has an item {item.id!r} (added meanwhile)")
+                old = None
+                if final.exists():
+                    old = self.root / f".{item.id}.old.{os.getpid()}"
+                    os.rename(final, old)
+                os.rename(tmp, final)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
         except BaseException:
@@ -100,6 +132,56 @@ class Catalog:
             raise
         self._cache.pop(item.id, None)
         return final
+
+    def _sweep_stale(self, max_age_s: float = 3600.0) -> None:
+        """Remove temporary folders a crashed import left behind (hidden, over an hour old)."""
+        import time
+
+        now = time.time()
+        for p in self.root.glob(".*.tmp"):
+            try:
+                if p.is_dir() and now - p.stat().st_mtime > max_age_s:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:
+                pass
+
+    def add(self, path: str | Path, options, replace: bool = False, preview: bool = True):
+        """Import a retailer's file into the catalog (see :mod:`tryon.catalog.pipeline`).
+
+        Returns (folder, ImportResult). Raises an AssetError (with an ``exit_code``) when the
+        file cannot become an item; the catalog is untouched then."""
+        from tryon.catalog.pipeline import import_file
+
+        result = import_file(path, options)
+        manifest = dict(result.manifest)
+        manifest["id"] = result.garment.id
+        folder = self.store(result.garment, result.files, manifest, replace=replace, preview=preview)
+        return folder, result
+
+    def remove(self, item_id: str) -> None:
+        """Delete an item (moved aside under the lock, then deleted)."""
+        folder = self._folder(item_id)
+        with self._locked():
+            trash = self.root / f".{item_id}.removed.{os.getpid()}.tmp"
+            os.rename(folder, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+        self._cache.pop(item_id, None)
+
+    def preview(self, item_id: str, variant: str | None = None, output: Path | None = None) -> Path:
+        """Render (again) the item's preview; returns the PNG's path."""
+        import cv2
+
+        from tryon.catalog.preview import render_preview
+
+        img = render_preview(self.get(item_id), variant)
+        path = (
+            Path(output)
+            if output
+            else self._folder(item_id) / ("preview.png" if variant is None else f"preview-{variant}.png")
+        )
+        if not cv2.imwrite(str(path), img):
+            raise OSError(f"cannot write {path}")
+        return path
 
     def load_all(self) -> tuple[list[Garment], list[str]]:
         """Every item that loads, and one warning per item that does not."""

@@ -72,6 +72,8 @@ class MeshPart:
     positions : (V, 3) float32 bind model metres. normals : (V, 3) float32.
     uvs : (V, 2) float32 or None. faces : (F, 3) int32. material : index into the item's
     materials. skin : per-vertex weights for skinned items, None for rigid ones.
+    bone : for a rigid item, the bone this part rides when not the item's attachment bone
+    (the right shoe of a pair, the second earring).
     """
 
     positions: np.ndarray
@@ -80,9 +82,11 @@ class MeshPart:
     uvs: np.ndarray | None = None
     material: int = 0
     skin: SkinWeights | None = None
+    bone: str | None = None
 
     def __post_init__(self) -> None:
         v = len(self.positions)
+
         if self.positions.shape != (v, 3) or self.normals.shape != (v, 3):
             raise ValueError(f"positions {self.positions.shape} and normals {self.normals.shape} must be (V, 3)")
         if self.uvs is not None and self.uvs.shape != (v, 2):

@@ -88,6 +88,42 @@ def _piece_mask(tri_v: np.ndarray, skin: SkinWeights, n_vertices: int, piece: st
     return keep
 
 
+def _build_part(
+    positions, normals_v, tri_v, tri_vt, obj, skin, material: int, bone: str | None, category: str
+) -> MeshPart:
+    """One render vertex per (position, uv) pair; normals from the position topology, so UV
+    seams do not show as shading seams."""
+    has_uv = len(obj.uvs) > 0 and (tri_vt >= 0).all()
+    pairs = np.stack([tri_v.ravel(), tri_vt.ravel() if has_uv else np.zeros(tri_v.size, np.int64)], axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    src = uniq[:, 0]
+    uvs = None
+    if has_uv:
+        uv = obj.uvs[uniq[:, 1]]
+        uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype(np.float32)  # OBJ v-up -> glTF v-down
+    part_skin = None
+    if bone is None:
+        part_skin = skin.take(src)
+        if category in UPPER_BODY_CATEGORIES:
+            part_skin = pelvis_bound(part_skin)
+    return MeshPart(
+        positions=positions[src].astype(np.float32),
+        normals=normals_v[src],
+        faces=inverse.reshape(-1, 3).astype(np.int32),
+        uvs=uvs,
+        material=material,
+        skin=part_skin,
+        bone=bone,
+    )
+
+
+def _material(name: str, color_srgb, roughness: float) -> Material:
+    color = (0.8, 0.8, 0.8) if color_srgb is None else color_srgb
+    return Material(
+        name=name, base_color=np.array([*srgb_to_linear(np.asarray(color)), 1.0], np.float32), roughness=roughness
+    )
+
+
 def import_makehuman_clothes(
     mhclo_path: str | Path,
     *,
@@ -96,10 +132,18 @@ def import_makehuman_clothes(
     category: str,
     piece: str = "all",
     base_color_srgb: tuple[float, float, float] | None = None,
+    bottom_color_srgb: tuple[float, float, float] | None = None,
     roughness: float = 0.85,
     mannequin: Mannequin | None = None,
 ) -> Garment:
-    """Fit a MakeHuman garment to the mannequin and rig it; returns a skinned Garment."""
+    """Fit a MakeHuman garment to the mannequin and rig it.
+
+    Clothes come back skinned. ``bottom_color_srgb`` (with ``piece="all"``): the outfit's
+    lower pieces get their own material (dungarees over a T-shirt). Rigid categories: shoes
+    split into a left and a right part riding the feet, a hat rides the head; their fitted
+    bind positions are already on the mannequin."""
+    from tryon.catalog.item import CATEGORIES
+
     if piece not in PIECES:
         raise ValueError(f"piece must be one of {PIECES}, got {piece!r}")
     mhclo_path = Path(mhclo_path)
@@ -126,39 +170,63 @@ def import_makehuman_clothes(
         tri_v, tri_vt = tri_v[:, ::-1], tri_vt[:, ::-1]
         normals_v = -normals_v
 
-    # One render vertex per (position, uv) pair; normals from the position topology, so
-    # UV seams do not show as shading seams.
-    has_uv = len(obj.uvs) > 0 and (tri_vt >= 0).all()
-    pairs = np.stack([tri_v.ravel(), tri_vt.ravel() if has_uv else np.zeros(tri_v.size, np.int64)], axis=1)
-    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
-    src = uniq[:, 0]
-    uvs = None
-    if has_uv:
-        uv = obj.uvs[uniq[:, 1]]
-        uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype(np.float32)  # OBJ v-up -> glTF v-down
-    part_skin = skin.take(src)
-    if category in UPPER_BODY_CATEGORIES:
-        part_skin = pelvis_bound(part_skin)
-    part = MeshPart(
-        positions=positions[src].astype(np.float32),
-        normals=normals_v[src],
-        faces=inverse.reshape(-1, 3).astype(np.int32),
-        uvs=uvs,
-        material=0,
-        skin=part_skin,
-    )
-    color = (0.8, 0.8, 0.8) if base_color_srgb is None else base_color_srgb
-    material = Material(
-        name=clothes.name,
-        base_color=np.array([*srgb_to_linear(np.asarray(color)), 1.0], np.float32),
-        roughness=roughness,
-    )
+    rigid = CATEGORIES[category] == "rigid"
+    materials = [_material(clothes.name, base_color_srgb, roughness)]
+    groups: list[tuple[np.ndarray, int, str | None]] = []
+    attachment = None
+    if rigid:
+        from tryon.catalog.item import Attachment
+
+        if category == "shoes":
+            side_left = positions[tri_v[:, 0], 0] > 0  # +x is the mannequin's left
+            groups = [(side_left, 0, "foot.L"), (~side_left, 0, "foot.R")]
+            attachment = Attachment("foot.L")
+        else:
+            bone = {"hat": "head", "glasses": "head", "earrings": "head", "necklace": "spine01"}.get(category, "head")
+            groups = [(np.ones(len(tri_v), bool), 0, bone)]
+            attachment = Attachment(bone)
+    elif bottom_color_srgb is not None and piece == "all":
+        top_tris = _upper_piece(tri_v, positions)
+        if top_tris is not None:
+            materials.append(_material(clothes.name + " (lower)", bottom_color_srgb, roughness))
+            groups = [(top_tris, 0, None), (~top_tris, 1, None)]
+    if not groups:
+        groups = [(np.ones(len(tri_v), bool), 0, None)]
+    parts = [
+        _build_part(positions, normals_v, tri_v[sel], tri_vt[sel], obj, skin, mat, bone, category)
+        for sel, mat, bone in groups
+        if sel.any()
+    ]
     return Garment(
         id=item_id,
         name=name,
         category=category,
-        parts=[part],
-        materials=[material],
-        clip_to_person=True,
+        parts=parts,
+        materials=materials,
+        attachment=attachment,
+        clip_to_person=not rigid or category == "shoes",
         manifest={"makehuman": {"name": clothes.name, "uuid": clothes.uuid, "piece": piece}},
     )
+
+
+def _upper_piece(tri_v: np.ndarray, positions: np.ndarray) -> np.ndarray | None:
+    """(F,) bool: the triangles of the outfit's upper piece, when it has two main pieces (a
+    T-shirt under dungarees, a jacket over trousers): of the two largest connected pieces the
+    higher one, small pieces (buttons, buckles) going with the nearest main piece."""
+    n = len(positions)
+    adj = sp.coo_matrix((np.ones(tri_v.size), (tri_v.ravel(), np.roll(tri_v, 1, axis=1).ravel())), shape=(n, n))
+    _, label = connected_components(adj, directed=False)
+    used = np.unique(tri_v)
+    sizes = np.bincount(label[used], minlength=label.max() + 1)
+    big = np.argsort(-sizes)[:2]
+    if len(big) < 2 or sizes[big[1]] < 0.1 * sizes[big[0]]:
+        return None
+    heights = [positions[label == c, 1].mean() for c in big]
+    upper, lower = (big[0], big[1]) if heights[0] > heights[1] else (big[1], big[0])
+    centres = {c: positions[label == c].mean(axis=0) for c in (upper, lower)}
+    comp_centre = {c: positions[label == c].mean(axis=0) for c in np.unique(label[used])}
+    is_upper = {
+        c: np.linalg.norm(p - centres[upper]) < np.linalg.norm(p - centres[lower]) for c, p in comp_centre.items()
+    }
+    is_upper[upper], is_upper[lower] = True, False
+    return np.array([is_upper[c] for c in label[tri_v[:, 0]]])

@@ -46,7 +46,10 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
         if p.skin is not None:
             arrays[f"p{i}_skin_bones"] = p.skin.bones.astype(np.uint8)
             arrays[f"p{i}_skin_weights"] = p.skin.weights.astype(np.float32)
-        parts.append({"material": p.material, "vertices": len(p.positions), "triangles": len(p.faces)})
+        entry = {"material": p.material, "vertices": len(p.positions), "triangles": len(p.faces)}
+        if p.bone:
+            entry["bone"] = p.bone
+        parts.append(entry)
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     (folder / GEOMETRY).write_bytes(buf.getvalue())
@@ -62,12 +65,9 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
             "base_texture": None,
         }
         if m.base_texture is not None:
-            rel = f"textures/base_{k}.png"
             (folder / "textures").mkdir(exist_ok=True)
-            ok, png = cv2.imencode(".png", cv2.cvtColor(m.base_texture, cv2.COLOR_RGBA2BGRA))
-            if not ok:
-                raise CatalogItemError(f"could not encode the texture of material {m.name!r}")
-            (folder / rel).write_bytes(png.tobytes())
+            rel, data = _encode_texture(m.base_texture, f"textures/base_{k}")
+            (folder / rel).write_bytes(data)
             entry["base_texture"] = rel
         materials.append(entry)
 
@@ -96,7 +96,31 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
     return manifest
 
 
+#: Longest side of a stored texture: a try-on item is a small part of a camera frame.
+MAX_TEXTURE_SIDE = 1024
+
+
+def _encode_texture(rgba: np.ndarray, stem: str) -> tuple[str, bytes]:
+    """The texture resized to at most MAX_TEXTURE_SIDE and encoded: JPEG when it is opaque
+    (a tenth of the size), PNG when it has transparency."""
+    img = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
+    h, w = img.shape[:2]
+    if max(h, w) > MAX_TEXTURE_SIDE:
+        s = MAX_TEXTURE_SIDE / max(h, w)
+        img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    if (img[:, :, 3] == 255).all():
+        ok, data = cv2.imencode(".jpg", img[:, :, :3], [cv2.IMWRITE_JPEG_QUALITY, 92])
+        rel = stem + ".jpg"
+    else:
+        ok, data = cv2.imencode(".png", img)
+        rel = stem + ".png"
+    if not ok:
+        raise CatalogItemError(f"could not encode texture {stem}")
+    return rel, data.tobytes()
+
+
 def read_manifest(folder: Path) -> dict:
+
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise CatalogItemError(f"{folder}: no {MANIFEST}")
@@ -169,6 +193,7 @@ def read_item(folder: Path) -> Garment:
                     uvs=arrays.get(f"p{i}_uvs"),
                     material=int(p["material"]),
                     skin=skin,
+                    bone=p.get("bone"),
                 )
             )
     except KeyError as exc:

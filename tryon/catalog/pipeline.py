@@ -1,0 +1,243 @@
+"""The retailer's import pipeline: a file in, a try-on-ready catalog item out.
+
+``import_file(path, ImportOptions(...))``: read (:mod:`tryon.catalog.loaders`, or the
+MakeHuman ``.mhclo`` importer), validate and repair, detect units, orient, fit to the mannequin
+by category and rig (:mod:`tryon.catalog.autofit`). Every refusal is an
+:class:`~tryon.catalog.assets.AssetError` with a message a non-engineer can act on; warnings
+say what was repaired, rescaled or substituted. ``Catalog.add`` stores the result atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tryon.body import makehuman as mh
+from tryon.body.mannequin import vertex_normals
+from tryon.catalog.assets import (
+    AssetError,
+    ImportLimits,
+    RawAsset,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+from tryon.catalog.autofit import SKINNED, FitOverrides, fit, transfer_weights
+from tryon.catalog.item import CATEGORIES, Attachment, Garment, Material, MeshPart
+
+SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".mhclo")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """category : one of :data:`tryon.catalog.item.CATEGORIES`. name : shown to shoppers.
+    item_id : catalog id (default: from the name). limits : file size and triangle budget.
+    overrides : a manual fit. licence, attribution, source : carried into the manifest
+    (CC BY assets must credit their authors). size_chart : per-size measurement ranges (see
+    :mod:`tryon.sizing`)."""
+
+    category: str
+    name: str
+    item_id: str | None = None
+    limits: ImportLimits = field(default_factory=ImportLimits)
+    overrides: FitOverrides = field(default_factory=FitOverrides)
+    licence: str = ""
+    attribution: str = ""
+    source: str = ""
+    size_chart: dict | None = None
+    color_srgb: tuple[float, float, float] | None = None
+    bottom_color_srgb: tuple[float, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"unknown category {self.category!r}; choose one of: {', '.join(CATEGORIES)}")
+        if not self.name.strip():
+            raise ValueError("the item needs a name")
+
+
+def slug(name: str) -> str:
+    import re
+
+    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return (s or "item")[:64]
+
+
+@dataclass
+class ImportResult:
+    """garment : the item. files : the files it was made from (to keep as the original).
+    manifest : what the import adds to the manifest. warnings : repairs and substitutions."""
+
+    garment: Garment
+    files: list[Path]
+    manifest: dict
+    warnings: list[str]
+
+
+def _materials(asset: RawAsset) -> list[Material]:
+    return [
+        Material(
+            name=m.name or f"material {i}",
+            base_color=m.base_color,
+            base_texture=m.base_texture,
+            metallic=float(m.metallic),
+            roughness=float(m.roughness),
+            double_sided=bool(m.double_sided),
+        )
+        for i, m in enumerate(asset.materials)
+    ] or [Material("default")]
+
+
+def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
+    """Read, validate, fit and rig one upload (see the module docstring)."""
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise UnsupportedFormatError(
+            f"{path.name}: .{path.suffix.lstrip('.') or '?'} files are not supported; "
+            f"upload one of: {', '.join(SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise UnreadableFileError(f"{path}: no such file")
+    if path.suffix.lower() == ".mhclo":
+        return _import_mhclo(path, options)
+    from tryon.catalog.loaders import load_asset, validate_and_repair
+
+    asset = validate_and_repair(load_asset(path, options.limits), options.limits)
+    fitted = fit(asset.parts, options.category, asset.units_hint, asset.up_axis_hint, options.overrides)
+    materials = _materials(asset)
+    if fitted.report.added_strap:
+        materials.append(Material("strap", np.array([0.045, 0.025, 0.015, 1.0], np.float32), roughness=0.55))
+    if options.color_srgb is not None:
+        lin = np.where(
+            np.asarray(options.color_srgb) <= 0.04045,
+            np.asarray(options.color_srgb) / 12.92,
+            ((np.asarray(options.color_srgb) + 0.055) / 1.055) ** 2.4,
+        )
+        for mat in materials:
+            if mat.base_texture is None and mat.name != "strap":
+                mat.base_color = np.array([*lin, mat.base_color[3]], np.float32)
+    parts = []
+    for p, bone in zip(fitted.parts, fitted.bones):
+        pos = p.positions.astype(np.float32)
+        faces = p.faces.astype(np.int32)
+        nrm = vertex_normals(pos, faces) if p.normals is None else p.normals.astype(np.float32)
+        skin = None
+        if options.category in SKINNED:
+            from tryon.catalog.makehuman_clothes import UPPER_BODY_CATEGORIES, pelvis_bound
+
+            skin = transfer_weights(pos)
+            if options.category in UPPER_BODY_CATEGORIES:
+                skin = pelvis_bound(skin)
+        uvs = None if p.uvs is None else p.uvs.astype(np.float32)
+        parts.append(MeshPart(pos, nrm, faces, uvs, min(p.material, len(materials) - 1), skin, bone))
+    rigid = CATEGORIES[options.category] == "rigid"
+    n_orig = len(asset.parts)
+    variants = {}
+    for name, per_part in asset.variants.items():
+        # Mirrored copies (the other shoe, the other earring) wear the same material.
+        variants[name] = [per_part[i % n_orig] for i in range(len(parts))]
+    garment = Garment(
+        id=options.item_id or slug(options.name),
+        name=options.name,
+        category=options.category,
+        parts=parts,
+        materials=materials,
+        attachment=Attachment(fitted.report.bone) if rigid else None,
+        variants=variants,
+        clip_to_person=options.category in SKINNED or options.category == "shoes",
+        attribution=options.attribution,
+    )
+    warnings = list(asset.warnings) + fitted.report.warnings
+    manifest = {
+        "source": {"file": path.name, "format": asset.source_format, "origin": options.source},
+        "licence": options.licence,
+        "units": {"file": fitted.report.units, "declared": fitted.report.declared_units, "model": "m"},
+        "fit": {k: v for k, v in asdict(fitted.report).items() if k not in ("warnings", "units", "declared_units")},
+        "import_warnings": warnings,
+    }
+    if options.size_chart:
+        manifest["size_chart"] = options.size_chart
+    files = [Path(f) for f in (asset.files or [str(path)])]
+    files += [f for f in _referenced_files(path) if f not in files]
+    return ImportResult(garment, files, manifest, warnings)
+
+
+def _referenced_files(path: Path) -> list[Path]:
+    """Every file of the upload beside the main one that it names (glTF buffers and images,
+    OBJ material libraries and their maps), inside its folder: kept with the original even
+    when the try-on does not use them (normal maps...)."""
+    import json
+    import re
+
+    from tryon.catalog.loaders import confined_path
+
+    names: list[str] = []
+    try:
+        if path.suffix.lower() == ".gltf":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            names = [
+                e["uri"]
+                for key in ("buffers", "images")
+                for e in doc.get(key, [])
+                if isinstance(e, dict) and isinstance(e.get("uri"), str) and not e["uri"].startswith("data:")
+            ]
+        elif path.suffix.lower() == ".obj":
+            libs = re.findall(r"^mtllib\\s+(.+)$", path.read_text(errors="replace"), re.MULTILINE)
+            names = [lib.strip() for lib in libs]
+            for lib in list(names):
+                mtl = path.parent / lib
+                if mtl.is_file():
+                    names += [
+                        m.split()[-1]
+                        for m in re.findall(
+                            r"^\\s*(?:map_\\w+|bump|disp)\\s+(.+)$", mtl.read_text(errors="replace"), re.MULTILINE
+                        )
+                    ]
+    except (OSError, ValueError):
+        return []
+    out = []
+    for name in names:
+        try:
+            f = confined_path(name, path.parent, path.name, "reference", is_uri=path.suffix.lower() == ".gltf")
+        except AssetError:
+            continue
+        if f.is_file():
+            out.append(f)
+    return out
+
+
+def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
+    """MakeHuman clothes: fitted by their own .mhclo data (no auto-fit needed)."""
+    from tryon.catalog.makehuman_clothes import import_makehuman_clothes
+
+    try:
+        garment = import_makehuman_clothes(
+            path,
+            item_id=options.item_id or slug(options.name),
+            name=options.name,
+            category=options.category,
+            piece={"top": "top", "outerwear": "top", "bottom": "bottom"}.get(options.category, "all"),
+            base_color_srgb=options.color_srgb,
+            bottom_color_srgb=options.bottom_color_srgb,
+        )
+    except mh.MakeHumanFormatError as exc:
+        raise UnreadableFileError(str(exc)) from exc
+    garment.attribution = options.attribution
+    files = sorted(
+        p
+        for p in path.parent.iterdir()
+        if p.is_file() and p.suffix.lower() in (".mhclo", ".obj", ".mhmat", ".mhw", ".thumb", ".png", ".jpg")
+    )
+    manifest = {
+        "source": {"file": path.name, "format": "makehuman", "origin": options.source},
+        "licence": options.licence,
+        "units": {"file": "dm", "declared": "dm", "model": "m"},
+        "fit": {"method": "mhclo"},
+        "import_warnings": [],
+    }
+    if options.size_chart:
+        manifest["size_chart"] = options.size_chart
+    return ImportResult(garment, files, manifest, [])
+
+
+__all__ = ["AssetError", "ImportOptions", "ImportResult", "import_file", "slug"]
