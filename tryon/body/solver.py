@@ -26,12 +26,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from tryon.body.mannequin import Mannequin
 from tryon.body.rotations import axis_angle, cross3, frame, norm3, normalize, slerp, swing, twist_angle
 from tryon.body.skeleton import BONE_INDEX, NUM_BONES
 from tryon.frames import CameraIntrinsics, pixel_rays
+from tryon.pose.face import (
+    LEFT_EYE_CONTOUR,
+    RIGHT_EYE_CONTOUR,
+    FacePoint,
+    HeadPose,
+    canonical_face_model_cm,
+)
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
 
@@ -71,6 +79,38 @@ LIMB_SEGMENTS = (
 
 #: Share of the chest's rotation each spine bone takes (the rest is the pelvis's).
 SPINE_BLEND = {"spine05": 0.15, "spine04": 0.35, "spine03": 0.55, "spine02": 0.8, "spine01": 1.0}
+#: The face keypoints the head's rotation is fitted on (ears, eyes, nose, mouth).
+HEAD_POSE_LANDMARKS = np.array(
+    [
+        L.NOSE,
+        L.LEFT_EYE_INNER,
+        L.LEFT_EYE,
+        L.LEFT_EYE_OUTER,
+        L.RIGHT_EYE_INNER,
+        L.RIGHT_EYE,
+        L.RIGHT_EYE_OUTER,
+        L.LEFT_EAR,
+        L.RIGHT_EAR,
+        L.MOUTH_LEFT,
+        L.MOUTH_RIGHT,
+    ],
+    dtype=np.int64,
+)
+#: The face-point fit may turn the head this far from the ear/nose estimate, degrees.
+MAX_HEAD_REFINE_DEG = 50.0
+#: BlazePose face keypoints and the face-mesh landmarks at the same places (the eyes' centres
+#: are their contours' means), for aligning the canonical face with the mannequin's head.
+FACE_MESH_EQUIVALENTS = {
+    L.NOSE: (FacePoint.NOSE_TIP,),
+    L.LEFT_EYE_INNER: (FacePoint.LEFT_EYE_INNER,),
+    L.LEFT_EYE: LEFT_EYE_CONTOUR,
+    L.LEFT_EYE_OUTER: (FacePoint.LEFT_EYE_OUTER,),
+    L.RIGHT_EYE_INNER: (FacePoint.RIGHT_EYE_INNER,),
+    L.RIGHT_EYE: RIGHT_EYE_CONTOUR,
+    L.RIGHT_EYE_OUTER: (FacePoint.RIGHT_EYE_OUTER,),
+    L.MOUTH_LEFT: (FacePoint.MOUTH_LEFT,),
+    L.MOUTH_RIGHT: (FacePoint.MOUTH_RIGHT,),
+}
 #: Share of the head's rotation each neck bone takes (the rest is the chest's).
 NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
 
@@ -197,6 +237,32 @@ def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: flo
     return parent + gap / dist * length * max_stretch
 
 
+def face_alignment(bind_landmarks_m: np.ndarray) -> tuple[float, np.ndarray]:
+    """(scale, offset): the canonical face model (centimetres) in the mannequin's bind frame,
+    ``x_bind_m = scale * 0.01 * p_cm + offset``. Both frames are y-up, +z out of the face, +x
+    the person's left, so only the size and the place are fitted (on the eyes, nose and mouth:
+    sizes across the face, the place by their centroids)."""
+    model = canonical_face_model_cm() * 0.01
+    canon = np.array([model[list(v)].mean(axis=0) for v in FACE_MESH_EQUIVALENTS.values()])
+    bind = bind_landmarks_m[list(FACE_MESH_EQUIVALENTS)]
+    cc, bc = canon - canon.mean(axis=0), bind - bind.mean(axis=0)
+    scale = float(np.sqrt((bc[:, :2] ** 2).sum() / (cc[:, :2] ** 2).sum()))
+    return scale, bind.mean(axis=0) - scale * canon.mean(axis=0)
+
+
+def head_from_face(
+    head_pose: HeadPose, scale: np.ndarray, alignment: tuple[float, np.ndarray], bind_head: np.ndarray, depth_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The head bone's rotation and head (camera metres) from the face landmarker's head pose,
+    slid along its ray to ``depth_m`` (the body's depth: the face fit's distance assumes an
+    average face size)."""
+    a, offset = alignment
+    R = head_pose.rotation
+    origin = head_pose.translation_m * (depth_m / max(float(head_pose.translation_m[2]), 1e-6))
+    # the canonical origin (bind: ``offset``) lands on ``origin``
+    return R, origin - R @ scale @ (offset - bind_head)
+
+
 def _smoothstep(x: float, lo: float, hi: float) -> float:
     t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
     return t * t * (3 - 2 * t)
@@ -219,6 +285,7 @@ class RigSolver:
         self._bind_tails = sk.tails
         self._B = mannequin.landmarks.bind_m
         self._lm_bones = mannequin.landmarks.bones
+        self._face_alignment = face_alignment(self._B)
 
     # -- helpers -------------------------------------------------------------------
     def _frame_pair(self, T: np.ndarray, a: int, b: int, c: int, d: int, e: int, f: int) -> np.ndarray:
@@ -229,8 +296,45 @@ class RigSolver:
         Ft = frame(T[a] - T[b], 0.5 * (T[e] + T[f]) - 0.5 * (T[c] + T[d]))
         return Ft @ Fb.T
 
+    def _head_pnp(
+        self, pose: Pose, K: CameraIntrinsics, trust: np.ndarray, R0: np.ndarray, p0: np.ndarray, scale: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Refine the head bone's rotation and head (camera metres) from the guess ``R0, p0``
+        so the mannequin's face anchors reproject onto the face keypoints; the head stays at
+        the depth of ``p0``. None when too few face points are trusted or the fit is implausible."""
+        idx = HEAD_POSE_LANDMARKS[trust[HEAD_POSE_LANDMARKS] >= 1.0]
+        if len(idx) < 6:
+            return None
+        obj = (self._B[idx] - self._bind_heads[BONE_INDEX["head"]]) @ scale.T
+        img = pose.keypoints_px[idx].astype(np.float64)
+        try:
+            ok, rvec, tvec = cv2.solvePnP(
+                obj,
+                img,
+                K.matrix,
+                None,
+                cv2.Rodrigues(R0)[0],
+                p0.reshape(3, 1).astype(np.float64),
+                useExtrinsicGuess=True,
+                flags=cv2.SOLVEPNP_ITERATIVE,
+            )
+        except cv2.error:
+            return None
+        t = tvec.reshape(3)
+        if not ok or not np.isfinite(t).all() or t[2] <= 0:
+            return None
+        R = cv2.Rodrigues(rvec)[0]
+        turn = np.degrees(np.arccos(np.clip((np.trace(R @ R0.T) - 1.0) / 2.0, -1.0, 1.0)))
+        if turn > MAX_HEAD_REFINE_DEG:
+            return None
+        return R, t * (p0[2] / t[2])
+
     # -- the solve -----------------------------------------------------------------
-    def solve(self, pose: Pose, K: CameraIntrinsics, shape: BodyShape | None = None) -> PosedBody:
+    def solve(
+        self, pose: Pose, K: CameraIntrinsics, shape: BodyShape | None = None, head_pose: HeadPose | None = None
+    ) -> PosedBody:
+        """head_pose : the face landmarker's head pose for this frame, if the engine ran it
+        (sharper than the pose model's few face points for eyewear and earrings)."""
         o = self.options
         shape = shape or BodyShape.mannequin()
         g = float(shape.girth)
@@ -347,33 +451,48 @@ class RigSolver:
             self._solve_limb_arm(side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry)
             self._solve_limb_leg(side, T, hint, rays, usable, trust, shape, limb_scale, R, S, P, place, carry)
 
-        # 7. Neck and head: the head's frame from the ears and the nose.
+        # 7. Neck and head: the head's frame from the ears and the nose, refined so the face's
+        # points (eyes, nose, mouth, ears) reproject onto their keypoints; or the face
+        # landmarker's head pose when the engine ran it.
         face_ok = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE]) > 0
+        s_head = np.eye(3) * shape.bone_scale[BONE_INDEX["head"]]
+        head_target = None
         if face_ok:
             Fb = frame(B[L.LEFT_EAR] - B[L.RIGHT_EAR], B[L.NOSE] - 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR]))
             Ft = frame(T[L.LEFT_EAR] - T[L.RIGHT_EAR], T[L.NOSE] - 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR]))
             R_head = Ft @ Fb.T
+            mid_ear_b = 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR])
+            mid_ear_t = 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR])
+            head_target = mid_ear_t - R_head @ s_head @ (mid_ear_b - bh[BONE_INDEX["head"]])
+            refined = (
+                head_from_face(head_pose, s_head, self._face_alignment, bh[BONE_INDEX["head"]], mid_ear_t[2])
+                if head_pose is not None
+                else self._head_pnp(pose, K, trust, R_head, head_target, s_head)
+            )
+            if refined is not None:
+                R_head, head_target = refined
         else:
             R_head = R_chest
         neck = list(NECK_BLEND)
         neck_rots = [slerp(R_chest, R_head, w) for w in NECK_BLEND.values()]
-        s_head = np.eye(3) * shape.bone_scale[BONE_INDEX["head"]]
         base = carry("neck01", "spine01")
         held_neck = float(shape.bone_scale[BONE_INDEX["neck02"]])
         s_neck = held_neck
-        if face_ok:
-            # The neck's end (the head bone's head) such that the mid-ear point lands on target.
-            mid_ear_b = 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR])
-            mid_ear_t = 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR])
-            head_target = mid_ear_t - R_head @ s_head @ (mid_ear_b - bh[BONE_INDEX["head"]])
+        if head_target is not None:
+            # The neck's length such that its end (the head bone's head) reaches the head.
             s_neck = chain_scale(neck, bh[BONE_INDEX["head"]], head_target, neck_rots, base, held_neck)
+
         face_conf = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE])
         head = base
         for bone, rot in zip(neck, neck_rots):
             place(bone, rot, np.diag([g, s_neck, g]), head, face_conf)
             nxt = neck.index(bone) + 1
             head = carry(neck[nxt], bone) if nxt < len(neck) else carry("head", bone)
-        place("head", R_head, s_head, head, face_conf)
+        # The head is a rigid body seen directly: it lands on its ears even where the neck,
+        # kept within its plausible length, cannot reach (hunched or twisted shoulders). Eyewear,
+        # hats and earrings ride it.
+        place("head", R_head, s_head, head_target if face_ok else head, face_conf)
+
 
         # Palette and posed landmarks.
         A = np.einsum("jab,jbc->jac", R, S)

@@ -498,6 +498,11 @@ def fit(
         report.warnings.append(
             f"the file declares no units: read as {unit} from its size ({raw_size * UNITS_M[unit] * 100:.1f} cm {how})"
         )
+    if not plausible and o.units:
+        raise UnitsError(
+            f"read in {o.units} as asked, its {how} is {raw_size * UNITS_M[o.units] * 100:.3g} cm, implausible for a "
+            f"{category} ({lo * 100:.0f}-{hi * 100:.0f} cm): check --units, or leave it out to detect the unit"
+        )
     if not plausible:
         report.warnings.append(
             f"no unit makes its {how} plausible for a {category} ({lo * 100:.0f}-{hi * 100:.0f} cm); "

@@ -133,14 +133,29 @@ def bundled(item_id: str) -> BundledItem:
     raise KeyError(f"no bundled item {item_id!r}; bundled: {', '.join(b.id for b in BUNDLED)}")
 
 
-def build_bundled(item_id: str, source_root: Path, catalog_root: Path, procedural_dir: Path | None = None):
-    """Import one bundled item into ``catalog_root`` through the retailer's pipeline.
+def original_file(item_id: str, catalog_root: Path) -> Path:
+    """The file an item was imported from, as kept in its catalog folder (``original/``)."""
+    b = bundled(item_id)
+    return Path(catalog_root) / b.id / "original" / Path(b.source.split(":", 1)[-1]).name
+
+
+def build_bundled(
+    item_id: str,
+    source_root: Path | None,
+    catalog_root: Path,
+    procedural_dir: Path | None = None,
+    path: Path | None = None,
+):
+    """Import one bundled item into ``catalog_root`` through the retailer's pipeline, from the
+    asset collection (``source_root``) or from ``path`` (e.g. :func:`original_file`).
     Returns (folder, ImportResult)."""
     from tryon.catalog.assets import ImportLimits
     from tryon.catalog.pipeline import ImportOptions
 
     b = bundled(item_id)
-    if b.source.startswith("procedural:"):
+    if path is not None:
+        path = Path(path)
+    elif b.source.startswith("procedural:"):
         if procedural_dir is None:
             from tryon.catalog.procedural import generate_all
 

@@ -21,6 +21,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LOCK_NAME = ".lock"
 
 
+_TAKEN_HINT = "replace it (--replace, replace=True) or choose another id (--id)"
+
+
 def default_catalog_dir() -> Path:
     """``$TRYON_CATALOG`` if set, else the bundled ``garments/`` folder."""
     env = os.environ.get("TRYON_CATALOG")
@@ -95,7 +98,7 @@ class Catalog:
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.root / item.id
         if final.exists() and not replace:
-            raise FileExistsError(f"the catalog already has an item {item.id!r}; remove it first or choose another id")
+            raise FileExistsError(f"the catalog already has an item {item.id!r}; {_TAKEN_HINT}")
         self._sweep_stale()
         tmp = Path(tempfile.mkdtemp(prefix=f".{item.id}.", suffix=".tmp", dir=self.root))
         try:
@@ -119,7 +122,8 @@ class Catalog:
                 cv2.imwrite(str(tmp / "preview.png"), render_preview(item))
             with self._locked():
                 if final.exists() and not replace:
-                    raise FileExistsError(f"the catalog already has an item {item.id!r} (added meanwhile)")
+                    taken = f"the catalog already has an item {item.id!r} (added meanwhile)"
+                    raise FileExistsError(f"{taken}; {_TAKEN_HINT}")
                 old = None
                 if final.exists():
                     old = self.root / f".{item.id}.old.{os.getpid()}"

@@ -98,6 +98,9 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         )
     if not path.is_file():
         raise UnreadableFileError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise UnreadableFileError(f"{path.name} is empty (0 bytes): was the upload cut short?")
+
     if path.suffix.lower() == ".mhclo":
         return _import_mhclo(path, options)
     from tryon.catalog.loaders import load_asset, validate_and_repair
