@@ -81,7 +81,27 @@ def photos() -> Path:
     return path
 
 
-FIGURES = {"demo_frames": demo_frames, "photos": photos}
+def catalog() -> Path:
+    """Every bundled item's preview (the mannequin wearing it), labelled with its id."""
+    from tryon.catalog.catalog import Catalog
+
+    cat = Catalog(ROOT / "garments")
+    tiles = []
+    for item_id in sorted(cat.ids(), key=lambda i: (cat.get(i).category, i)):
+        preview = cv2.imread(str(ROOT / "garments" / item_id / "preview.png"))
+        h, w = preview.shape[:2]
+        front = preview[:, : w // 2]  # the front view (the preview shows front and three-quarter)
+        tile = cv2.resize(front, (200, round(200 * h / (w // 2))), interpolation=cv2.INTER_AREA)
+        tiles.append(_label(tile, item_id))
+    cols = 7
+    tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % cols)
+    sheet = np.vstack([np.hstack(tiles[r : r + cols]) for r in range(0, len(tiles), cols)])
+    path = OUT / "catalog.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+FIGURES = {"demo_frames": demo_frames, "photos": photos, "catalog": catalog}
 
 
 def main() -> int:
