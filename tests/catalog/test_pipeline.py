@@ -312,3 +312,26 @@ def test_a_manifest_cannot_point_outside_its_folder(tmp_path):
     (catalog / "red-glasses" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(Exception, match="leaves the item's folder"):
         Catalog(catalog).get("red-glasses")
+
+
+def test_manual_overrides_are_stored_and_win_on_refit(tmp_path):
+    """An adjustment made once stays: refit keeps the stored overrides and updates them."""
+    catalog = tmp_path / "cat"
+    glasses = original_file("red-glasses", GARMENTS)
+    assert tryon_cli("garments", "add", str(glasses), "--category", "glasses", "--name", "G", "--catalog",
+                     str(catalog), "--no-preview").returncode == 0  # fmt: skip
+    auto = Catalog(catalog).get("g").parts[0].positions.copy()
+    out = tryon_cli("garments", "refit", "g", "--offset", "0", "-0.01", "0", "--catalog", str(catalog), "--no-preview")
+    assert out.returncode == 0, out.stderr
+    moved = Catalog(catalog).get("g").parts[0].positions
+    assert np.allclose(moved - auto, [0.0, -0.01, 0.0], atol=1e-5)
+    # a second adjustment keeps the first
+    assert (
+        tryon_cli("garments", "refit", "g", "--scale", "1.1", "--catalog", str(catalog), "--no-preview").returncode == 0
+    )
+    manifest = Catalog(catalog).manifest("g")
+    assert manifest["import"]["overrides"] == {"scale": 1.1, "offset_m": [0.0, -0.01, 0.0]}
+    again = Catalog(catalog).get("g").parts[0].positions
+    assert np.ptp(again[:, 0]) == pytest.approx(1.1 * np.ptp(auto[:, 0]), rel=1e-3)
+    missing = tryon_cli("garments", "refit", "nope", "--catalog", str(catalog))
+    assert missing.returncode == 4

@@ -162,6 +162,24 @@ class Catalog:
         folder = self.store(result.garment, result.files, manifest, replace=replace, preview=preview)
         return folder, result
 
+    def refit(self, item_id: str, overrides=None, preview: bool = True):
+        """Import an item again from the original it keeps, with the options it was imported
+        with; its stored manual overrides, updated by ``overrides`` (a FitOverrides whose set
+        fields win), are kept in the new manifest. Returns (folder, ImportResult); on an error
+        the item stays as it was."""
+
+        from tryon.catalog.pipeline import ImportOptions
+
+        manifest = self.manifest(item_id)
+        options = ImportOptions.from_manifest(manifest, overrides)
+        main = self._folder(item_id) / "original" / Path(manifest["source"]["file"]).name
+        if not main.is_file():
+            raise CatalogItemError(f"{item_id}: its original {main.name} is missing; add the file again instead")
+        with tempfile.TemporaryDirectory(prefix="tryon-refit-") as tmp:
+            upload = Path(tmp) / "original"
+            shutil.copytree(main.parent, upload)  # the import replaces the folder it reads from
+            return self.add(upload / main.name, options, replace=True, preview=preview)
+
     def remove(self, item_id: str) -> None:
         """Delete an item (moved aside under the lock, then deleted)."""
         folder = self._folder(item_id)

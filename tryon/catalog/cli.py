@@ -2,6 +2,7 @@
 
     tryon garments add FILE --category CATEGORY --name NAME [--id ID] [--catalog DIR]
     tryon garments list | show ID | remove ID | preview ID
+    tryon garments refit ID [--scale S] [--offset X Y Z] [--rotate X Y Z] [--bone BONE] [--units U]
 
 Exit codes: 0 done; 2 bad command line; 3 the id is taken; 4 no such item; 10-20 the file
 cannot become an item (each problem its own code, see ``tryon garments add --help``).
@@ -45,19 +46,11 @@ def _catalog(args):
 
 def cmd_add(args) -> int:
     from tryon.catalog.assets import ImportLimits
-    from tryon.catalog.autofit import FitOverrides
     from tryon.catalog.pipeline import ImportOptions
 
     try:
         size_chart = json.loads(Path(args.size_chart).read_text()) if args.size_chart else None
-        overrides = FitOverrides(
-            units=args.units,
-            up_axis=args.up,
-            rotate_deg=tuple(args.rotate) if args.rotate else None,
-            scale=args.scale,
-            offset_m=tuple(args.offset) if args.offset else None,
-            bone=args.bone,
-        )
+        overrides = _overrides(args)
         options = ImportOptions(
             category=args.category,
             name=args.name,
@@ -94,6 +87,51 @@ def cmd_add(args) -> int:
         )
     if g.variants:
         print(f"  colourways: {', '.join(g.variants)}")
+    if not args.no_preview:
+        print(f"  preview: {folder / 'preview.png'}")
+    return 0
+
+
+def _overrides(args):
+    from tryon.catalog.autofit import FitOverrides
+
+    return FitOverrides(
+        units=args.units,
+        up_axis=args.up,
+        rotate_deg=tuple(args.rotate) if args.rotate else None,
+        scale=args.scale,
+        offset_m=tuple(args.offset) if args.offset else None,
+        bone=args.bone,
+    )
+
+
+def _add_fit_options(p) -> None:
+    p.add_argument("--units", choices=["m", "dm", "cm", "mm", "in"], help="the file's unit (default: detected)")
+    p.add_argument("--up", choices=["y", "z"], help="the file's up axis (default: y, or detected)")
+    p.add_argument("--rotate", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra rotation, degrees")
+    p.add_argument("--scale", type=float, help="extra uniform scale after the auto-fit (1.1 = 10%% larger)")
+    p.add_argument(
+        "--offset", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra offset after the fit, metres (y up)"
+    )
+    p.add_argument("--bone", help="the bone a rigid item rides (default: by category)")
+
+
+def cmd_refit(args) -> int:
+    from tryon.catalog.store import CatalogItemError
+
+    try:
+        overrides = _overrides(args)
+        folder, result = _catalog(args).refit(args.id, overrides, preview=not args.no_preview)
+    except KeyError as exc:
+        return _fail(str(exc).strip("'\""), EXIT_MISSING)
+    except (ValueError, CatalogItemError) as exc:
+        return _fail(str(exc), 2)
+    except AssetError as exc:
+        return _fail(exc.message, exc.exit_code)
+    for w in result.warnings:
+        print(f"warning: {w}")
+    stored = result.manifest["import"]["overrides"]
+    print(f"re-fitted {args.id!r} from its original" + (f" with {stored}" if stored else ""))
     if not args.no_preview:
         print(f"  preview: {folder / 'preview.png'}")
     return 0
@@ -185,12 +223,7 @@ def add_garments_parser(sub) -> None:
     a.add_argument("--decimate", action="store_true", help="reduce a mesh over the triangle budget instead of refusing")
     a.add_argument("--max-triangles", type=int, default=60000, help="real-time triangle budget (default 60000)")
     a.add_argument("--max-file-mb", type=float, default=200.0, help="largest accepted file, MB (default 200)")
-    a.add_argument("--units", choices=["m", "dm", "cm", "mm", "in"], help="the file's unit (default: detected)")
-    a.add_argument("--up", choices=["y", "z"], help="the file's up axis (default: y, or detected)")
-    a.add_argument("--rotate", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra rotation, degrees")
-    a.add_argument("--scale", type=float, help="extra uniform scale after the auto-fit")
-    a.add_argument("--offset", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra offset after the fit, metres")
-    a.add_argument("--bone", help="the bone a rigid item rides (default: by category)")
+    _add_fit_options(a)
     a.add_argument("--color", type=int, nargs=3, metavar=("R", "G", "B"), help="colour (0-255) for untextured parts")
     a.add_argument("--licence", help="licence of the asset, e.g. CC-BY-4.0")
     a.add_argument("--attribution", help="credit line (required for CC BY assets)")
@@ -209,6 +242,19 @@ def add_garments_parser(sub) -> None:
     sh.add_argument("--catalog", type=Path, help=cat_help)
     sh.add_argument("--full", action="store_true", help="include the skeleton's bone list")
     sh.set_defaults(func=cmd_show)
+
+    rf = gs.add_parser(
+        "refit",
+        help="fit an item again from its kept original, adjusting the fit (--scale, --offset...)",
+        description="Fit an item again from the original file it keeps. The manual adjustments are stored "
+        "in its manifest and win over the automatic fit: each refit updates the ones you pass and keeps "
+        "the others. Example: tryon garments refit red-glasses --offset 0 -0.005 0",
+    )
+    rf.add_argument("id")
+    _add_fit_options(rf)
+    rf.add_argument("--catalog", type=Path, help=cat_help)
+    rf.add_argument("--no-preview", action="store_true", help="do not render preview.png")
+    rf.set_defaults(func=cmd_refit)
 
     rm = gs.add_parser("remove", help="delete an item")
     rm.add_argument("id")

@@ -55,6 +55,47 @@ class ImportOptions:
         if not self.name.strip():
             raise ValueError("the item needs a name")
 
+    def replay(self) -> dict:
+        """What a re-fit needs besides the manifest's id, name, category, licence and credit:
+        the manual overrides, colours and limits (stored as the manifest's ``"import"``)."""
+        return {
+            "overrides": {k: v for k, v in asdict(self.overrides).items() if v is not None},
+            "color_srgb": None if self.color_srgb is None else list(self.color_srgb),
+            "bottom_color_srgb": None if self.bottom_color_srgb is None else list(self.bottom_color_srgb),
+            "max_triangles": self.limits.max_triangles,
+            "decimate": self.limits.allow_decimate,
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: dict, overrides: FitOverrides | None = None) -> ImportOptions:
+        """The options an item was imported with (from its manifest), the stored manual
+        overrides updated by ``overrides`` (their set fields win)."""
+        rec = manifest.get("import", {})
+        stored = dict(rec.get("overrides", {}))
+        if overrides is not None:
+            stored.update({k: v for k, v in asdict(overrides).items() if v is not None})
+        for key in ("rotate_deg", "offset_m"):
+            if stored.get(key) is not None:
+                stored[key] = tuple(stored[key])
+        colour = rec.get("color_srgb")
+        bottom = rec.get("bottom_color_srgb")
+        return cls(
+            category=manifest["category"],
+            name=manifest["name"],
+            item_id=manifest["id"],
+            limits=ImportLimits(
+                max_triangles=int(rec.get("max_triangles", ImportLimits.max_triangles)),
+                allow_decimate=bool(rec.get("decimate", False)),
+            ),
+            overrides=FitOverrides(**stored),
+            licence=manifest.get("licence", ""),
+            attribution=manifest.get("attribution", ""),
+            source=manifest.get("source", {}).get("origin", ""),
+            size_chart=manifest.get("size_chart"),
+            color_srgb=None if colour is None else tuple(colour),
+            bottom_color_srgb=None if bottom is None else tuple(bottom),
+        )
+
 
 def slug(name: str) -> str:
     import re
@@ -157,6 +198,7 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         "units": {"file": fitted.report.units, "declared": fitted.report.declared_units, "model": "m"},
         "fit": {k: v for k, v in asdict(fitted.report).items() if k not in ("warnings", "units", "declared_units")},
         "import_warnings": warnings,
+        "import": options.replay(),
     }
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
@@ -231,16 +273,20 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
         for p in path.parent.iterdir()
         if p.is_file() and p.suffix.lower() in (".mhclo", ".obj", ".mhmat", ".mhw", ".thumb", ".png", ".jpg")
     )
+    warnings = []
+    if any(v is not None for v in asdict(options.overrides).values()):
+        warnings.append("manual fit overrides do not apply to MakeHuman clothes: their .mhclo fits them to the body")
     manifest = {
         "source": {"file": path.name, "format": "makehuman", "origin": options.source},
         "licence": options.licence,
         "units": {"file": "dm", "declared": "dm", "model": "m"},
         "fit": {"method": "mhclo"},
-        "import_warnings": [],
+        "import_warnings": warnings,
+        "import": options.replay(),
     }
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
-    return ImportResult(garment, files, manifest, [])
+    return ImportResult(garment, files, manifest, warnings)
 
 
 __all__ = ["AssetError", "ImportOptions", "ImportResult", "import_file", "slug"]
