@@ -84,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--no-jitter", action="store_true", help="skip the stability (jitter, lag) section")
     b.set_defaults(func=cmd_bench)
+    from tryon.mirror.cli import add_calibrate_parser, add_mirror_parser
+
+    add_mirror_parser(sub)
+    add_calibrate_parser(sub)
     return parser
 
 
