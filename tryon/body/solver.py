@@ -493,7 +493,6 @@ class RigSolver:
         # hats and earrings ride it.
         place("head", R_head, s_head, head_target if face_ok else head, face_conf)
 
-
         # Palette and posed landmarks.
         A = np.einsum("jab,jbc->jac", R, S)
         trans = P - np.einsum("jab,jb->ja", A, bh)
