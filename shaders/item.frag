@@ -17,6 +17,10 @@ uniform bool u_use_keepout;
 uniform sampler2D u_keepout;        // hands and hair in front of clothes (R8), row 0 = image top
 uniform vec2 u_viewport;            // framebuffer size in px
 uniform float u_env_strength;
+uniform bool u_has_env;
+uniform sampler2D u_env;            // the surroundings for reflections (sRGB, mipmapped), see Lighting
+uniform float u_env_gain;           // brings the picture to the SH's mean level
+uniform float u_env_max_lod;
 
 layout(location = 0) out vec4 out_color;   // premultiplied, sRGB-encoded, B G R A (OpenCV order)
 
@@ -34,7 +38,14 @@ void main() {
     }
     vec3 v = normalize(-v_position);
     vec3 r = reflect(-v, n);
-    vec3 env = max(sh_irradiance(r), 0.0) / PI * u_env_strength;
+    vec3 env = max(sh_irradiance(r), 0.0) / PI;
+    if (u_has_env) {
+        // Sharp for polished metal, blurred (a higher mip level) as the surface roughens.
+        vec2 env_uv = clamp(0.5 + 0.5 * r.xy, 0.0, 1.0);
+        vec3 room = srgb_to_linear(textureLod(u_env, env_uv, u_roughness * u_env_max_lod).rgb) * u_env_gain;
+        env = mix(env, room, 0.8);
+    }
+    env *= u_env_strength;
     vec3 color = shade(base.rgb, n, v, u_metallic, u_roughness, ao, env);
     float a = base.a * u_opacity;
     vec2 uv_frame = gl_FragCoord.xy / u_viewport;

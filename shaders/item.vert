@@ -5,6 +5,7 @@ layout(location = 1) in vec3 in_normal;
 layout(location = 2) in vec2 in_uv;
 
 uniform mat4 u_projection;     // camera metres -> clip (tryon.frames.gl_projection)
+uniform float u_depth_bias_m;  // drawn this much nearer the camera along its pixel's ray (layering)
 
 out vec3 v_position;
 out vec3 v_normal;
@@ -14,5 +15,6 @@ void main() {
     v_position = in_position;
     v_normal = in_normal;
     v_uv = in_uv;
-    gl_Position = u_projection * vec4(in_position, 1.0);
+    float d = length(in_position);
+    gl_Position = u_projection * vec4(in_position * max(d - u_depth_bias_m, 0.5 * d) / max(d, 1e-6), 1.0);
 }

@@ -28,6 +28,7 @@ from tryon.catalog.catalog import Catalog
 from tryon.catalog.item import Garment, Material
 from tryon.deform import body_occluder, deform_item
 from tryon.frames import MODEL_TO_CAMERA, CameraIntrinsics, project
+from tryon.image import srgb_to_linear
 from tryon.render.compositor import Compositor
 from tryon.render.renderer import Draw, Renderer
 
@@ -65,9 +66,7 @@ class SceneResult:
 
 
 def _skin_material() -> Material:
-    lin = np.where(
-        np.array(SKIN_SRGB) <= 0.04045, np.array(SKIN_SRGB) / 12.92, ((np.array(SKIN_SRGB) + 0.055) / 1.055) ** 2.4
-    )
+    lin = srgb_to_linear(SKIN_SRGB)
     return Material("skin", [*lin, 1.0], roughness=0.6)
 
 

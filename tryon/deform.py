@@ -38,19 +38,49 @@ def skin_positions(positions, normals, skin, body: PosedBody, method: str = "lbs
     raise ValueError(f"skinning must be one of {SKINNING_METHODS}, got {method!r}")
 
 
+#: A rigid part is drawn only while the image supports its bone this well (see
+#: ``PosedBody.bone_confidence``: 1 when its keypoints are seen in the frame, 0.5 when only
+#: guessed at the edge or hidden, 0 when outside): shoes need their feet, a watch its wrist.
+MIN_PART_CONFIDENCE = 0.75
+
+
+def part_visible(item: Garment, part_index: int, body: PosedBody) -> bool:
+    """Whether the body part a rigid item's part rides is seen in this frame: shoes vanish
+    when the feet leave the frame, a ring when its hand is hidden. Clothes always draw (the
+    person mask clips them to what the camera sees)."""
+    if not item.is_rigid:
+        return True
+    bone = item.parts[part_index].bone or item.attachment.bone
+    if item.category == "ring" and f"ring_finger.{bone[-1]}" in body.finger_frames:
+        return True
+    return bool(body.bone_confidence[BONE_INDEX[bone]] >= MIN_PART_CONFIDENCE)
+
+
+def _part_transform(item: Garment, bone: str, body: PosedBody) -> np.ndarray:
+    """(3, 4) bind -> camera map a rigid part rides: its bone's, or for a ring the finger the
+    hand model found."""
+    finger = body.finger_frames.get(f"ring_finger.{bone[-1]}") if item.category == "ring" else None
+    return finger if finger is not None else body.palette[BONE_INDEX[bone]].astype(np.float64)
+
+
 def deform_item(
-    item: Garment, body: PosedBody, variant: str | None = None, method: str = "lbs", opacity: float = 1.0
+    item: Garment,
+    body: PosedBody,
+    variant: str | None = None,
+    method: str = "lbs",
+    opacity: float | list[float] = 1.0,
 ) -> list[Draw]:
-    """One Draw per part of ``item``, posed on ``body``."""
+    """One Draw per part of ``item``, posed on ``body``. opacity : one for the item, or one
+    per part (parts at 0 are not drawn)."""
     materials = item.materials_for(variant)
+    opacities = [opacity] * len(item.parts) if np.isscalar(opacity) else list(opacity)
     draws = []
     for k, (part, material) in enumerate(zip(item.parts, materials)):
+        if opacities[k] <= 0:
+            continue
         if item.is_rigid:
-            transform = _compose(
-                body.palette[BONE_INDEX[part.bone or item.attachment.bone]].astype(np.float64),
-                np.asarray(item.attachment.offset, np.float64),
-            )
-
+            bone = part.bone or item.attachment.bone
+            transform = _compose(_part_transform(item, bone, body), np.asarray(item.attachment.offset, np.float64))
             pos, nrm = rigid_transform(part.positions, transform, part.normals)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)
@@ -63,8 +93,9 @@ def deform_item(
                 uvs=part.uvs,
                 material=material,
                 clip_to_person=item.clip_to_person,
-                opacity=opacity,
+                opacity=float(opacities[k]),
                 keepout=item.keepout,
+                depth_bias_m=item.layer_bias_m,
             )
         )
     return draws

@@ -2,8 +2,9 @@
 
 The stages, in the order a frame travels (each testable alone, see the README):
 
-    frame -> pose (BlazePose) -> smoothing -> rig solve -> items (skin / attach)
-          -> render (moderngl, body occluder) -> composite (over the frame) -> FrameResult
+    frame -> pose (BlazePose) -> smoothing -> details (face mesh, hands: only for items that
+          need them) -> rig solve -> items (skin / attach, hide what is not seen) -> lighting
+          -> keep-out (hands, hair) -> render (moderngl, body occluder) -> composite -> FrameResult
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from tryon.body.proportions import BodyMeasurements, ProportionTracker, body_sha
 from tryon.body.solver import PosedBody, RigSolver, SolverOptions
 from tryon.catalog.catalog import Catalog
 from tryon.catalog.item import Garment
-from tryon.deform import SKINNING_METHODS, body_occluder, deform_item
+from tryon.deform import SKINNING_METHODS, body_occluder, deform_item, part_visible
+from tryon.details import NO_DETAILS, DetailOptions, Details, DetailTracker, needed
 from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
 from tryon.image import as_bgr_uint8
 from tryon.pose.filters import PoseSmoother, SmoothingOptions, TrackFader
@@ -37,7 +39,18 @@ from tryon.render.lighting import Lighting
 
 log = logging.getLogger(__name__)
 
-STAGES = ("pose", "smoothing", "rig_solve", "skinning", "lighting", "keepout", "render", "readback", "composite")
+STAGES = (
+    "pose",
+    "smoothing",
+    "details",
+    "rig_solve",
+    "skinning",
+    "lighting",
+    "keepout",
+    "render",
+    "readback",
+    "composite",
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,10 @@ class EngineOptions:
         resolve instead (much cheaper on a CPU rasterizer).
     pin_threads : in pipelined streams, keep the pose thread on one CPU and the GL work on
         the others (Linux). None: only when the process has exactly two CPUs.
+    details : when the face mesh and the hand model run (for eyewear, hats, earrings and
+        rings; see :mod:`tryon.details`).
+    part_fade_ms : how fast an item's part appears or vanishes as its body part comes into
+        view or leaves it (streams; stills switch at once).
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -75,6 +92,8 @@ class EngineOptions:
     antialias: bool = True
     pin_threads: bool | None = None
     keepout: KeepoutOptions = field(default_factory=KeepoutOptions)
+    details: DetailOptions = field(default_factory=DetailOptions)
+    part_fade_ms: float = 120.0
 
     def __post_init__(self) -> None:
         if isinstance(self.lighting, str) and self.lighting != "estimate":
@@ -95,6 +114,8 @@ class FrameResult:
         (built on first access from the compact ``coverage``).
     body : the solved skeleton in camera space, or None.
     measurements : the shopper's held measurements (cm), or None.
+    details : the face mesh, head pose and hands found for the worn items (empty when none
+        needed them).
     timings_ms : milliseconds per stage (``STAGES``) and "total".
     opacity : how visible the items were drawn (fading on track loss).
     """
@@ -107,6 +128,7 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     timestamp_ms: int | None = None
     opacity: float = 0.0
+    details: Details = NO_DETAILS
 
     @functools.cached_property
     def garment_alpha(self) -> np.ndarray:
@@ -147,6 +169,9 @@ class TryOnEngine:
         self.proportions = ProportionTracker(self.mannequin)
         self.fader = TrackFader(self.options.fade_in_ms, self.options.fade_out_ms)
         self.light = LightEstimator()
+        self.details = DetailTracker(self.options.details)
+        self._part_opacity: dict[tuple[str, int], float] = {}
+        self._last_ms: int | None = None
         self._items: list[tuple[Garment, str | None]] = []
         self.set_items(items)
         self._renderer = None
@@ -192,6 +217,9 @@ class TryOnEngine:
         self.proportions.reset()
         self.fader.reset()
         self.light.reset()
+        self.details.reset()
+        self._part_opacity.clear()
+        self._last_ms = None
         self._last_body = None
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
@@ -216,11 +244,22 @@ class TryOnEngine:
         t1 = time.perf_counter()
         timings["pose"] = (t1 - t0) * 1e3
         pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
-        timings["smoothing"] = (time.perf_counter() - t1) * 1e3
-        return frame, pose, timestamp_ms, timings, t_start
+        t2 = time.perf_counter()
+        timings["smoothing"] = (t2 - t1) * 1e3
+        face, hands = needed([g.category for g, _ in self._items], self.options.details)
+        K = self.intrinsics_for(frame.shape[1], frame.shape[0])
+        details = self.details.update(frame, pose, K, timestamp_ms, face, hands)
+        timings["details"] = (time.perf_counter() - t2) * 1e3
+        return frame, pose, details, timestamp_ms, timings, t_start
 
     def _finish(
-        self, frame: np.ndarray, pose: Pose | None, timestamp_ms: int | None, timings: dict[str, float], t_start: float
+        self,
+        frame: np.ndarray,
+        pose: Pose | None,
+        details: Details,
+        timestamp_ms: int | None,
+        timings: dict[str, float],
+        t_start: float,
     ) -> FrameResult:
         h, w = frame.shape[:2]
         K = self.intrinsics_for(w, h)
@@ -236,7 +275,7 @@ class TryOnEngine:
             else:
                 self.proportions.update(pose.world_m, pose.visibility)
                 shape = self.proportions.shape()
-            body = self.solver.solve(pose, K, shape)
+            body = self.solver.solve(pose, K, shape, details.head_pose, details.hands)
             self._last_body = body
         elif opacity > 0 and self._last_body is not None and self._last_body.intrinsics == K:
             body = self._last_body  # fading out where the shopper was last seen
@@ -250,12 +289,15 @@ class TryOnEngine:
             for k in ("skinning", "lighting", "keepout", "render", "readback", "composite"):
                 timings[k] = 0.0
             timings["total"] = (time.perf_counter() - t_start) * 1e3
-            return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, 0.0)
+            return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, 0.0, details)
 
         t0 = time.perf_counter()
         draws = []
+        part_fade = self._part_fade_step(timestamp_ms)
         for garment, variant in self._items:
-            draws += deform_item(garment, body, variant, self.options.skinning, opacity)
+            draws += deform_item(
+                garment, body, variant, self.options.skinning, self._part_opacities(garment, body, part_fade, opacity)
+            )
         occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
         t1 = time.perf_counter()
         timings["skinning"] = (t1 - t0) * 1e3
@@ -286,7 +328,26 @@ class TryOnEngine:
         t3 = time.perf_counter()
         timings["composite"] = (t3 - t2) * 1e3
         timings["total"] = (t3 - t_start) * 1e3
-        return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, opacity)
+        return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, opacity, details)
+
+    def _part_fade_step(self, timestamp_ms: int | None) -> float | None:
+        """How far a part's opacity moves toward shown/hidden this frame (None: at once)."""
+        last, self._last_ms = self._last_ms, timestamp_ms
+        if timestamp_ms is None or last is None or timestamp_ms <= last:
+            return None
+        return min(1.0, (timestamp_ms - last) / max(self.options.part_fade_ms, 1e-3))
+
+    def _part_opacities(self, item: Garment, body: PosedBody, step: float | None, opacity: float) -> list[float]:
+        """Each part's opacity: the item's fade times whether its body part is seen (faded)."""
+        out = []
+        for k in range(len(item.parts)):
+            target = 1.0 if part_visible(item, k, body) else 0.0
+            key = (item.id, k)
+            now = self._part_opacity.get(key, target) if step is not None else target
+            now = now + float(np.clip(target - now, -step, step)) if step is not None else target
+            self._part_opacity[key] = now
+            out.append(now * opacity)
+        return out
 
     def process_stream(self, frames: Iterable, fps: float = 30.0, pipelined: bool = True) -> Iterator[FrameResult]:
         """Process a stream, in order, one result per valid frame.
@@ -391,6 +452,7 @@ class TryOnEngine:
             return
         self._closed = True
         self.estimator.close()
+        self.details.close()
         if self._renderer is not None:
             self._renderer.close()
 

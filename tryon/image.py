@@ -1,4 +1,5 @@
-"""Camera frames in: the one place that checks and converts what callers hand the engine."""
+"""Camera frames in: the one place that checks and converts what callers hand the engine;
+and the sRGB <-> linear colour conversions (the one place for those too)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def as_bgr_uint8(frame) -> np.ndarray:
     elif out.shape[2] == 4:
         out = out[:, :, :3]
     return np.ascontiguousarray(out)
+
+
+def srgb_to_linear(c) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] (any shape) -> linear light, float64."""
+    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+
+
+def srgb8_to_linear(img: np.ndarray) -> np.ndarray:
+    """uint8 sRGB values (an image, any shape) -> linear light in [0, 1], float32."""
+    return _SRGB8_TO_LINEAR[np.asarray(img, dtype=np.uint8)]
+
+
+_SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)

@@ -94,7 +94,7 @@ def test_every_bundled_item_reimports_from_its_original(tmp_path, item_id):
 #: of the torso length) must hold the item's pixels.
 PLACES: dict[str, tuple[list[int], float]] = {
     "glasses": ([L.LEFT_EYE_OUTER, L.RIGHT_EYE_OUTER, L.NOSE, L.LEFT_EAR, L.RIGHT_EAR], 0.15),
-    "hat": ([L.LEFT_EAR, L.RIGHT_EAR, L.NOSE, L.LEFT_EYE, L.RIGHT_EYE], 0.4),
+    "hat": ([L.LEFT_EAR, L.RIGHT_EAR, L.NOSE, L.LEFT_EYE, L.RIGHT_EYE], 0.5),
     "earrings": ([L.LEFT_EAR, L.RIGHT_EAR], 0.2),
     "necklace": ([L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.MOUTH_LEFT, L.MOUTH_RIGHT], 0.3),
     "watch": ([L.LEFT_WRIST, L.LEFT_ELBOW], 0.12),

@@ -386,3 +386,39 @@ def load_mannequin(calibrated: bool = True) -> Mannequin:
         full_skin=full_skin,
         body_vertex_ids=body_ids,
     )
+
+
+@dataclass(frozen=True)
+class FingerFrame:
+    """A ring finger's first phalanx on the bind-pose mannequin (model metres): where a ring
+    sits, and the frame a hand tracker's ring finger is matched to.
+
+    centre : (3,) the middle of the phalanx. axis : (3,) unit, knuckle toward the tip.
+    dorsal : (3,) unit, perpendicular to ``axis``, toward the back of the hand.
+    palm_sign : +1 or -1 such that ``palm_sign * cross(index_knuckle - wrist,
+        little_knuckle - wrist)`` points to the back of this hand (also in camera space: the
+        hand's own points give its dorsal direction).
+    """
+
+    centre: np.ndarray
+    axis: np.ndarray
+    dorsal: np.ndarray
+    palm_sign: float
+
+
+@functools.lru_cache(maxsize=2)
+def ring_finger(side: str = "L") -> FingerFrame:
+    """The ring finger of the mannequin's ``side`` ("L" or "R") hand (see FingerFrame)."""
+    if side not in ("L", "R"):
+        raise ValueError(f"side must be 'L' or 'R', got {side!r}")
+    m = load_mannequin(calibrated=False)
+    J = {k: v * MAKEHUMAN_UNIT_M for k, v in mh.read_mhskel().joint_positions(m.full_positions_dm).items()}
+    head, tail = J[f"finger4-1.{side}____head"], J[f"finger4-1.{side}____tail"]
+    axis = (tail - head) / np.linalg.norm(tail - head)
+    wrist = J[f"metacarpal1.{side}____head"]
+    palm = np.cross(J[f"finger2-1.{side}____head"] - wrist, J[f"finger5-1.{side}____head"] - wrist)
+    outward = 1.0 if side == "L" else -1.0  # the back of a relaxed hand faces away from the body
+    sign = 1.0 if palm[0] * outward > 0 else -1.0
+    dorsal = sign * palm
+    dorsal = dorsal - axis * np.dot(dorsal, axis)
+    return FingerFrame(centre=0.5 * (head + tail), axis=axis, dorsal=dorsal / np.linalg.norm(dorsal), palm_sign=sign)

@@ -24,12 +24,12 @@ Every transform maps bind model metres to camera metres; see :mod:`tryon.frames`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from tryon.body.mannequin import Mannequin
+from tryon.body.mannequin import FingerFrame, Mannequin, ring_finger
 from tryon.body.rotations import axis_angle, cross3, frame, norm3, normalize, slerp, swing, twist_angle
 from tryon.body.skeleton import BONE_INDEX, NUM_BONES
 from tryon.frames import CameraIntrinsics, pixel_rays
@@ -40,6 +40,7 @@ from tryon.pose.face import (
     HeadPose,
     canonical_face_model_cm,
 )
+from tryon.pose.hands import Hand
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
 
@@ -168,6 +169,8 @@ class PosedBody:
     translation_m : (3,) camera position of the world landmarks' origin (hip centre).
     intrinsics : the camera the body was solved for.
     bind_heads_m : (J, 3) the bones' bind heads, model metres.
+    finger_frames : ``"ring_finger.L"`` / ``".R"`` -> (3, 4) float64 bind model -> camera
+        map of that finger (rigid), where the hand model found the hand; rings ride it.
     """
 
     rotations: np.ndarray
@@ -179,6 +182,7 @@ class PosedBody:
     translation_m: np.ndarray
     intrinsics: CameraIntrinsics
     bind_heads_m: np.ndarray
+    finger_frames: dict[str, np.ndarray] = field(default_factory=dict)
 
     def transform(self, bone: str | int) -> np.ndarray:
         """(3, 4) float32 bind model -> camera map of one bone."""
@@ -263,6 +267,35 @@ def head_from_face(
     return R, origin - R @ scale @ (offset - bind_head)
 
 
+#: Hand-model landmarks: wrist, index knuckle, ring finger knuckle and middle joint, little
+#: finger knuckle.
+_HAND_WRIST, _HAND_INDEX_MCP, _HAND_RING_MCP, _HAND_RING_PIP, _HAND_PINKY_MCP = 0, 5, 13, 14, 17
+
+
+def ring_finger_frame(hand: Hand, wrist_depth_m: float, K: CameraIntrinsics, bind: FingerFrame) -> np.ndarray | None:
+    """(3, 4) bind model -> camera metres map of a ring finger's first phalanx (rigid), from
+    the hand model's landmarks: their pixels back-projected to the wrist's depth plus the hand's
+    own relative depths (its metric world landmarks). None for a degenerate hand."""
+    idx = [_HAND_WRIST, _HAND_INDEX_MCP, _HAND_RING_MCP, _HAND_RING_PIP, _HAND_PINKY_MCP]
+    world = hand.world_m.astype(np.float64)
+    z = np.maximum(wrist_depth_m + (world[idx, 2] - world[_HAND_WRIST, 2]), 0.05)
+    wrist, index, knuckle, middle, little = pixel_rays(hand.landmarks_px[idx], K) * z[:, None]
+    axis = middle - knuckle
+    dorsal = bind.palm_sign * cross3(index - wrist, little - wrist)
+    if norm3(axis) < 1e-4:
+        return None
+    axis = normalize(axis)
+    dorsal = dorsal - axis * np.dot(dorsal, axis)
+    if norm3(dorsal) < 1e-6:
+        return None
+    dorsal = normalize(dorsal)
+    cam = np.stack([axis, dorsal, cross3(axis, dorsal)], axis=1)
+    b = np.stack([bind.axis, bind.dorsal, cross3(bind.axis, bind.dorsal)], axis=1)
+    R = cam @ b.T
+    centre = 0.5 * (knuckle + middle)
+    return np.concatenate([R, (centre - R @ bind.centre)[:, None]], axis=1)
+
+
 def _smoothstep(x: float, lo: float, hi: float) -> float:
     t = min(max((x - lo) / (hi - lo), 0.0), 1.0)
     return t * t * (3 - 2 * t)
@@ -331,10 +364,16 @@ class RigSolver:
 
     # -- the solve -----------------------------------------------------------------
     def solve(
-        self, pose: Pose, K: CameraIntrinsics, shape: BodyShape | None = None, head_pose: HeadPose | None = None
+        self,
+        pose: Pose,
+        K: CameraIntrinsics,
+        shape: BodyShape | None = None,
+        head_pose: HeadPose | None = None,
+        hands: dict[str, Hand] | None = None,
     ) -> PosedBody:
         """head_pose : the face landmarker's head pose for this frame, if the engine ran it
-        (sharper than the pose model's few face points for eyewear and earrings)."""
+        (sharper than the pose model's few face points for eyewear and earrings).
+        hands : the hand model's hands by the person's side, for the ring fingers."""
         o = self.options
         shape = shape or BodyShape.mannequin()
         g = float(shape.girth)
@@ -471,6 +510,11 @@ class RigSolver:
             )
             if refined is not None:
                 R_head, head_target = refined
+        elif head_pose is not None:  # the face mesh found the head the pose model barely sees
+            base_depth = float(carry("neck01", "spine01")[2])
+            R_head, head_target = head_from_face(
+                head_pose, s_head, self._face_alignment, bh[BONE_INDEX["head"]], base_depth
+            )
         else:
             R_head = R_chest
         neck = list(NECK_BLEND)
@@ -482,7 +526,10 @@ class RigSolver:
             # The neck's length such that its end (the head bone's head) reaches the head.
             s_neck = chain_scale(neck, bh[BONE_INDEX["head"]], head_target, neck_rots, base, held_neck)
 
-        face_conf = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE])
+        # The head is seen when the nose and one ear are (a head in profile hides the other).
+        face_conf = min(trust[L.NOSE], max(trust[L.LEFT_EAR], trust[L.RIGHT_EAR]))
+        if head_pose is not None:
+            face_conf = max(face_conf, 1.0)
         head = base
         for bone, rot in zip(neck, neck_rots):
             place(bone, rot, np.diag([g, s_neck, g]), head, face_conf)
@@ -499,6 +546,12 @@ class RigSolver:
         palette = np.concatenate([A, trans[:, :, None]], axis=2).astype(np.float32)
         lm_A = palette[self._lm_bones]
         landmarks = np.einsum("lab,lb->la", lm_A[:, :, :3], B) + lm_A[:, :, 3]
+        fingers = {}
+        for side, hand in (hands or {}).items():
+            s = "L" if side == "left" else "R"
+            frame_map = ring_finger_frame(hand, float(P[BONE_INDEX[f"wrist.{s}"], 2]), K, ring_finger(s))
+            if frame_map is not None:
+                fingers[f"ring_finger.{s}"] = frame_map
         return PosedBody(
             rotations=R,
             stretch=S,
@@ -509,6 +562,7 @@ class RigSolver:
             translation_m=t,
             intrinsics=K,
             bind_heads_m=bh,
+            finger_frames=fingers,
         )
 
     # -- limbs ---------------------------------------------------------------------

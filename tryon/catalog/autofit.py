@@ -182,8 +182,9 @@ def anchors() -> Anchors:
         du, dv = sl @ dorsal, sl @ across
         wc = wc + dorsal * 0.5 * (du.max() + du.min()) + across * 0.5 * (dv.max() + dv.min())
         wrist_radii = (0.5 * float(du.max() - du.min()), 0.5 * float(dv.max() - dv.min()))
-    ra = normalize(J["finger4-1.L____tail"] - J["finger4-1.L____head"])
-    rc = 0.5 * (J["finger4-1.L____head"] + J["finger4-1.L____tail"])
+    from tryon.body.mannequin import ring_finger
+
+    rc, ra = ring_finger("L").centre, ring_finger("L").axis
     return Anchors(
         nape=nape,
         neck_centre=neck_centre,

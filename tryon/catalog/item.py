@@ -19,6 +19,18 @@ from tryon.body.mannequin import SkinWeights
 #: or around the hands and face themselves.
 UNDER_HANDS_AND_HAIR = frozenset({"top", "bottom", "dress", "outerwear", "full-outfit", "necklace", "earrings"})
 
+#: How far in front of what lies at the same place each category is drawn (metres, for the
+#: depth test only): a shirt over the jeans' waistband, a jacket over the shirt, a necklace,
+#: watch or bracelet over the collar or cuff it touches. Anything thicker still hides them
+#: (the neck hides the back of a necklace).
+LAYER_BIAS_M: dict[str, float] = {
+    "top": 0.003,
+    "outerwear": 0.008,
+    "necklace": 0.012,
+    "watch": 0.01,
+    "bracelet": 0.01,
+}
+
 #: Categories and how each attaches: "skinned" deforms with the body, "rigid" rides one bone.
 CATEGORIES: dict[str, str] = {
     "top": "skinned",
@@ -151,6 +163,11 @@ class Garment:
     def keepout(self) -> bool:
         """Whether the shopper's hands and hair come out in front of this item."""
         return self.category in UNDER_HANDS_AND_HAIR
+
+    @property
+    def layer_bias_m(self) -> float:
+        """How far in front of clothes at the same place it is drawn (see LAYER_BIAS_M)."""
+        return LAYER_BIAS_M.get(self.category, 0.0)
 
     @property
     def triangle_count(self) -> int:

@@ -50,6 +50,7 @@ from tryon.catalog.assets import (
     UnsafeReferenceError,
     UnsupportedFormatError,
 )
+from tryon.image import srgb_to_linear
 
 #: The suffixes :func:`load_asset` reads.
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
@@ -183,12 +184,6 @@ def _decode_data_uri(uri: str, owner: str, what: str) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # Images and colours
 # ---------------------------------------------------------------------------------------------
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    """sRGB-encoded values in [0, 1] -> linear, same shape (float64)."""
-    c = np.clip(np.asarray(c, dtype=np.float64), 0.0, 1.0)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 def _image_kind(data: bytes) -> str | None:

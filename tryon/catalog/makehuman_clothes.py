@@ -20,6 +20,7 @@ from tryon.body.mannequin import Mannequin, SkinWeights, load_mannequin, vertex_
 from tryon.body.skeleton import BONE_NAMES
 from tryon.catalog.item import Garment, Material, MeshPart
 from tryon.frames import MAKEHUMAN_UNIT_M
+from tryon.image import srgb_to_linear
 
 LOWER_BODY_BONES = frozenset(
     i
@@ -44,11 +45,6 @@ def pelvis_bound(skin: SkinWeights) -> SkinWeights:
     dense[:, BONE_NAMES.index("root")] += dense[:, legs].sum(axis=1)
     dense[:, legs] = 0.0
     return SkinWeights.from_dense(dense)
-
-
-def srgb_to_linear(c: np.ndarray) -> np.ndarray:
-    c = np.asarray(c, dtype=np.float64)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
 def fitted_vertices(clothes: mh.MhClothes, mannequin: Mannequin) -> tuple[np.ndarray, SkinWeights]:

@@ -25,6 +25,7 @@ from tryon.catalog.assets import (
 )
 from tryon.catalog.autofit import SKINNED, FitOverrides, fit, transfer_weights
 from tryon.catalog.item import CATEGORIES, Attachment, Garment, Material, MeshPart
+from tryon.image import srgb_to_linear
 
 SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".mhclo")
 
@@ -152,11 +153,7 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
     if fitted.report.added_strap:
         materials.append(Material("strap", np.array([0.045, 0.025, 0.015, 1.0], np.float32), roughness=0.55))
     if options.color_srgb is not None:
-        lin = np.where(
-            np.asarray(options.color_srgb) <= 0.04045,
-            np.asarray(options.color_srgb) / 12.92,
-            ((np.asarray(options.color_srgb) + 0.055) / 1.055) ** 2.4,
-        )
+        lin = srgb_to_linear(options.color_srgb)
         for mat in materials:
             if mat.base_texture is None and mat.name != "strap":
                 mat.base_color = np.array([*lin, mat.base_color[3]], np.float32)

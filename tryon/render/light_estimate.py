@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from tryon.frames import CameraIntrinsics, project
+from tryon.image import srgb8_to_linear
 from tryon.render.lighting import Lighting, gradient_sh
 
 #: Log-average linear luminance of an "ordinarily lit" frame: the studio light's level.
@@ -37,11 +38,8 @@ PERSON_TO_SCENE = 1.5
 LEVEL_EXPONENT = 0.85
 COLOR_ADAPTATION = 0.6
 WORK_WIDTH = 64
-
-
-def srgb_to_linear(img: np.ndarray) -> np.ndarray:
-    c = img.astype(np.float32) / 255.0
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+#: Width of the reflection picture taken from the frame, px.
+ENVIRONMENT_WIDTH = 96
 
 
 @dataclass(frozen=True)
@@ -68,7 +66,7 @@ class LightEstimate:
     direction: np.ndarray
     directional: float
 
-    def lighting(self) -> Lighting:
+    def lighting(self, environment: np.ndarray | None = None) -> Lighting:
         # At scale 1 and a half-directional light this is the studio light, tinted.
         studio = Lighting.studio()
         s = self.scale
@@ -78,7 +76,23 @@ class LightEstimate:
         key = self.color * 2.2 * s * (0.5 + self.directional)
 
         d = self.direction / max(float(np.linalg.norm(self.direction)), 1e-9)
-        return Lighting(sh=gradient_sh(sky, ground), key_direction=d, key_color=key, env_strength=studio.env_strength)
+        return Lighting(
+            sh=gradient_sh(sky, ground),
+            key_direction=d,
+            key_color=key,
+            env_strength=studio.env_strength,
+            environment=environment if environment is not None else studio.environment,
+        )
+
+
+def environment_from_frame(frame_bgr: np.ndarray, width: int = ENVIRONMENT_WIDTH) -> np.ndarray:
+    """The camera frame, small and softened, as the picture metals reflect (see
+    :class:`~tryon.render.lighting.Lighting`): what is behind the camera is unknown, and the
+    room in front of it is the best guess of its colours and contrast. (h, w, 3) uint8 RGB."""
+    h, w = frame_bgr.shape[:2]
+    small = cv2.resize(frame_bgr, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (3, 3), 0)
+    return np.ascontiguousarray(small[:, ::-1, ::-1])  # mirrored (a reflection), RGB
 
 
 def estimate_color_and_level(frame_bgr: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, float]:
@@ -89,7 +103,7 @@ def estimate_color_and_level(frame_bgr: np.ndarray, mask: np.ndarray | None = No
     h, w = frame_bgr.shape[:2]
     sh = max(1, round(h * WORK_WIDTH / w))
     small = cv2.resize(frame_bgr, (WORK_WIDTH, sh), interpolation=cv2.INTER_AREA)
-    rgb = srgb_to_linear(small[:, :, ::-1]).reshape(-1, 3).astype(np.float64)
+    rgb = srgb8_to_linear(small[:, :, ::-1]).reshape(-1, 3).astype(np.float64)
     mean = rgb.mean(axis=0) + 1e-6
     log_lum = np.log(1e-4 + rgb @ np.array([0.2126, 0.7152, 0.0722]))
     key = float(np.exp(log_lum.mean()))
@@ -121,7 +135,7 @@ def estimate_direction(
         return np.array([0.0, 0.0, -1.0]), 0.0
     gray = cv2.cvtColor(cv2.GaussianBlur(frame_bgr, (0, 0), max(1.0, w / 200.0)), cv2.COLOR_BGR2GRAY)
     uv = np.round(px[inside]).astype(int)
-    lum = srgb_to_linear(gray[uv[:, 1], uv[:, 0]])
+    lum = srgb8_to_linear(gray[uv[:, 1], uv[:, 0]])
     keep = np.ones(len(uv), bool)
     if mask is not None:
         mh, mw = mask.shape
@@ -194,4 +208,4 @@ class LightEstimator:
             )
         self.current = new
         self._last_ms = timestamp_ms
-        return new.lighting()
+        return new.lighting(environment_from_frame(frame_bgr))

@@ -76,12 +76,18 @@ def gradient_sh(sky_rgb, ground_rgb, up_cam=(0.0, -1.0, 0.0)) -> np.ndarray:
 class Lighting:
     """sh : (9, 3) radiance SH, linear RGB. key_direction : (3,) unit, towards the light,
     camera space. key_color : (3,) linear RGB radiance of the key light.
-    env_strength : how much of the ambient light metals reflect."""
+    env_strength : how much of the ambient light metals reflect.
+    environment : (h, w, 3) uint8 sRGB (R, G, B) picture of the surroundings for sharp
+        reflections on metal, or None (the SH alone). Reflection direction ``r`` (camera
+        space) looks up ``(u, v) = 0.5 + 0.5 * r.xy`` (row 0 at the top): a direction back at
+        the camera sees the middle, grazing ones the edges. Brought to the SH's mean level
+        when drawn, so it adds detail, not brightness."""
 
     sh: np.ndarray
     key_direction: np.ndarray
     key_color: np.ndarray
     env_strength: float = 1.0
+    environment: np.ndarray | None = None
 
     @classmethod
     def studio(cls) -> Lighting:
@@ -97,4 +103,19 @@ def _studio() -> Lighting:
         sh=gradient_sh(sky_rgb=(0.95, 0.95, 0.95), ground_rgb=(0.35, 0.33, 0.32)),
         key_direction=key / np.linalg.norm(key),
         key_color=np.array([2.2, 2.15, 2.1]),
+        environment=studio_environment(),
     )
+
+
+def studio_environment(width: int = 128, height: int = 96) -> np.ndarray:
+    """A photo studio seen in a mirror ball: grey walls brightening upward, a darker floor,
+    two softboxes high on either side and a strip light overhead. (h, w, 3) uint8 sRGB RGB."""
+    y = np.linspace(0.0, 1.0, height)[:, None, None]
+    wall = 150 + 60 * (1 - y)  # brighter toward the ceiling
+    img = np.broadcast_to(wall, (height, width, 3)).copy()
+    img[int(0.72 * height) :] = (70, 66, 62)  # the floor
+    for cx in (0.2, 0.8):  # softboxes
+        x0, x1 = int((cx - 0.09) * width), int((cx + 0.09) * width)
+        img[int(0.18 * height) : int(0.5 * height), x0:x1] = 255
+    img[int(0.04 * height) : int(0.09 * height), int(0.35 * width) : int(0.65 * width)] = 255  # strip light
+    return np.ascontiguousarray(img.astype(np.uint8))

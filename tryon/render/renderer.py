@@ -21,6 +21,7 @@ import numpy as np
 
 from tryon.catalog.item import Material
 from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth, project
+from tryon.image import srgb8_to_linear
 from tryon.render.context import create_context, program
 from tryon.render.lighting import Lighting
 
@@ -55,6 +56,8 @@ class Draw:
     faces : (F, 3) int32. uvs : (V, 2) float32 or None.
     clip_to_person : multiply by the person mask. keepout : yield to the keep-out mask
     (hands and hair in front of clothes; see :mod:`tryon.render.keepout`).
+    depth_bias_m : drawn this much nearer the camera for the depth test (layers: a jacket
+    over a shirt, a necklace over a collar), its pixels unchanged.
     """
 
     key: str
@@ -66,6 +69,7 @@ class Draw:
     clip_to_person: bool = True
     opacity: float = 1.0
     keepout: bool = True
+    depth_bias_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,7 @@ class Renderer:
         self._textures: dict[int, tuple] = {}
         self._white = ctx.texture((1, 1), 1, b"\xff")
         self._masks: dict[str, tuple] = {}
+        self._env: tuple | None = None  # (the picture, its texture, its gain)
         self._size: tuple[int, int] | None = None
         self._targets: list = []
         self._closed = False
@@ -220,6 +225,28 @@ class Renderer:
         cv2.convertScaleAbs(mask, dst=buf, alpha=255.0)
         tex.write(buf, alignment=1)
         return tex
+
+    def _environment(self, lighting: Lighting):
+        """The reflection picture as a mipmapped texture, and the gain that brings its mean
+        to the SH's (re-uploaded only when the picture changes)."""
+        img = lighting.environment
+        if self._env is not None and self._env[0] is img:
+            return self._env[1], self._env[2]
+        h, w = img.shape[:2]
+        tex = self._env[1] if self._env is not None and self._env[1].size == (w, h) else None
+        if tex is None:
+            if self._env is not None:
+                self._env[1].release()
+            tex = self.ctx.texture((w, h), 3)
+            tex.filter = (self.ctx.LINEAR_MIPMAP_LINEAR, self.ctx.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+        tex.write(np.ascontiguousarray(img, dtype=np.uint8), alignment=1)
+        tex.build_mipmaps()
+        mean_linear = float(np.mean(srgb8_to_linear(img.reshape(-1, 3)[:: max(1, h * w // 2048)])))
+        mean_sh = float(np.mean(np.asarray(lighting.sh)[0]) * 0.282095)
+        gain = mean_sh / max(mean_linear, 1e-3)
+        self._env = (img, tex, gain)
+        return tex, gain
 
     def _texture(self, material: Material):
         img = material.base_texture
@@ -307,8 +334,15 @@ class Renderer:
         prog["u_base_texture"].value = 0
         prog["u_person_mask"].value = 1
         prog["u_keepout"].value = 2
+        prog["u_env"].value = 3
         mask_tex.use(1)
         keep_tex.use(2)
+        prog["u_has_env"].value = lighting.environment is not None
+        if lighting.environment is not None:
+            env_tex, gain = self._environment(lighting)
+            env_tex.use(3)
+            prog["u_env_gain"].value = gain
+            prog["u_env_max_lod"].value = float(np.log2(max(env_tex.size)))
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ONE, ctx.ONE_MINUS_SRC_ALPHA
         for d in draws:
@@ -319,6 +353,7 @@ class Renderer:
             prog["u_metallic"].value = float(mat.metallic)
             prog["u_roughness"].value = float(mat.roughness)
             prog["u_opacity"].value = float(d.opacity)
+            prog["u_depth_bias_m"].value = float(d.depth_bias_m)
             prog["u_clip_to_person"].value = bool(d.clip_to_person and person_mask is not None)
             prog["u_use_keepout"].value = bool(d.keepout and keepout is not None)
             has_tex = mat.base_texture is not None and d.uvs is not None
@@ -417,6 +452,7 @@ class Renderer:
         for obj in [
             *self._targets,
             self._white,
+            *([self._env[1]] if self._env is not None else []),
             *(t for t, _ in self._masks.values()),
             self._item_prog,
             self._occ_prog,

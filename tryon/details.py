@@ -1,0 +1,191 @@
+"""The detail stage: the face mesh and the hands, for the items that need more than BlazePose.
+
+BlazePose's face (11 points) and hand (3 points a hand) keypoints are coarse. Eyewear, hats
+and earrings ride a head pose fitted to MediaPipe's 478-point face mesh; rings ride the ring
+finger of MediaPipe's 21-point hand. Both models come from the installed mediapipe wheel
+(:mod:`tryon.pose.face`, :mod:`tryon.pose.hands`) and run on a region of interest the pose
+gives (the head; the hand wearing the ring), so a small face or hand in a full-body frame is
+still found, and only while such an item is worn (they cost about 4 and 10 ms a frame on one
+core). Their landmarks are smoothed like the pose's (One Euro, in image heights) before the
+head pose is solved; a frame where a model finds nothing falls back to the pose keypoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from tryon.frames import CameraIntrinsics
+from tryon.pose.face import Face, FaceEstimator, FaceOptions, HeadPose, face_roi_px, solve_head_pose
+from tryon.pose.filters import GroupParams, OneEuroFilter
+from tryon.pose.hands import Hand, HandEstimator, HandOptions, hand_roi_px
+from tryon.pose.types import Pose
+
+#: Categories placed by the face mesh, and by a hand's landmarks.
+FACE_CATEGORIES = frozenset({"glasses", "hat", "earrings"})
+HAND_CATEGORIES = frozenset({"ring"})
+
+
+@dataclass(frozen=True)
+class DetailOptions:
+    """face, hands : run the face mesh / hand landmarks: None (default) while an item that
+    needs them is worn, or always (True) / never (False).
+    face_smoothing, hand_smoothing : One Euro parameters (image heights per second).
+    max_gap_ms : a longer gap restarts the filters.
+    """
+
+    face: bool | None = None
+    hands: bool | None = None
+    face_smoothing: GroupParams = GroupParams(1.5, 4.0)
+    hand_smoothing: GroupParams = GroupParams(1.0, 4.0)
+    max_gap_ms: float = 500.0
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the detail stage found in one frame.
+
+    face : the face mesh (smoothed landmarks, image px), or None.
+    head_pose : the canonical face in camera metres (:class:`~tryon.pose.face.HeadPose`),
+        solved for the engine's camera, or None.
+    hands : the person's ``"left"`` / ``"right"`` hands found (smoothed), by side.
+    """
+
+    face: Face | None = None
+    head_pose: HeadPose | None = None
+    hands: dict[str, Hand] = field(default_factory=dict)
+
+
+NO_DETAILS = Details()
+
+
+def needed(categories: Iterable[str], options: DetailOptions) -> tuple[bool, tuple[str, ...]]:
+    """(run the face mesh, the hands to track) for items of these categories."""
+    cats = set(categories)
+    face = options.face if options.face is not None else bool(cats & FACE_CATEGORIES)
+    hands: tuple[str, ...] = ()
+    if options.hands is True or (options.hands is None and cats & HAND_CATEGORIES):
+        hands = ("left",)  # rings are fitted to the left ring finger (tryon.catalog.autofit)
+    return face, hands
+
+
+class _Smoother:
+    """One Euro over an (n, d) array of image px, in image heights; restarts after a gap."""
+
+    def __init__(self, params: GroupParams, max_gap_ms: float) -> None:
+        self.params, self.max_gap_ms = params, max_gap_ms
+        self._filter: OneEuroFilter | None = None
+        self._last_ms: float | None = None
+
+    def reset(self) -> None:
+        self._filter, self._last_ms = None, None
+
+    def __call__(self, points: np.ndarray, height: int, timestamp_ms: int | None) -> np.ndarray:
+        if timestamp_ms is None:
+            return points
+        n = len(points)
+        gap = self._last_ms is None or timestamp_ms - self._last_ms > self.max_gap_ms
+        if self._filter is None or gap or self._filter.min_cutoff.shape != (n,):
+            self._filter = OneEuroFilter(np.full(n, self.params.min_cutoff), np.full(n, self.params.beta))
+        self._last_ms = timestamp_ms
+        out = self._filter(points.astype(np.float64) / height, timestamp_ms / 1000.0) * height
+        return out.astype(np.float32)
+
+
+def _nearest_to_wrist(candidates: list[Hand], pose: Pose, side: str) -> Hand | None:
+    """The hand whose wrist lies nearest the pose's ``side`` wrist, within a forearm's half
+    length (the model's own left/right label is the less reliable of the two)."""
+    from tryon.pose.landmarks import L
+
+    wrist, elbow = (L.LEFT_WRIST, L.LEFT_ELBOW) if side == "left" else (L.RIGHT_WRIST, L.RIGHT_ELBOW)
+    kp = pose.keypoints_px.astype(np.float64)
+    reach = max(0.5 * float(np.linalg.norm(kp[wrist] - kp[elbow])), 10.0)
+    best, best_d = None, reach
+    for c in candidates:
+        d = float(np.linalg.norm(c.landmarks_px[0] - kp[wrist]))
+        if d < best_d:
+            best, best_d = c, d
+    return best
+
+
+class DetailTracker:
+    """Runs the face mesh and the hand model on the pose's regions of interest; one per
+    stream (``reset`` between streams). Owns MediaPipe graphs: ``close()`` when done."""
+
+    def __init__(self, options: DetailOptions | None = None) -> None:
+        self.options = options or DetailOptions()
+        self._face: FaceEstimator | None = None
+        self._hands: dict[str, HandEstimator] = {}
+        self._face_smoother = _Smoother(self.options.face_smoothing, self.options.max_gap_ms)
+        self._hand_smoothers: dict[str, _Smoother] = {}
+
+    def reset(self) -> None:
+        if self._face is not None:
+            self._face.reset_stream()
+        for est in self._hands.values():
+            est.reset_stream()
+        self._face_smoother.reset()
+        for s in self._hand_smoothers.values():
+            s.reset()
+
+    def update(
+        self,
+        frame_bgr: np.ndarray,
+        pose: Pose | None,
+        K: CameraIntrinsics,
+        timestamp_ms: int | None,
+        face: bool,
+        hands: tuple[str, ...],
+    ) -> Details:
+        """The face (if ``face``) and the ``hands`` sides of the person in ``pose``."""
+        if pose is None or (not face and not hands):
+            return NO_DETAILS
+        h = frame_bgr.shape[0]
+        found_face, head_pose = None, None
+        if face:
+            roi = face_roi_px(pose)
+            if roi is not None:
+                if self._face is None:
+                    self._face = FaceEstimator(FaceOptions(max_faces=1))
+                found_face = (
+                    self._face.detect(frame_bgr, roi)
+                    if timestamp_ms is None
+                    else self._face.detect_for_video(frame_bgr, timestamp_ms, roi)
+                )
+            if found_face is None:
+                self._face_smoother.reset()
+            else:
+                smoothed = self._face_smoother(found_face.landmarks_px, h, timestamp_ms)
+                found_face = replace(found_face, landmarks_px=smoothed)
+                head_pose = solve_head_pose(smoothed, K)
+        found_hands: dict[str, Hand] = {}
+        for side in hands:
+            roi = hand_roi_px(pose, side)
+            est = self._hands.get(side)
+            if est is None:
+                est = self._hands[side] = HandEstimator(HandOptions(max_hands=1))
+                self._hand_smoothers[side] = _Smoother(self.options.hand_smoothing, self.options.max_gap_ms)
+            candidates = []
+            if roi is not None:
+                candidates = (
+                    est.detect(frame_bgr, roi)
+                    if timestamp_ms is None
+                    else est.detect_for_video(frame_bgr, timestamp_ms, roi)
+                )
+            hand = _nearest_to_wrist(candidates, pose, side)
+            if hand is None:
+                self._hand_smoothers[side].reset()
+                continue
+            smoothed = self._hand_smoothers[side](hand.landmarks_px, h, timestamp_ms)
+            found_hands[side] = replace(hand, landmarks_px=smoothed)
+        return Details(face=found_face, head_pose=head_pose, hands=found_hands)
+
+    def close(self) -> None:
+        if self._face is not None:
+            self._face.close()
+        for est in self._hands.values():
+            est.close()
+        self._hands.clear()
+        self._face = None
