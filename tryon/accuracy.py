@@ -111,17 +111,7 @@ def make_scene(
     from tryon.body.solver import PosedBody
 
     pal = place_for_camera(mannequin, forward_kinematics(mannequin, local), K, yaw_deg)
-    body = PosedBody(
-        rotations=pal[:, :, :3],
-        stretch=np.tile(np.eye(3), (len(pal), 1, 1)),
-        heads_cam_m=np.zeros((len(pal), 3)),
-        palette=pal.astype(np.float32),
-        landmarks_cam_m=np.zeros((33, 3)),
-        bone_confidence=np.ones(len(pal)),
-        translation_m=np.zeros(3),
-        intrinsics=K,
-        bind_heads_m=mannequin.skeleton.heads,
-    )
+    body = PosedBody.from_palette(pal, K, mannequin.skeleton.heads)
     v, n = linear_blend_skinning(mannequin.positions_m, mannequin.skin, pal, mannequin.normals)
     draws = [Draw("__person__", v, n, mannequin.faces, material=_skin_material(), clip_to_person=False)]
     for g in wear:
@@ -154,17 +144,7 @@ def evaluate(engine, scene: Scene, garment: Garment, renderer: Renderer) -> Scen
 
     from tryon.body.solver import PosedBody
 
-    true_body = PosedBody(
-        rotations=scene.palette[:, :, :3],
-        stretch=np.tile(np.eye(3), (len(scene.palette), 1, 1)),
-        heads_cam_m=np.zeros((len(scene.palette), 3)),
-        palette=scene.palette,
-        landmarks_cam_m=np.zeros((33, 3)),
-        bone_confidence=np.ones(len(scene.palette)),
-        translation_m=np.zeros(3),
-        intrinsics=K,
-        bind_heads_m=mannequin.skeleton.heads,
-    )
+    true_body = PosedBody.from_palette(scene.palette, K, mannequin.skeleton.heads)
     truth = Draw(
         "__truth__", true_v, true_n, part.faces, material=garment.materials[part.material], clip_to_person=False
     )

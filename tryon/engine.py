@@ -186,14 +186,35 @@ class TryOnEngine:
 
     def set_items(self, items: Sequence[str | Garment]) -> None:
         """Replace what the shopper wears. Unknown ids raise KeyError naming the catalog's items."""
-        resolved = []
-        for spec in items:
-            item, variant = _parse_item_spec(spec)
-            garment = item if isinstance(item, Garment) else self.catalog.get(item)
-            if variant is not None:
-                garment.materials_for(variant)  # raises KeyError for an unknown colourway
-            resolved.append((garment, variant))
+        resolved = [self._resolve(spec) for spec in items]
         self._items = resolved
+
+    def wear(self, spec: str | Garment) -> None:
+        """Put on one more item (``"id"``, ``"id:variant"`` or a Garment); one already worn with
+        the same id is replaced (e.g. another colourway)."""
+        garment, variant = self._resolve(spec)
+        items = [(g, v) for g, v in self._items if g.id != garment.id]
+        self._items = items + [(garment, variant)]
+
+    def take_off(self, item_id: str) -> None:
+        """Take an item off (nothing happens if it is not worn)."""
+        self._items = [(g, v) for g, v in self._items if g.id != item_id]
+
+    def toggle(self, spec: str | Garment) -> bool:
+        """Put the item on if it is off, take it off if it is on; returns whether it is now worn."""
+        item_id = spec.id if isinstance(spec, Garment) else _parse_item_spec(spec)[0]
+        if any(g.id == item_id for g, _ in self._items):
+            self.take_off(item_id)
+            return False
+        self.wear(spec)
+        return True
+
+    def _resolve(self, spec: str | Garment) -> tuple[Garment, str | None]:
+        item, variant = _parse_item_spec(spec)
+        garment = item if isinstance(item, Garment) else self.catalog.get(item)
+        if variant is not None:
+            garment.materials_for(variant)  # raises KeyError for an unknown colourway
+        return garment, variant
 
     # -- GL --------------------------------------------------------------------------
     def _gl(self):

@@ -184,6 +184,25 @@ class PosedBody:
     bind_heads_m: np.ndarray
     finger_frames: dict[str, np.ndarray] = field(default_factory=dict)
 
+    @classmethod
+    def from_palette(cls, palette: np.ndarray, K: CameraIntrinsics, bind_heads_m: np.ndarray) -> PosedBody:
+        """A body known by its palette alone (synthetic scenes, tests): rigid bones, every bone
+        fully supported."""
+        palette = np.asarray(palette, dtype=np.float32)
+        J = len(palette)
+        heads = np.einsum("jab,jb->ja", palette[:, :, :3].astype(np.float64), bind_heads_m) + palette[:, :, 3]
+        return cls(
+            rotations=palette[:, :, :3].astype(np.float64),
+            stretch=np.tile(np.eye(3), (J, 1, 1)),
+            heads_cam_m=heads,
+            palette=palette,
+            landmarks_cam_m=np.zeros((33, 3)),
+            bone_confidence=np.ones(J),
+            translation_m=np.zeros(3),
+            intrinsics=K,
+            bind_heads_m=np.asarray(bind_heads_m, dtype=np.float64),
+        )
+
     def transform(self, bone: str | int) -> np.ndarray:
         """(3, 4) float32 bind model -> camera map of one bone."""
         return self.palette[bone if isinstance(bone, int) else BONE_INDEX[bone]]
@@ -503,22 +522,22 @@ class RigSolver:
             mid_ear_b = 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR])
             mid_ear_t = 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR])
             head_target = mid_ear_t - R_head @ s_head @ (mid_ear_b - bh[BONE_INDEX["head"]])
-            refined = (
-                head_from_face(head_pose, s_head, self._face_alignment, bh[BONE_INDEX["head"]], mid_ear_t[2])
-                if head_pose is not None
-                else self._head_pnp(pose, K, trust, R_head, head_target, s_head)
-            )
+            refined = self._head_pnp(pose, K, trust, R_head, head_target, s_head)
             if refined is not None:
                 R_head, head_target = refined
-        elif head_pose is not None:  # the face mesh found the head the pose model barely sees
-            base_depth = float(carry("neck01", "spine01")[2])
-            R_head, head_target = head_from_face(
-                head_pose, s_head, self._face_alignment, bh[BONE_INDEX["head"]], base_depth
-            )
         else:
             R_head = R_chest
+        # The neck follows the head the pose keypoints see, so the clothes at the neck do not
+        # move when an item that runs the face mesh is put on or taken off; the head bone
+        # (eyewear, hats, earrings) takes the face mesh's sharper pose when there is one.
+        R_neck_head = R_head
+        if head_pose is not None:
+            depth = float(head_target[2]) if head_target is not None else float(carry("neck01", "spine01")[2])
+            R_head, face_head = head_from_face(head_pose, s_head, self._face_alignment, bh[BONE_INDEX["head"]], depth)
+        else:
+            face_head = None
         neck = list(NECK_BLEND)
-        neck_rots = [slerp(R_chest, R_head, w) for w in NECK_BLEND.values()]
+        neck_rots = [slerp(R_chest, R_neck_head, w) for w in NECK_BLEND.values()]
         base = carry("neck01", "spine01")
         held_neck = float(shape.bone_scale[BONE_INDEX["neck02"]])
         s_neck = held_neck
@@ -538,7 +557,11 @@ class RigSolver:
         # The head is a rigid body seen directly: it lands on its ears even where the neck,
         # kept within its plausible length, cannot reach (hunched or twisted shoulders). Eyewear,
         # hats and earrings ride it.
-        place("head", R_head, s_head, head_target if face_ok else head, face_conf)
+        if face_head is not None:
+            head = face_head
+        elif face_ok:
+            head = head_target
+        place("head", R_head, s_head, head, face_conf)
 
         # Palette and posed landmarks.
         A = np.einsum("jab,jbc->jac", R, S)

@@ -26,9 +26,9 @@ UNDER_HANDS_AND_HAIR = frozenset({"top", "bottom", "dress", "outerwear", "full-o
 LAYER_BIAS_M: dict[str, float] = {
     "top": 0.003,
     "outerwear": 0.008,
-    "necklace": 0.012,
-    "watch": 0.01,
-    "bracelet": 0.01,
+    "necklace": 0.03,
+    "watch": 0.02,
+    "bracelet": 0.02,
 }
 
 #: Categories and how each attaches: "skinned" deforms with the body, "rigid" rides one bone.
@@ -177,6 +177,7 @@ class Garment:
         """The material of each part, for a colourway (None: the default materials)."""
         if variant is None:
             return [self.materials[p.material] for p in self.parts]
-        if variant not in self.variants:
+        name = next((v for v in self.variants if v.lower() == variant.lower()), None)  # any case
+        if name is None:
             raise KeyError(f"item {self.id!r} has no variant {variant!r}; it has: {', '.join(self.variants) or 'none'}")
-        return [self.materials[i] for i in self.variants[variant]]
+        return [self.materials[i] for i in self.variants[name]]
