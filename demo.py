@@ -5,6 +5,11 @@ python demo.py                                   # the bundled sample clip -> de
 python demo.py --input clip.mp4 --items white-tee --output out.mp4
 python demo.py --input photo.jpg                 # -> photo_tryon.png
 python demo.py --camera 0 --mirror               # live window (press q or Esc to quit)
+python demo.py --input photo.jpg --catalog my_catalog --items red-frames   # items from your own catalog
+
+Items come from the catalog folder given with --catalog, else from $TRYON_CATALOG if it is set,
+else from the bundled garments/ (see --list-items). Without --items the demo shows
+navy-longsleeve, or, when the catalog has no such item, its first top (else its first item).
 """
 
 from __future__ import annotations
@@ -29,11 +34,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--items",
         nargs="+",
-        default=[DEFAULT_ITEM],
         metavar="ID",
-        help=f"catalog item ids, 'id:variant' for a colourway (default: {DEFAULT_ITEM})",
+        help=f"catalog item ids, 'id:variant' for a colourway (default: {DEFAULT_ITEM}, else the catalog's first top)",
     )
-    p.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
+    p.add_argument(
+        "--catalog", type=Path, help="catalog folder (default: $TRYON_CATALOG if set, else the bundled garments/)"
+    )
     p.add_argument("--output", type=Path, help="output file or folder (default: demo_output.mp4 / <name>_tryon.png)")
     p.add_argument("--mirror", action="store_true", help="flip horizontally like a mirror")
     p.add_argument("--fov", type=float, default=60.0, help="camera horizontal field of view in degrees (default 60)")
@@ -46,6 +52,27 @@ def parse_args(argv=None) -> argparse.Namespace:
 def fail(message: str) -> int:
     print(f"demo.py: error: {message}", file=sys.stderr)
     return 2
+
+
+def default_items(catalog) -> list[str]:
+    """[DEFAULT_ITEM] when the catalog has it, else its first top (else its first item), said
+    on stdout; [] for an empty catalog."""
+    ids = catalog.ids()
+    if not ids:
+        return []
+    if DEFAULT_ITEM in ids:
+        return [DEFAULT_ITEM]
+    categories = {}
+    for item_id in ids:
+        try:
+            categories[item_id] = catalog.manifest(item_id).get("category", "")
+        except Exception:  # a broken item: not a candidate
+            continue
+    tops = [i for i in ids if categories.get(i) == "top"]
+    chosen = (tops or [i for i in ids if i in categories] or ids)[0]
+    what = "its first top" if tops else "its first item"
+    print(f"the catalog at {catalog.root} has no {DEFAULT_ITEM!r}: showing {what}, {chosen!r} (choose with --items)")
+    return [chosen]
 
 
 def annotate(result, engine, fps: float | None, show: bool):
@@ -147,12 +174,15 @@ def main(argv=None) -> int:
             m = catalog.manifest(item_id)
             print(f"{item_id:24s} {m['category']:12s} {m['name']}")
         return 0
+    items = args.items
+    if items is None:
+        items = default_items(catalog)
+        if not items:
+            return fail(f"the catalog at {catalog.root} has no items (add some with 'tryon garments add')")
     try:
-        engine = TryOnEngine(
-            items=args.items, catalog=catalog, options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror)
-        )
+        engine = TryOnEngine(items=items, catalog=catalog, options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror))
     except KeyError as exc:
-        return fail(str(exc).strip("'\""))
+        return fail(str(exc.args[0]) if exc.args else str(exc))
     except ValueError as exc:
         return fail(str(exc))
 

@@ -101,7 +101,54 @@ def catalog() -> Path:
     return path
 
 
-FIGURES = {"demo_frames": demo_frames, "photos": photos, "catalog": catalog}
+def accessories() -> Path:
+    """Every accessory on the real test photos, close up (each crop centred on what was drawn),
+    and a whole outfit; before (the photo) and after, side by side."""
+    from tryon import TryOnEngine
+
+    shots = [
+        ("red-glasses", "pixabay_image2.jpeg"),
+        ("grey-fedora", "pixabay_image2.jpeg"),
+        ("hoop-earrings", "pixabay_image2.jpeg"),
+        ("chain-necklace", "pixabay_image1.png"),
+        ("steel-watch", "mediapipe_samples_pose_test_image.jpg"),
+        ("bangle", "pixabay_image1.png"),
+        ("solitaire-ring", "pixabay_image1.png"),
+        ("variants-sneaker:Street", "pixabay_image2.jpeg"),
+        ("black-dress-shoes", "pixabay_image1.png"),
+    ]
+    tiles = []
+    with TryOnEngine(items=[]) as engine:
+        for spec, name in shots:
+            img = cv2.imread(str(PHOTOS / name))
+            img = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)  # a kiosk's scale
+            engine.set_items([spec])
+            result = engine.process(img)
+            ys, xs = np.nonzero(result.garment_alpha > 0.5)
+            cx, cy = (xs.mean(), ys.mean()) if len(xs) else (img.shape[1] / 2, img.shape[0] / 2)
+            span = max(90, int(1.6 * max(np.ptp(xs), np.ptp(ys)))) if len(xs) else 200
+            x0, y0 = int(max(0, cx - span / 2)), int(max(0, cy - span / 2))
+            x1, y1 = min(img.shape[1], x0 + span), min(img.shape[0], y0 + span)
+            pair = [
+                cv2.resize(im[y0:y1, x0:x1], (220, 220), interpolation=cv2.INTER_AREA) for im in (img, result.image)
+            ]
+            tiles.append(_label(np.hstack(pair), spec.split(":")[0]))
+        outfit = ["white-tee", "blue-jeans", "black-dress-shoes", "red-glasses", "steel-watch", "chain-necklace"]
+        img = cv2.imread(str(PHOTOS / "pixabay_image1.png"))
+        img = cv2.resize(img, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        engine.set_items(outfit)
+        out = engine.process(img).image
+    cols = 3
+    rows = [np.hstack(tiles[r : r + cols]) for r in range(0, len(tiles), cols)]
+    grid = np.vstack(rows)
+    pair = _label(np.hstack([_fit_h(img, grid.shape[0]), _fit_h(out, grid.shape[0])]), "a whole outfit, before / after")
+    sheet = np.hstack([grid, pair])
+    path = OUT / "accessories.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+FIGURES = {"demo_frames": demo_frames, "photos": photos, "catalog": catalog, "accessories": accessories}
 
 
 def main() -> int:

@@ -31,6 +31,7 @@ from tryon.catalog.assets import (
     TooManyTrianglesError,
     UnreadableFileError,
     UnsafeReferenceError,
+    UnsupportedExtensionError,
     UnsupportedFormatError,
 )
 from tryon.catalog.loaders import load_asset, validate_and_repair, vertex_normals
@@ -426,8 +427,9 @@ def test_symlinked_texture_outside_is_refused(tmp_path):
 def test_unknown_required_extensions_are_refused(tmp_path):
     doc, binary = mesh_doc()
     doc["extensionsRequired"] = ["KHR_draco_mesh_compression", "EXT_made_up"]
-    with pytest.raises(UnsafeReferenceError, match="does not support") as err:
+    with pytest.raises(UnsupportedExtensionError, match="does not support") as err:
         load_asset(write_glb(tmp_path, doc, binary))
+    assert err.value.exit_code == 11  # an unsupported format, not an unsafe reference
     assert "KHR_draco_mesh_compression" in err.value.message and "EXT_made_up" in err.value.message
     assert "Draco" in err.value.message
 

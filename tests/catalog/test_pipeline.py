@@ -146,7 +146,9 @@ def test_every_item_renders_where_it_belongs_on_a_real_photo(photo_engine, item_
     else:  # clothes over the torso: on the person, and over the chest
         assert (drawn & person).sum() / drawn.sum() > 0.93, item_id
         shoulders, hips = kp[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER]].mean(0), kp[[L.LEFT_HIP, L.RIGHT_HIP]].mean(0)
-        chest = np.round(0.6 * shoulders + 0.4 * hips).astype(int)  # crop tops and corsets too
+        # the chest (a crop top's too); an under-bust corset: the waist
+        chest = np.round(0.6 * shoulders + 0.4 * hips if item_id != "corset" else 0.3 * shoulders + 0.7 * hips)
+        chest = chest.astype(int)
         assert drawn[chest[1], chest[0]], f"{item_id}: does not cover the chest"
     if category != "hat":  # and the rest of the frame is the camera's (a hat's brim stands out of the hair)
         grow = int(0.1 * torso) | 1
@@ -168,7 +170,7 @@ def test_cli_add_list_show_preview_remove_round_trip(tmp_path):
     )  # fmt: skip
     assert add.returncode == 0, add.stderr
     assert "added 'red-frames' (glasses" in add.stdout
-    assert "read as cm" in add.stdout  # the unit it chose, and why
+    assert "read in centimetres" in add.stdout  # the unit it chose, and why
     assert (catalog / "red-frames" / "preview.png").stat().st_size > 1000
     listing = json.loads(tryon_cli("garments", "list", "--json", "--catalog", str(catalog)).stdout)
     assert [i["id"] for i in listing] == ["red-frames"] and listing[0]["category"] == "glasses"
@@ -258,7 +260,7 @@ def test_units_are_detected_and_can_be_overridden(tmp_path):
     auto = tryon_cli("garments", "add", str(watch), "--category", "watch", "--name", "W", "--catalog", str(catalog),
                      "--no-preview")  # fmt: skip
     assert auto.returncode == 0, auto.stderr
-    assert "read as mm" in auto.stdout
+    assert "read in millimetres" in auto.stdout
     # a top that is 3 mm tall in its declared unit: refused with the sizes it considered
     tiny = tmp_path / "tiny.obj"
     tiny.write_text(original_file("white-tee", GARMENTS).with_suffix(".obj").read_text())
@@ -335,3 +337,21 @@ def test_manual_overrides_are_stored_and_win_on_refit(tmp_path):
     assert np.ptp(again[:, 0]) == pytest.approx(1.1 * np.ptp(auto[:, 0]), rel=1e-3)
     missing = tryon_cli("garments", "refit", "nope", "--catalog", str(catalog))
     assert missing.returncode == 4
+
+
+def test_keep_height_drops_a_dress_form_around_the_garment(tmp_path):
+    """The bundled corset is a scan of a corset on its dress form: fitted whole, then only the
+    laced band is kept; without the option the form's bust and neck would be worn too."""
+    corset = original_file("corset", GARMENTS)
+    catalog = tmp_path / "cat"
+    args = ["garments", "add", str(corset), "--category", "top", "--catalog", str(catalog), "--no-preview"]
+    whole = tryon_cli(*args, "--name", "whole")
+    band = tryon_cli(*args, "--name", "band", "--keep-height", "0.2", "0.64")
+    assert whole.returncode == 0 and band.returncode == 0, band.stderr
+    assert "kept the band 20%-64%" in band.stdout
+    cat = Catalog(catalog)
+    height = {i: np.ptp(np.concatenate([p.positions for p in cat.get(i).parts])[:, 1]) for i in ("whole", "band")}
+    assert height["band"] < 0.6 * height["whole"]
+    assert Catalog(GARMENTS).manifest("corset")["import"]["overrides"]["keep_height"] == [0.2, 0.64]
+    bad = tryon_cli(*args, "--name", "bad", "--keep-height", "0.7", "0.2")
+    assert bad.returncode == 2 and "keep_height" in bad.stderr

@@ -762,14 +762,41 @@ class RigSolver:
         R_sh2 = axis_angle(saxis, theta_s) @ R_ssw
         place(f"lowerleg02.{side}", R_sh2, st_sh, carry(f"lowerleg02.{side}", f"lowerleg01.{side}"), c_an)
 
-        # Foot: swing onto the toes, roll from the heel.
+        # Foot: swing onto the toes, roll from the heel. A seen ankle places the foot on it
+        # even where the shin, kept within its length, falls short: shoes sit on the feet.
         foot_head = carry(f"foot.{side}", f"lowerleg02.{side}")
+        if trust[an] >= 1.0:
+            j = int(self._lm_bones[an])
+            posed_ankle = P[j] + R[j] @ S[j] @ (B[an] - bh[j])
+            foot_head = foot_head + (T[an] - posed_ankle)
         R_foot = R_sh2
         if foot_ok:
-            fb, ft = B[fi] - bh[i_ft], T[fi] - foot_head
+            # The toe on its keypoint's ray at the foot's length from the ankle (the depth
+            # ambiguity resolved by the world landmark, as for the limbs): BlazePose's foot
+            # depths alone point feet at the camera too often, shortening them on screen.
+            fb = B[fi] - bh[i_ft]
+            L_foot = norm3(fb) * shape.bone_scale[i_ft]
+            ft = self._end_point(foot_head, fi, an, L_foot, hint, rays, usable) - foot_head
+            foot_scale = float(np.clip(norm3(ft) / max(L_foot, 1e-6), 1.0, self.options.max_stretch))
             R_foot = swing(R_sh2 @ fb, ft) @ R_sh2
             roll = twist_angle(ft, R_foot @ (B[he] - bh[i_ft]), T[he] - foot_head)
             R_foot = axis_angle(ft, float(np.clip(roll, -0.5, 0.5))) @ R_foot
+            # Then the foot as a whole lands on its three keypoints (ankle, heel, toe) on
+            # average, across the line of sight (BlazePose often puts the ankle on the hem).
+            s_f = shape.bone_scale[i_ft] * foot_scale
+            pts = [k for k in (an, he, fi) if trust[k] >= 1.0]
+            if pts:
+                res = np.mean([T[k] - (foot_head + R_foot @ (s_f * (B[k] - bh[i_ft]))) for k in pts], axis=0)
+                view = normalize(foot_head)
+                foot_head = foot_head + (res - view * np.dot(res, view))
+        else:
+            foot_scale = 1.0
+        # A foot that looks longer than the held proportions allow (a shoe adds length) grows
+        # with it, within the limbs' stretch limit, so a shoe covers the shoe it replaces.
         place(
-            f"foot.{side}", R_foot, np.eye(3) * shape.bone_scale[i_ft], foot_head, min(c_an, min(trust[he], trust[fi]))
+            f"foot.{side}",
+            R_foot,
+            np.eye(3) * shape.bone_scale[i_ft] * foot_scale,
+            foot_head,
+            min(c_an, min(trust[he], trust[fi])),
         )

@@ -52,6 +52,8 @@ class RawAsset:
     up_axis_hint : "y" or "z" when the format declares it, else None.
     warnings : things repaired or substituted on the way (missing textures...).
     files : every file the asset was read from (main file first), for the catalog's copy.
+    credits : what the file says about its origin ("author", "license", "source", "title"; glTF
+    ``asset.extras`` as Sketchfab writes them), each a one-line text; empty when it says nothing.
     """
 
     parts: list[RawPart]
@@ -62,6 +64,7 @@ class RawAsset:
     up_axis_hint: str | None = None
     warnings: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    credits: dict[str, str] = field(default_factory=dict)
 
     @property
     def triangle_count(self) -> int:
@@ -132,9 +135,16 @@ class TooManyTrianglesError(AssetError):
 
 
 class UnsafeReferenceError(AssetError):
-    """A reference outside the asset's folder, to the network, or an unsupported required extension."""
+    """A reference outside the asset's folder, or to the network."""
 
     exit_code = 16
+
+
+class UnsupportedExtensionError(UnsupportedFormatError):
+    """A glTF that needs an extension this importer does not read (Draco, meshopt, KTX2...):
+    an unsupported format (exit code 11)."""
+
+    exit_code = 11
 
 
 class BufferMismatchError(AssetError):

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -54,7 +54,7 @@ SIZE_RANGES: dict[str, tuple[str, float, float]] = {
     "bottom": ("height", 0.25, 1.2),
     "shoes": ("length", 0.18, 0.36),
     "hat": ("width", 0.16, 0.6),
-    "glasses": ("width", 0.11, 0.18),
+    "glasses": ("length", 0.11, 0.2),  # width or temple length, whichever way the file lies
     "earrings": ("max", 0.004, 0.1),
     "necklace": ("width", 0.08, 0.4),
     "bracelet": ("max", 0.045, 0.13),
@@ -95,6 +95,7 @@ class FitOverrides:
     scale: float | None = None
     offset_m: tuple[float, float, float] | None = None
     bone: str | None = None
+    keep_height: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.units is not None and self.units not in UNITS_M:
@@ -105,6 +106,8 @@ class FitOverrides:
             raise ValueError(f"no bone {self.bone!r}; bones are: {', '.join(BONE_NAMES)}")
         if self.scale is not None and not 0.01 < self.scale < 100:
             raise ValueError(f"scale must be between 0.01 and 100, got {self.scale}")
+        if self.keep_height is not None and not 0.0 <= self.keep_height[0] < self.keep_height[1] <= 1.0:
+            raise ValueError(f"keep_height must be two fractions 0 <= low < high <= 1, got {self.keep_height}")
 
 
 # -- the mannequin's fitting anchors -----------------------------------------------------
@@ -230,6 +233,26 @@ def _size(points: np.ndarray, how: str) -> float:
     return {"height": ext[1], "length": max(ext[0], ext[2]), "width": ext[0], "max": ext.max()}[how]
 
 
+#: The category as a noun with its article, for messages ("implausible for a pair of glasses").
+ITEM_NOUNS = {
+    "top": "a top",
+    "bottom": "a bottom (trousers, skirt)",
+    "dress": "a dress",
+    "outerwear": "a jacket or coat",
+    "full-outfit": "a full outfit",
+    "shoes": "a shoe",
+    "hat": "a hat",
+    "glasses": "a pair of glasses",
+    "earrings": "an earring",
+    "necklace": "a necklace",
+    "bracelet": "a bracelet",
+    "watch": "a watch",
+    "ring": "a ring",
+}
+#: Unit abbreviations in words.
+UNIT_NAMES = {"m": "metres", "dm": "decimetres", "cm": "centimetres", "mm": "millimetres", "in": "inches"}
+
+
 def detect_units(parts: list[RawPart], category: str, declared: str | None, forced: str | None) -> tuple[str, bool]:
     """The unit to read the file in, and whether it gives a plausible size for the category."""
     how, lo, hi = SIZE_RANGES[category]
@@ -292,7 +315,37 @@ def orient(
         if front > back:
             R = axis_angle([0, 1, 0], math.pi) @ R
             notes.append("turned the shoe so its toe points forward")
+    if category == "glasses":
+        R, turned = _face_glasses_forward(parts, R)
+        if turned:
+            notes.append(turned)
     return R, notes
+
+
+def _face_glasses_forward(parts: list[RawPart], R: np.ndarray) -> tuple[np.ndarray, str]:
+    """Glasses are heavy at the front (lenses, rims) and light at the back (temples): the
+    horizontal axis along which the surface's area centroid sits far off the middle is the
+    depth, and the heavy end is the front (+z). Returns the rotation and what was done."""
+    centroids, areas = [], []
+    for p in parts:
+        tri = (p.positions.astype(np.float64) @ R.T)[p.faces]
+        centroids.append(tri.mean(axis=1))
+        areas.append(0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1))
+    c, w = np.concatenate(centroids), np.concatenate(areas)
+    if w.sum() <= 0:
+        return R, ""
+    pts = _all_points(parts) @ R.T
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    mean = (c * w[:, None]).sum(axis=0) / w.sum()
+    lean = (mean - 0.5 * (lo + hi)) / np.maximum(hi - lo, 1e-9)  # -0.5..0.5 along each axis
+    note = ""
+    if abs(lean[0]) > abs(lean[2]) + 0.05:  # the temples run along x: turn them back along z
+        R = axis_angle([0, 1, 0], -math.pi / 2 if lean[0] > 0 else math.pi / 2) @ R
+        note = "turned the glasses so the lenses face forward (the temples ran sideways)"
+    elif lean[2] < -0.05:  # the lenses at the back
+        R = axis_angle([0, 1, 0], math.pi) @ R
+        note = "turned the glasses round so the lenses face forward"
+    return R, note
 
 
 def _loop_axis_and_dial(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -363,10 +416,15 @@ def _fit_clothes(parts: list[RawPart], category: str, m: Mannequin, wide: bool) 
     centre_xz = np.array([0.5 * (lo[0] + hi[0]), 0.0, 0.5 * (lo[2] + hi[2])])
     pts = pts - centre_xz  # centre on the body axis in x and z
     top_y = {"bottom": a.torso_y[0] + 0.12, "full-outfit": a.nape[1] + 0.02}.get(category, a.nape[1] - 0.01)
+    # The trunk's own front-back centre (the body axis is not at z = 0: the belly is deeper
+    # than the back), so a garment centred on it starts around the body, not half inside.
+    heights, ellipses = _body_slices()
+    torso = (heights > a.torso_y[0]) & (heights < a.torso_y[1]) & np.isfinite(ellipses[:, 1])
+    body_cz = float(np.median(ellipses[torso, 1])) if torso.any() else 0.0
 
     def place(s: float, dy: float, dz: float) -> np.ndarray:
         q = pts * s
-        return q + np.array([0.0, top_y - q[:, 1].max() + dy, dz])
+        return q + np.array([0.0, top_y - q[:, 1].max() + dy, body_cz + dz])
 
     def cost(v: np.ndarray) -> float:
         log_s, dy, dz = v
@@ -378,7 +436,11 @@ def _fit_clothes(parts: list[RawPart], category: str, m: Mannequin, wide: bool) 
         r = r[r > INNER_RADIUS] if (r > INNER_RADIUS).sum() > 0.2 * len(r) else r  # inner structure: ignored
         # In units of the trunk's own radius, so the fit does not favour big garments; just
         # outside (1.05) is the target, and a little inside is eased out by conform().
-        return float(np.median(np.abs(r - 1.05)) + 0.5 * max(0.0, 0.95 - np.percentile(r, 10)))
+        # A garment's top does not rise far above where it hangs from (the nape for tops):
+        # a loose shirt would otherwise slide up to where the body is wider.
+        above = 5.0 * max(0.0, dy - 0.04)
+        inside = float(np.mean(np.clip(1.0 - r, 0.0, None)))  # how deep it sits in the body, on average
+        return float(np.median(np.abs(r - 1.05)) + 0.5 * max(0.0, 0.95 - np.percentile(r, 10)) + inside + above)
 
     lo_s, hi_s = (0.4, 2.5) if wide else (0.8, 1.25)
     grid = [
@@ -397,39 +459,122 @@ def _fit_clothes(parts: list[RawPart], category: str, m: Mannequin, wide: bool) 
     return s, t, float(np.median(np.abs(d[np.isfinite(d)]))) if np.isfinite(d).any() else 1.0
 
 
+def _rotate_about(axis: np.ndarray, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectors (N, 3) each turned by its own angle theta (N,) about one unit axis (Rodrigues)."""
+    c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    return v * c + np.cross(axis, v) * s + np.outer(v @ axis, axis) * (1.0 - c)
+
+
+def repose_sleeves(parts: list[RawPart], m: Mannequin, min_turn_deg: float = 10.0) -> tuple[list[RawPart], list]:
+    """Turn each sleeve about its shoulder onto the mannequin's upper arm: a top modelled on a
+    T-pose (or arms down) would otherwise have the arms poke through it. A sleeve is the
+    garment beyond the shoulder joint; the turn fades in over its first 8 cm so the armhole
+    stays joined. Returns the parts and [(side, degrees)] of the sleeves turned."""
+    sk = m.skeleton
+    pts = _all_points(parts)
+    turned, rotations = [], []
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        tag = "L" if sign > 0 else "R"
+        shoulder = sk.heads[BONE_NAMES.index(f"upperarm01.{tag}")].astype(np.float64)
+        elbow = sk.heads[BONE_NAMES.index(f"lowerarm01.{tag}")].astype(np.float64)
+        beyond = sign * (pts[:, 0] - shoulder[0])
+        sleeve = pts[(beyond > 0.04) & (pts[:, 1] > shoulder[1] - 0.35)]
+        if len(sleeve) < max(30, 0.02 * len(pts)):
+            continue
+        c = sleeve.mean(axis=0)
+        _, _, vt = np.linalg.svd(sleeve - c, full_matrices=False)
+        along = vt[0] if np.dot(vt[0], [sign, 0, 0]) > 0 else -vt[0]
+        arm = normalize(elbow - shoulder)
+        angle = math.acos(float(np.clip(np.dot(along, arm), -1.0, 1.0)))
+        if math.degrees(angle) < min_turn_deg:
+            continue
+        axis = normalize(np.cross(along, arm))
+        # Turn about the top of the shoulder (the sleeve's seam rests there), not the joint.
+        rotations.append((sign, shoulder + np.array([0.0, 0.045, 0.0]), axis, angle))
+        turned.append((side, math.degrees(angle)))
+    if not rotations:
+        return parts, []
+    out = []
+    for p in parts:
+        pos = p.positions.astype(np.float64)
+        nrm = None if p.normals is None else p.normals.astype(np.float64)
+        for sign, shoulder, axis, angle in rotations:
+            w = np.clip(sign * (pos[:, 0] - shoulder[0]) / 0.1, 0.0, 1.0)
+            w = w * w * (3 - 2 * w)
+            moving = w > 0
+            if not moving.any():
+                continue
+            theta = angle * w[moving]
+            pos[moving] = shoulder + _rotate_about(axis, theta, pos[moving] - shoulder)
+            if nrm is not None:
+                nrm[moving] = _rotate_about(axis, theta, nrm[moving])
+        out.append(
+            replace(
+                p, positions=pos.astype(p.positions.dtype), normals=None if nrm is None else nrm.astype(p.normals.dtype)
+            )
+        )
+    return out, turned
+
+
 #: Normalised trunk radius below which garment geometry is inner structure (a dress form's
 #: stand, an inner lining deep in the body): never visible, so left out of the fit and trimmed.
 INNER_RADIUS = 0.6
 
 
-def trim_far(parts: list[RawPart], max_distance_m: float = 0.1) -> tuple[list[RawPart], int]:
+def crop_height(parts: list[RawPart], low: float, high: float) -> tuple[list[RawPart], int]:
+    """Keep the faces whose centre lies in the band ``low``-``high`` (fractions of the item's
+    height, 0 at its bottom): a garment scanned on a dress form, without the form's neck and
+    base. Returns the parts and how many faces were removed."""
+    pts = _all_points(parts)
+    y0, y1 = float(pts[:, 1].min()), float(pts[:, 1].max())
+    lo, hi = y0 + low * (y1 - y0), y0 + high * (y1 - y0)
+    out, removed = [], 0
+    for p in parts:
+        cy = p.positions[p.faces][:, :, 1].mean(axis=1)
+        keep = (cy >= lo) & (cy <= hi)
+        removed += int((~keep).sum())
+        if keep.any():
+            out.append(_keep_faces(p, keep))
+    return out, removed
+
+
+def _keep_faces(p: RawPart, keep: np.ndarray) -> RawPart:
+    """The part with only the faces ``keep`` (F,) bool, unused vertices dropped."""
+    faces = p.faces[keep]
+    used = np.unique(faces)
+    remap = -np.ones(len(p.positions), np.int64)
+    remap[used] = np.arange(len(used))
+    return RawPart(
+        p.positions[used],
+        remap[faces],
+        None if p.normals is None else p.normals[used],
+        None if p.uvs is None else p.uvs[used],
+        p.material,
+        p.name,
+    )
+
+
+def trim_far(
+    parts: list[RawPart], max_distance_m: float = 0.1, max_body_distance_m: float = 0.15
+) -> tuple[list[RawPart], int]:
     """Drop faces all of whose corners are farther than ``max_distance_m`` from the body's
-    trunk (a display stand, a hanger, a floor) or deep inside it (a stand's pole): they are
-    not part of what is worn, or could never be seen."""
+    trunk and ``max_body_distance_m`` from any of the body (arms and head included: sleeves
+    and collars stay) -- a display stand, a hanger, a floor -- or deep inside the trunk (a
+    stand's pole): they are not part of what is worn, or could never be seen."""
     out, dropped = [], 0
+    tree = _body_tree()
     for p in parts:
         d = radial_distance(p.positions)
         r = radial_distance(p.positions, normalised=True)
-        far = ~np.isfinite(d) | (d > max_distance_m) | (np.nan_to_num(r, nan=1.0) < INNER_RADIUS)
+        near_body = tree.query(p.positions.astype(np.float64), k=1)[0] <= max_body_distance_m
+        far_trunk = ~np.isfinite(d) | (d > max_distance_m)
+        far = (far_trunk & ~near_body) | (np.nan_to_num(r, nan=1.0) < INNER_RADIUS)
 
         keep = ~far[p.faces].all(axis=1)
         dropped += int((~keep).sum())
         if keep.any():
             q = _select(p, np.ones(len(p.positions), bool)) if keep.all() else None
-            if q is None:
-                faces = p.faces[keep]
-                used = np.unique(faces)
-                remap = -np.ones(len(p.positions), np.int64)
-                remap[used] = np.arange(len(used))
-                q = RawPart(
-                    p.positions[used],
-                    remap[faces],
-                    None if p.normals is None else p.normals[used],
-                    None if p.uvs is None else p.uvs[used],
-                    p.material,
-                    p.name,
-                )
-            out.append(q)
+            out.append(q if q is not None else _keep_faces(p, keep))
     return out, dropped
 
 
@@ -437,13 +582,27 @@ def conform(
     parts: list[RawPart], gap_m: float = 0.004, mannequin: Mannequin | None = None
 ) -> tuple[list[RawPart], int]:
     """Push the garment's vertices that lie inside the body out to its surface plus ``gap_m``
-    (tight clothes and corsets modelled smaller than this body), the push smoothed over the
-    mesh so no crease appears. Returns the parts and how many vertices moved."""
+    (tight clothes and corsets modelled smaller than this body), and out of the low-poly
+    occluder body that hides what is behind the shopper at run time (it stands proud of the
+    detailed body in places); the push smoothed over the mesh so no crease appears. Returns
+    the parts and how many vertices moved."""
     m = mannequin or load_mannequin()
-    body = m.positions_m.astype(np.float64)
-    normals = m.normals.astype(np.float64)
-    tree = _body_tree()
-    out, moved = [], 0
+    surfaces = [
+        (m.positions_m.astype(np.float64), m.normals.astype(np.float64), _body_tree(), gap_m),
+        (m.occluder.positions_m.astype(np.float64), m.occluder.normals.astype(np.float64), _occluder_tree(), 0.0),
+    ]
+    moved_ids: list[np.ndarray] = [np.zeros(len(p.positions), bool) for p in parts]
+    for surface in surfaces:
+        parts, moved_now = _push_out(parts, *surface)
+        moved_ids = [a | b for a, b in zip(moved_ids, moved_now)]
+    return parts, int(sum(int(a.sum()) for a in moved_ids))
+
+
+def _push_out(
+    parts: list[RawPart], body: np.ndarray, normals: np.ndarray, tree: cKDTree, gap_m: float
+) -> tuple[list[RawPart], list[np.ndarray]]:
+    """One pass of :func:`conform` against one surface (points and normals)."""
+    out, moved = [], []
     for p in parts:
         pos = p.positions.astype(np.float64)
         _, i = tree.query(pos)
@@ -462,7 +621,7 @@ def conform(
         for _ in range(3):
             avg = (adj @ push) / deg[:, None]
             push = np.where(inside[:, None], push, np.maximum(0, 1) * avg * 0.8)
-        moved += int(inside.sum())
+        moved.append(inside)
         out.append(RawPart(pos + push, p.faces, None, p.uvs, p.material, p.name))
     return out, moved
 
@@ -487,32 +646,36 @@ def fit(
     m = mannequin or load_mannequin()
     a = anchors()
     unit, plausible = detect_units(parts, category, declared_units, o.units)
+    a_item = ITEM_NOUNS.get(category, f"a {category}")
     report = FitReport(units=unit, unit_scale=UNITS_M[unit], declared_units=declared_units)
     how, lo, hi = SIZE_RANGES[category]
     raw_size = _size(_all_points(parts), how)
     if declared_units and unit != declared_units:
         report.warnings.append(
-            f"its {how} would be {raw_size * UNITS_M[declared_units] * 100:.1f} cm in the file's {declared_units}, "
-            f"implausible for a {category}: read it as {unit} ({raw_size * UNITS_M[unit] * 100:.1f} cm)"
+            f"its {how} would be {raw_size * UNITS_M[declared_units] * 100:.1f} cm in the file's declared "
+            f"{UNIT_NAMES[declared_units]}, implausible for {a_item}: read it in {UNIT_NAMES[unit]} "
+            f"({raw_size * UNITS_M[unit] * 100:.1f} cm)"
         )
     elif not declared_units and not o.units:
         report.warnings.append(
-            f"the file declares no units: read as {unit} from its size ({raw_size * UNITS_M[unit] * 100:.1f} cm {how})"
+            f"the file declares no units: read in {UNIT_NAMES[unit]} from its size "
+            f"({raw_size * UNITS_M[unit] * 100:.1f} cm {how})"
         )
     if not plausible and o.units:
         raise UnitsError(
-            f"read in {o.units} as asked, its {how} is {raw_size * UNITS_M[o.units] * 100:.3g} cm, implausible for a "
-            f"{category} ({lo * 100:.0f}-{hi * 100:.0f} cm): check --units, or leave it out to detect the unit"
+            f"read in {UNIT_NAMES[o.units]} as asked, its {how} is {raw_size * UNITS_M[o.units] * 100:.3g} cm, "
+            f"implausible for {a_item} ({lo * 100:.0f}-{hi * 100:.0f} cm): check --units, or leave it out to "
+            "detect the unit"
         )
     if not plausible:
         report.warnings.append(
-            f"no unit makes its {how} plausible for a {category} ({lo * 100:.0f}-{hi * 100:.0f} cm); "
-            f"read as {unit} and scaled to fit the body"
+            f"no unit makes its {how} plausible for {a_item} ({lo * 100:.0f}-{hi * 100:.0f} cm); "
+            f"read in {UNIT_NAMES[unit]} and scaled to fit the body"
         )
     pre = 1.0
     if not plausible:
         pre = math.sqrt(lo * hi) / (raw_size * UNITS_M[unit])
-        report.warnings.append(f"scaled it x{pre:.3g} to a typical {category} size before fitting")
+        report.warnings.append(f"scaled it x{pre:.3g} to the typical size of {a_item} before fitting")
     parts = transform_parts(parts, np.eye(3), UNITS_M[unit] * pre)
     R, notes = orient(parts, category, up_hint, o.up_axis)
     report.warnings += notes
@@ -526,6 +689,18 @@ def fit(
         s, t, dist = _fit_clothes(parts, category, m, wide=not plausible)
         parts = transform_parts(parts, np.eye(3), s, t)
         report.scale, report.offset_m, report.distance_m = s * pre, list(map(float, t)), dist
+        if category in ("top", "outerwear", "dress", "full-outfit"):
+            parts, turned = repose_sleeves(parts, m)
+            if turned:
+                report.warnings.append(
+                    "turned the sleeves to the mannequin's arms ("
+                    + ", ".join(f"{side} {deg:.0f} deg" for side, deg in turned)
+                    + "): modelled in another arm pose"
+                )
+        if o.keep_height is not None:
+            parts, cropped = crop_height(parts, *o.keep_height)
+            report.warnings.append(f"kept the band {o.keep_height[0]:.0%}-{o.keep_height[1]:.0%} of its height "
+                                   f"(removed {cropped} faces above and below)")  # fmt: skip
         total = sum(len(p.faces) for p in parts)
         parts, dropped = trim_far(parts)
         if dropped > 0.005 * total:
@@ -539,7 +714,8 @@ def fit(
         if dist > limit:
             raise DoesNotFitError(
                 f"after fitting, the garment's surface stays {dist * 100:.1f} cm from the mannequin's body "
-                f"(at most {limit * 100:.0f} cm for a {category}); check the category, or model it around a body"
+                f"(at most {limit * 100:.0f} cm for {ITEM_NOUNS.get(category, category)}); check the category, "
+                "or model it around a body"
             )
     else:
         parts, bones, dist = _fit_rigid(parts, category, a, report, plausible)
@@ -547,12 +723,42 @@ def fit(
         report.scale *= pre
     if abs(math.log(report.scale)) > math.log(1.25):
         report.warnings.append(f"scaled it x{report.scale:.3g} overall to fit the mannequin")
-    if o.scale is not None or o.offset_m is not None:
-        parts = transform_parts(parts, np.eye(3), o.scale or 1.0, o.offset_m or (0.0, 0.0, 0.0))
+    if o.scale is not None:
+        parts = _scale_about_anchor(parts, category, o.scale, a)
+        report.scale *= o.scale
+    if o.offset_m is not None:
+        parts = transform_parts(parts, np.eye(3), 1.0, o.offset_m)
     if o.bone is not None:
         bones = [o.bone] * len(parts)
     report.bone = next((b for b in bones if b), None)
     return FitResult(parts, bones, report)
+
+
+def _scale_about_anchor(parts: list[RawPart], category: str, s: float, a: Anchors) -> list[RawPart]:
+    """A manual ``--scale`` about where the item is worn (the eyes for glasses, the crown for
+    a hat, each heel or ear lobe for a pair, the wrist, finger or neck), so it grows in place."""
+    pivots = {
+        "glasses": [0.5 * (a.eyes[0] + a.eyes[1])],
+        "hat": [a.head_top],
+        "earrings": list(a.ear_lobes),
+        "shoes": list(a.heels),
+        "watch": [a.wrist_centre],
+        "bracelet": [a.wrist_centre],
+        "ring": [a.ring_centre],
+        "necklace": [a.neck_centre],
+    }.get(category)
+    out = []
+    for p in parts:
+        pos = p.positions.astype(np.float64)
+        if pivots is None:  # clothes: about their own middle
+            all_pts = _all_points(parts)
+            pivot = np.broadcast_to(0.5 * (all_pts.min(axis=0) + all_pts.max(axis=0)), pos.shape)
+        else:
+            anchors_ = np.asarray(pivots)
+            nearest = np.argmin(np.linalg.norm(pos[:, None, :] - anchors_[None], axis=2), axis=1)
+            pivot = anchors_[nearest]
+        out.append(replace(p, positions=(pivot + s * (pos - pivot)).astype(p.positions.dtype)))
+    return out
 
 
 def _mirror_x(parts: list[RawPart]) -> list[RawPart]:
@@ -829,3 +1035,8 @@ def transfer_weights(positions_m: np.ndarray, mannequin: Mannequin | None = None
 @functools.lru_cache(maxsize=1)
 def _body_tree() -> cKDTree:
     return cKDTree(load_mannequin().positions_m.astype(np.float64))
+
+
+@functools.lru_cache(maxsize=1)
+def _occluder_tree() -> cKDTree:
+    return cKDTree(load_mannequin().occluder.positions_m.astype(np.float64))

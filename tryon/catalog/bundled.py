@@ -11,6 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tryon.catalog.autofit import FitOverrides
 from tryon.catalog.catalog import Catalog
 
 MAKEHUMAN_LICENCE = "CC0-1.0 (MakeHuman system assets, released as CC0 in September 2020)"
@@ -107,6 +108,9 @@ BUNDLED: tuple[BundledItem, ...] = (
         attribution="Corset, Khronos glTF Sample Assets (CC0)",
         color_srgb=(88, 30, 42),
         origin="GitHub DRx3D/glTF-Sample-Assets-OLD @ 02d48689, Models/Corset/ (textures not available)",
+        # A scan of the corset on its dress form (one mesh): the form fits the body, and only
+        # the laced band is kept (--keep-height), not the form's bust, neck and base.
+        options={"overrides": FitOverrides(keep_height=(0.2, 0.64))},
     ),
     BundledItem(
         "steel-watch",

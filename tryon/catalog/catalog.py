@@ -21,7 +21,23 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LOCK_NAME = ".lock"
 
 
-_TAKEN_HINT = "replace it (--replace, replace=True) or choose another id (--id)"
+class ItemExistsError(FileExistsError):
+    """The catalog already has an item with this id (and replacing it was not asked for)."""
+
+    def __init__(self, item_id: str, meanwhile: bool = False) -> None:
+        super().__init__(f"the catalog already has an item {item_id!r}" + (" (added meanwhile)" if meanwhile else ""))
+        self.item_id = item_id
+
+
+class NotACatalogError(NotADirectoryError):
+    """The catalog's path is a file (or lies under one), not a folder."""
+
+
+def id_problem(item_id: str) -> str | None:
+    """Why ``item_id`` cannot be an item id, or None when it can."""
+    if isinstance(item_id, str) and ID_PATTERN.match(item_id):
+        return None
+    return f"{item_id!r} is not a valid item id: use lower-case letters, digits, - and _ (at most 64)"
 
 
 def default_catalog_dir() -> Path:
@@ -52,9 +68,19 @@ class Catalog:
     def manifest(self, item_id: str) -> dict:
         return read_manifest(self._folder(item_id))
 
+    def check_root(self) -> None:
+        """Raise :class:`NotACatalogError` when the catalog's path, or a folder above it, is a file."""
+        for p in (self.root, *self.root.parents):
+            if p.exists():
+                if not p.is_dir():
+                    what = "is a file" if p == self.root else f"lies under {p}, which is a file"
+                    raise NotACatalogError(f"{self.root} {what}, not a catalog folder")
+                return
+
     def _folder(self, item_id: str) -> Path:
-        if not ID_PATTERN.match(item_id or ""):
-            raise KeyError(f"{item_id!r} is not a valid item id (lowercase letters, digits, - and _)")
+        problem = id_problem(item_id)
+        if problem:
+            raise KeyError(problem)
         folder = self.root / item_id
         if not (folder / MANIFEST).is_file():
             known = ", ".join(self.ids()) or "none"
@@ -71,6 +97,7 @@ class Catalog:
     def _locked(self):
         """An exclusive lock on the catalog (a ``.lock`` file) while items are renamed in or out,
         so concurrent imports and removals cannot interleave."""
+        self.check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / LOCK_NAME, "a+") as fh:
             try:
@@ -90,15 +117,20 @@ class Catalog:
         preview: bool = False,
     ) -> Path:
         """Write ``item`` (copies of its original files, and a ``preview.png`` if asked) as
-        ``<root>/<id>/``, atomically: it is built in a hidden temporary folder beside the
+        ``<root>/<id>/``. The originals keep their places relative to the first one's folder
+        (``textures/a.png`` stays ``original/textures/a.png``), each once; files outside that
+        folder are left out. Atomically: it is built in a hidden temporary folder beside the
         catalog and renamed into place under the catalog's lock, so a failure or a crash leaves
-        the catalog's items exactly as they were, and two imports at once cannot collide."""
-        if not ID_PATTERN.match(item.id):
-            raise ValueError(f"{item.id!r} is not a valid item id (lowercase letters, digits, - and _, max 64)")
+        the catalog's items exactly as they were, and two imports at once cannot collide.
+        Raises :class:`ItemExistsError` when the id is taken and ``replace`` is False."""
+        problem = id_problem(item.id)
+        if problem:
+            raise ValueError(problem)
+        self.check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.root / item.id
         if final.exists() and not replace:
-            raise FileExistsError(f"the catalog already has an item {item.id!r}; {_TAKEN_HINT}")
+            raise ItemExistsError(item.id)
         self._sweep_stale()
         tmp = Path(tempfile.mkdtemp(prefix=f".{item.id}.", suffix=".tmp", dir=self.root))
         try:
@@ -106,10 +138,11 @@ class Catalog:
             original_dir = tmp / "original"
             original_dir.mkdir()
             files = []
-            for src in originals:
-                src = Path(src)
-                shutil.copyfile(src, original_dir / src.name)
-                files.append({"file": f"original/{src.name}", "sha256": _sha256(src), "bytes": src.stat().st_size})
+            for src, rel in _original_layout(originals):
+                dest = original_dir / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dest)
+                files.append({"file": f"original/{rel}", "sha256": _sha256(src), "bytes": src.stat().st_size})
             created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             manifest = {"original": files, "created": created}
             manifest.update(extra_manifest or {})
@@ -122,8 +155,7 @@ class Catalog:
                 cv2.imwrite(str(tmp / "preview.png"), render_preview(item))
             with self._locked():
                 if final.exists() and not replace:
-                    taken = f"the catalog already has an item {item.id!r} (added meanwhile)"
-                    raise FileExistsError(f"{taken}; {_TAKEN_HINT}")
+                    raise ItemExistsError(item.id, meanwhile=True)
                 old = None
                 if final.exists():
                     old = self.root / f".{item.id}.old.{os.getpid()}"
@@ -216,6 +248,27 @@ class Catalog:
                 log.warning(msg)
                 warnings.append(msg)
         return items, warnings
+
+
+def _original_layout(originals) -> list[tuple[Path, str]]:
+    """(file, its path under ``original/``) for each distinct original: relative to the first
+    file's folder, '/'-separated; a file outside that folder is left out (with a log line)."""
+    paths = [Path(os.path.normpath(os.path.abspath(f))) for f in originals]
+    if not paths:
+        return []
+    base = paths[0].parent
+    out: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+    for src in paths:
+        try:
+            rel = src.relative_to(base).as_posix()
+        except ValueError:
+            log.warning("not keeping %s with the original: it is outside %s", src, base)
+            continue
+        if rel not in seen:
+            seen.add(rel)
+            out.append((src, rel))
+    return out
 
 
 def _sha256(path: Path) -> str:

@@ -11,26 +11,130 @@ cannot become an item (each problem its own code, see ``tryon garments add --hel
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
-from tryon.catalog.assets import AssetError
+from tryon.catalog.assets import AssetError, FileTooLargeError
 
+EXIT_USAGE = 2
 EXIT_EXISTS = 3
 EXIT_MISSING = 4
 
 EXIT_CODES_HELP = """exit codes:
   0   the item was added
-  2   bad command line (unknown category, bad option)
+  2   bad command line: unknown category, a bad option value (--id, --color, --size-chart...),
+      FILE is a folder, --catalog is a file, a CC BY licence without --attribution
   3   the catalog already has an item with this id (use --replace or --id)
-  10  unreadable, missing or truncated file          11  unsupported format
-  12  holds no triangle mesh                         13  zero faces
+  10  unreadable, missing or truncated file          11  unsupported format or glTF extension (Draco...)
+  12  no surface: only points or lines, no mesh      13  zero faces, or every face broken (zero area,
+                                                         repeated corners, duplicates)
   14  NaN or infinite coordinates                    15  over the triangle budget (try --decimate)
   16  unsafe reference (outside the folder, network) 17  declared buffer sizes do not match the data
   18  file larger than the limit (--max-file-mb)     19  units implausible for the category
   20  does not fit the mannequin after auto-fit
 """
+
+ORIENTATION_HELP = """how a model should face:
+  The model's front toward +z, its up toward +y and the wearer's left toward +x (glTF's
+  convention; .glb/.gltf files are read that way). A z-up file (many OBJ/STL/PLY exports) is
+  detected for clothes and shoes; for other items say --up z. Shoes and glasses are also
+  turned to face forward, and watches, bracelets and rings find their own axis.
+  If the preview still shows the item turned, fix it with --rotate X Y Z: degrees about the
+  model's axes after that automatic orientation (x = the wearer's left, y = up, z = forward,
+  toward the camera), applied X first, then Y, then Z; a positive angle turns
+  counter-clockwise as seen from the positive end of the axis, looking toward the origin.
+  E.g. an item whose front faces the wearer's left (+x) in the preview: --rotate 0 -90 0;
+  the wearer's right (-x): --rotate 0 90 0; up (+y): --rotate 90 0 0; backward: --rotate 0 180 0.
+"""
+
+#: Words shop staff use for a category (any case; spaces and _ read as -).
+CATEGORY_SYNONYMS = {
+    "sunglasses": "glasses",
+    "eyeglasses": "glasses",
+    "spectacles": "glasses",
+    "shoe": "shoes",
+    "sneaker": "shoes",
+    "sneakers": "shoes",
+    "boot": "shoes",
+    "boots": "shoes",
+    "earring": "earrings",
+    "cap": "hat",
+    "beanie": "hat",
+    "hats": "hat",
+    "shirt": "top",
+    "t-shirt": "top",
+    "tshirt": "top",
+    "tee": "top",
+    "blouse": "top",
+    "sweater": "top",
+    "tops": "top",
+    "pants": "bottom",
+    "trousers": "bottom",
+    "jeans": "bottom",
+    "skirt": "bottom",
+    "shorts": "bottom",
+    "bottoms": "bottom",
+    "jacket": "outerwear",
+    "coat": "outerwear",
+    "bangle": "bracelet",
+    "bracelets": "bracelet",
+    "pendant": "necklace",
+    "chain": "necklace",
+    "necklaces": "necklace",
+    "watches": "watch",
+    "rings": "ring",
+    "dresses": "dress",
+    "outfit": "full-outfit",
+}
+
+
+class _Category(str):
+    """A category as argparse hands it over, remembering what was typed (for the note)."""
+
+    given: str = ""
+
+
+def category_arg(value: str) -> str:
+    """argparse ``type=`` for --category: any case, common synonyms mapped (no output here);
+    an unknown word is passed on for argparse's 'invalid choice' message, which lists them."""
+    from tryon.catalog.item import CATEGORIES
+
+    key = "-".join(value.strip().lower().replace("_", " ").split())
+    out = _Category(key if key in CATEGORIES else CATEGORY_SYNONYMS.get(key, key))
+    out.given = value
+    return out
+
+
+def _colour_value(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number from 0 to 255") from None
+    if not 0 <= n <= 255:
+        raise argparse.ArgumentTypeError(f"{n} is outside 0-255 (a colour is three values from 0 to 255)")
+    return n
+
+
+def _positive(kind):
+    def convert(value: str):
+        try:
+            n = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not n > 0:
+            raise argparse.ArgumentTypeError(f"{value} must be more than 0")
+        return n
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+class _Refusal(Exception):
+    """A problem with the command line found before importing (exit 2)."""
 
 
 def _fail(message: str, code: int) -> int:
@@ -38,21 +142,171 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _key_message(exc: KeyError) -> str:
+    """A KeyError's own message (``str()`` would quote it)."""
+    return str(exc.args[0]) if exc.args else str(exc)
+
+
 def _catalog(args):
     from tryon.catalog.catalog import Catalog
 
-    return Catalog(args.catalog)
+    cat = Catalog(args.catalog)
+    cat.check_root()
+    return cat
+
+
+def _guarded(func):
+    """Run a sub-command, turning a catalog path that is a file into exit 2."""
+
+    @functools.wraps(func)
+    def run(args) -> int:
+        from tryon.catalog.catalog import NotACatalogError
+
+        try:
+            return func(args)
+        except NotACatalogError as exc:
+            return _fail(f"{exc}: give a folder with --catalog (it is created if missing)", EXIT_USAGE)
+
+    return run
+
+
+def _asset_message(exc: AssetError, args) -> str:
+    """An import error's message, with the command-line option that helps where there is one."""
+    if isinstance(exc, FileTooLargeError) and getattr(args, "max_file_mb", None) is not None:
+        option = f"with --max-file-mb (now {args.max_file_mb:g})"
+        if "(it is configurable)" in exc.message:
+            return exc.message.replace("(it is configurable)", option)
+        return f"{exc.message} Raise the limit {option}."
+    return exc.message
+
+
+_MISSING_MTL = re.compile(r"^material library '(.+)' is missing; using plain grey materials$")
+
+
+def _cli_warning(text: str) -> str:
+    """A loader warning as the retailer should read it."""
+    m = _MISSING_MTL.match(text)
+    if m:
+        return (
+            f"the material library {m.group(1)} (named by mtllib) is missing: upload it beside the .obj; "
+            "using a grey material"
+        )
+    return text
+
+
+def _folder_given(folder: Path) -> str:
+    """The message for a folder given as FILE: the 3D files found in it (up to 5)."""
+    from tryon.catalog.pipeline import SUFFIXES
+
+    rank = {".glb": 0, ".gltf": 1, ".obj": 2, ".mhclo": 3, ".ply": 4, ".stl": 5}
+    found: list[tuple[int, int, str]] = []
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        depth = len(Path(dirpath).relative_to(folder).parts)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if depth < 2 else []
+        for name in sorted(filenames):
+            seen += 1
+            suffix = Path(name).suffix.lower()
+            if suffix in SUFFIXES:
+                found.append((depth, rank.get(suffix, 9), str(Path(dirpath) / name)))
+        if seen > 5000:
+            break
+    if not found:
+        kinds = ", ".join(SUFFIXES)
+        return f"{folder} is a folder, not a 3D file, and holds no {kinds} file: give the 3D file itself"
+    files = [f for _, _, f in sorted(found)[:5]]
+    return f"{folder} is a folder, not a 3D file: give the file itself, e.g. {', '.join(files)}"
+
+
+def _size_chart(path: Path) -> dict:
+    """The --size-chart file's chart, checked; _Refusal says what is wrong."""
+    from tryon.sizing import QUANTITIES, SizeChart
+
+    label = f"--size-chart {path}"
+    example = '(e.g. {"sizes": {"S": {"chest": [86, 94]}, "M": {"chest": [94, 102]}}})'
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _Refusal(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise _Refusal(f"{label}: it is a folder, not a JSON file") from None
+    except UnicodeDecodeError:
+        raise _Refusal(f"{label}: it is not a text (JSON) file") from None
+    except OSError as exc:
+        raise _Refusal(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _Refusal(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    sizes = data.get("sizes") if isinstance(data, dict) else None
+    if not isinstance(sizes, dict) or not sizes:
+        raise _Refusal(f'{label}: a size chart needs a non-empty "sizes" object {example}')
+    for size, spec in sizes.items():
+        if not isinstance(spec, dict) or not spec:
+            raise _Refusal(f'{label}: size {size!r} needs measurements like {{"chest": [low, high]}} {example}')
+        for q, bounds in spec.items():
+            if q not in QUANTITIES:
+                raise _Refusal(f"{label}: size {size!r}: unknown measurement {q!r} (known: {', '.join(QUANTITIES)})")
+            if not (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds)
+            ):
+                raise _Refusal(f"{label}: size {size!r}: {q} must be two numbers [low, high], got {bounds!r}")
+    try:
+        SizeChart.from_dict(data, str(path))
+    except (ValueError, TypeError) as exc:
+        raise _Refusal(f"{label}: {exc}") from None
+    return data
+
+
+def _credits(args) -> tuple[str, str, str, str]:
+    """(licence, attribution, source, a note on what came from the file) from the options and
+    the credits a glTF carries (Sketchfab's ``asset.extras``), the options winning."""
+    from tryon.catalog.loaders import gltf_credits
+    from tryon.catalog.pipeline import is_cc_by
+
+    licence, attribution, source = args.licence or "", args.attribution or "", args.source or ""
+    credits = gltf_credits(args.file) if args.file.is_file() else {}
+    taken = []
+    if not licence and credits.get("license"):
+        licence = credits["license"]
+        taken.append(f"licence {licence!r}")
+    if not source and credits.get("source"):
+        source = credits["source"]
+        taken.append(f"source {source!r}")
+    if not attribution.strip() and credits.get("author") and is_cc_by(licence):
+        where = f" ({credits['source']})" if credits.get("source") else ""
+        attribution = f"{credits.get('title') or args.name} by {credits['author']}{where}, {licence}"
+        taken.append(f"credit line {attribution!r}")
+    if is_cc_by(licence) and not attribution.strip():
+        whose = "the file's licence" if not args.licence else "--licence"
+        raise _Refusal(
+            f"{whose} {licence!r} is a CC BY licence, which requires a credit line: "
+            'add --attribution "NAME by AUTHOR (where it came from)"'
+        )
+    note = f"took from the file's own credits (as Sketchfab writes them): {', '.join(taken)}" if taken else ""
+    return licence, attribution, source, note
 
 
 def cmd_add(args) -> int:
     from tryon.catalog.assets import ImportLimits
+    from tryon.catalog.catalog import ItemExistsError, id_problem
     from tryon.catalog.pipeline import ImportOptions
 
+    catalog = _catalog(args)
+    if args.id is not None and id_problem(args.id):
+        return _fail(id_problem(args.id), EXIT_USAGE)
+    if args.file.is_dir():
+        return _fail(_folder_given(args.file), EXIT_USAGE)
+    category = str(args.category)
+    given = getattr(args.category, "given", category)
     try:
-        size_chart = json.loads(Path(args.size_chart).read_text()) if args.size_chart else None
+        size_chart = _size_chart(args.size_chart) if args.size_chart else None
+        licence, attribution, source, credits_note = _credits(args)
         overrides = _overrides(args)
         options = ImportOptions(
-            category=args.category,
+            category=category,
             name=args.name,
             item_id=args.id,
             limits=ImportLimits(
@@ -61,22 +315,26 @@ def cmd_add(args) -> int:
                 allow_decimate=args.decimate,
             ),
             overrides=overrides,
-            licence=args.licence or "",
-            attribution=args.attribution or "",
-            source=args.source or "",
+            licence=licence,
+            attribution=attribution,
+            source=source,
             size_chart=size_chart,
             color_srgb=tuple(c / 255.0 for c in args.color) if args.color else None,
         )
-    except (ValueError, OSError) as exc:
-        return _fail(str(exc), 2)
+    except (_Refusal, ValueError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    if "-".join(given.strip().lower().replace("_", " ").split()) != category:
+        print(f"note: category {given!r} read as {category!r}")
     try:
-        folder, result = _catalog(args).add(args.file, options, replace=args.replace, preview=not args.no_preview)
+        folder, result = catalog.add(args.file, options, replace=args.replace, preview=not args.no_preview)
     except AssetError as exc:
-        return _fail(exc.message, exc.exit_code)
-    except FileExistsError as exc:
-        return _fail(str(exc), EXIT_EXISTS)
+        return _fail(_asset_message(exc, args), exc.exit_code)
+    except ItemExistsError as exc:
+        return _fail(f"{exc}: use --replace to replace it, or --id to choose another id", EXIT_EXISTS)
+    except ValueError as exc:
+        return _fail(str(exc), EXIT_USAGE)
     for w in result.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {_cli_warning(w)}")
     g = result.garment
     fit = result.manifest.get("fit", {})
     print(f"added {g.id!r} ({g.category}, {g.triangle_count} triangles) to {folder}")
@@ -87,6 +345,8 @@ def cmd_add(args) -> int:
         )
     if g.variants:
         print(f"  colourways: {', '.join(g.variants)}")
+    if credits_note:
+        print(f"  {credits_note}")
     if not args.no_preview:
         print(f"  preview: {folder / 'preview.png'}")
     return 0
@@ -102,18 +362,41 @@ def _overrides(args):
         scale=args.scale,
         offset_m=tuple(args.offset) if args.offset else None,
         bone=args.bone,
+        keep_height=tuple(args.keep_height) if args.keep_height else None,
     )
 
 
 def _add_fit_options(p) -> None:
     p.add_argument("--units", choices=["m", "dm", "cm", "mm", "in"], help="the file's unit (default: detected)")
-    p.add_argument("--up", choices=["y", "z"], help="the file's up axis (default: y, or detected)")
-    p.add_argument("--rotate", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra rotation, degrees")
+    p.add_argument(
+        "--up", choices=["y", "z"], help="the file's up axis (default: y; z-up is detected for clothes and shoes)"
+    )
+    p.add_argument(
+        "--rotate",
+        type=float,
+        nargs=3,
+        metavar=("X", "Y", "Z"),
+        help="extra rotation in degrees about the model's axes after the automatic orientation "
+        "(x = the wearer's left, y = up, z = forward, toward the camera), applied X, then Y, then Z; "
+        "positive = counter-clockwise looking down the axis toward the origin (see 'how a model should face')",
+    )
     p.add_argument("--scale", type=float, help="extra uniform scale after the auto-fit (1.1 = 10%% larger)")
     p.add_argument(
-        "--offset", type=float, nargs=3, metavar=("X", "Y", "Z"), help="extra offset after the fit, metres (y up)"
+        "--offset",
+        type=float,
+        nargs=3,
+        metavar=("X", "Y", "Z"),
+        help="extra offset after the fit, metres (x = the wearer's left, y = up, z = forward)",
     )
     p.add_argument("--bone", help="the bone a rigid item rides (default: by category)")
+    p.add_argument(
+        "--keep-height",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="clothes scanned on a dress form or stand: keep only the band between these fractions of the "
+        "item's height (0 = its bottom, 1 = its top), e.g. 0.2 0.65; the rest is fitted, then dropped",
+    )
 
 
 def cmd_refit(args) -> int:
@@ -123,13 +406,13 @@ def cmd_refit(args) -> int:
         overrides = _overrides(args)
         folder, result = _catalog(args).refit(args.id, overrides, preview=not args.no_preview)
     except KeyError as exc:
-        return _fail(str(exc).strip("'\""), EXIT_MISSING)
+        return _fail(_key_message(exc), EXIT_MISSING)
     except (ValueError, CatalogItemError) as exc:
         return _fail(str(exc), 2)
     except AssetError as exc:
-        return _fail(exc.message, exc.exit_code)
+        return _fail(_asset_message(exc, args), exc.exit_code)
     for w in result.warnings:
-        print(f"warning: {w}")
+        print(f"warning: {_cli_warning(w)}")
     stored = result.manifest["import"]["overrides"]
     print(f"re-fitted {args.id!r} from its original" + (f" with {stored}" if stored else ""))
     if not args.no_preview:
@@ -171,7 +454,7 @@ def cmd_show(args) -> int:
     try:
         manifest = _catalog(args).manifest(args.id)
     except KeyError as exc:
-        return _fail(str(exc).strip("'\""), EXIT_MISSING)
+        return _fail(_key_message(exc), EXIT_MISSING)
     if not args.full:
         manifest.pop("bones", None)
     print(json.dumps(manifest, indent=2))
@@ -182,7 +465,7 @@ def cmd_remove(args) -> int:
     try:
         _catalog(args).remove(args.id)
     except KeyError as exc:
-        return _fail(str(exc).strip("'\""), EXIT_MISSING)
+        return _fail(_key_message(exc), EXIT_MISSING)
     print(f"removed {args.id!r}")
     return 0
 
@@ -191,7 +474,7 @@ def cmd_preview(args) -> int:
     try:
         path = _catalog(args).preview(args.id, args.variant, args.output)
     except KeyError as exc:
-        return _fail(str(exc).strip("'\""), EXIT_MISSING)
+        return _fail(_key_message(exc), EXIT_MISSING)
     print(path)
     return 0
 
@@ -206,42 +489,64 @@ def add_garments_parser(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gs = g.add_subparsers(dest="garments_command", required=True)
-    cat_help = "catalog folder (default: the bundled garments/, or $TRYON_CATALOG)"
+    cat_help = "catalog folder (default: $TRYON_CATALOG if set, else the bundled garments/)"
 
     a = gs.add_parser(
         "add",
         help="import a 3D file (glTF/GLB, OBJ+MTL, PLY, STL, MakeHuman .mhclo)",
-        epilog=EXIT_CODES_HELP,
+        epilog=ORIENTATION_HELP + "\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     a.add_argument("file", type=Path, help="the 3D file (a .gltf's buffers and textures beside it)")
-    a.add_argument("--category", required=True, choices=list(CATEGORIES), help="what it is")
+    a.add_argument(
+        "--category",
+        required=True,
+        type=category_arg,
+        choices=list(CATEGORIES),
+        help="what it is (any case; common words such as sunglasses, sneakers, t-shirt, jeans, jacket are understood)",
+    )
     a.add_argument("--name", required=True, help="the name shoppers see")
     a.add_argument("--id", help="catalog id (default: made from the name)")
     a.add_argument("--catalog", type=Path, help=cat_help)
     a.add_argument("--replace", action="store_true", help="replace an item with the same id")
     a.add_argument("--decimate", action="store_true", help="reduce a mesh over the triangle budget instead of refusing")
-    a.add_argument("--max-triangles", type=int, default=60000, help="real-time triangle budget (default 60000)")
-    a.add_argument("--max-file-mb", type=float, default=200.0, help="largest accepted file, MB (default 200)")
+    a.add_argument(
+        "--max-triangles", type=_positive(int), default=60000, help="real-time triangle budget (default 60000)"
+    )
+    a.add_argument(
+        "--max-file-mb", type=_positive(float), default=200.0, help="largest accepted file, MB (default 200)"
+    )
     _add_fit_options(a)
-    a.add_argument("--color", type=int, nargs=3, metavar=("R", "G", "B"), help="colour (0-255) for untextured parts")
-    a.add_argument("--licence", help="licence of the asset, e.g. CC-BY-4.0")
-    a.add_argument("--attribution", help="credit line (required for CC BY assets)")
-    a.add_argument("--source", help="where the asset came from (URL or note)")
-    a.add_argument("--size-chart", type=Path, help="JSON size chart (see tryon.sizing)")
+    a.add_argument(
+        "--color", type=_colour_value, nargs=3, metavar=("R", "G", "B"), help="colour (0-255) for untextured parts"
+    )
+    a.add_argument(
+        "--licence", help="licence of the asset, e.g. CC-BY-4.0 (default: the one a Sketchfab glTF names, if any)"
+    )
+    a.add_argument(
+        "--attribution",
+        help="credit line, required for CC BY assets (default for a Sketchfab glTF: TITLE by AUTHOR (SOURCE), LICENCE)",
+    )
+    a.add_argument("--source", help="where the asset came from (URL or note; default: the one a Sketchfab glTF names)")
+    a.add_argument(
+        "--size-chart",
+        type=Path,
+        metavar="FILE",
+        help='JSON size chart in cm, e.g. {"sizes": {"S": {"chest": [86, 94]}, "M": {"chest": [94, 102]}}}',
+    )
     a.add_argument("--no-preview", action="store_true", help="do not render preview.png")
-    a.set_defaults(func=cmd_add)
+    a.set_defaults(func=_guarded(cmd_add))
 
     lst = gs.add_parser("list", help="list the items")
     lst.add_argument("--catalog", type=Path, help=cat_help)
     lst.add_argument("--json", action="store_true", help="machine-readable output")
-    lst.set_defaults(func=cmd_list)
+    lst.set_defaults(func=_guarded(cmd_list))
 
     sh = gs.add_parser("show", help="print an item's manifest")
     sh.add_argument("id")
     sh.add_argument("--catalog", type=Path, help=cat_help)
     sh.add_argument("--full", action="store_true", help="include the skeleton's bone list")
-    sh.set_defaults(func=cmd_show)
+    sh.set_defaults(func=_guarded(cmd_show))
 
     rf = gs.add_parser(
         "refit",
@@ -249,21 +554,23 @@ def add_garments_parser(sub) -> None:
         description="Fit an item again from the original file it keeps. The manual adjustments are stored "
         "in its manifest and win over the automatic fit: each refit updates the ones you pass and keeps "
         "the others. Example: tryon garments refit red-glasses --offset 0 -0.005 0",
+        epilog=ORIENTATION_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rf.add_argument("id")
     _add_fit_options(rf)
     rf.add_argument("--catalog", type=Path, help=cat_help)
     rf.add_argument("--no-preview", action="store_true", help="do not render preview.png")
-    rf.set_defaults(func=cmd_refit)
+    rf.set_defaults(func=_guarded(cmd_refit))
 
     rm = gs.add_parser("remove", help="delete an item")
     rm.add_argument("id")
     rm.add_argument("--catalog", type=Path, help=cat_help)
-    rm.set_defaults(func=cmd_remove)
+    rm.set_defaults(func=_guarded(cmd_remove))
 
     pv = gs.add_parser("preview", help="render an item on the mannequin (preview.png)")
     pv.add_argument("id")
     pv.add_argument("--variant", help="a colourway")
     pv.add_argument("--output", type=Path, help="where to write the PNG (default: the item's folder)")
     pv.add_argument("--catalog", type=Path, help=cat_help)
-    pv.set_defaults(func=cmd_preview)
+    pv.set_defaults(func=_guarded(cmd_preview))

@@ -48,14 +48,20 @@ from tryon.catalog.assets import (
     TooManyTrianglesError,
     UnreadableFileError,
     UnsafeReferenceError,
+    UnsupportedExtensionError,
     UnsupportedFormatError,
 )
 from tryon.image import srgb_to_linear
 
 #: The suffixes :func:`load_asset` reads.
 SUPPORTED_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl")
-#: glTF extensions this reader honours; any other name in ``extensionsRequired`` is refused.
+#: glTF extensions this reader honours; any other name in ``extensionsRequired`` is refused
+#: (:class:`UnsupportedExtensionError`), but for ``KHR_texture_transform`` (see :data:`PARTLY_SUPPORTED`).
 SUPPORTED_GLTF_EXTENSIONS = frozenset({"KHR_materials_variants", "KHR_mesh_quantization", "EXT_texture_webp"})
+#: Required extensions accepted as long as only what the try-on does not show uses them:
+#: ``KHR_texture_transform`` on a normal, occlusion, metallic-roughness or emissive map (the map is
+#: left out, with a warning); on the colour texture the file is refused.
+PARTLY_SUPPORTED = frozenset({"KHR_texture_transform"})
 #: Textures larger than this on either side are dropped (with a warning): a decoded 8192^2 RGBA
 #: image is already 256 MB.
 MAX_TEXTURE_SIDE = 8192
@@ -68,11 +74,21 @@ DEFAULT_LIMITS = ImportLimits()
 
 _SUPPORTED_LIST = ", ".join(SUPPORTED_SUFFIXES)
 _EXTENSION_HINTS = {
-    "KHR_draco_mesh_compression": "turn off Draco mesh compression",
+    "KHR_draco_mesh_compression": "turn off Draco mesh compression (in Blender's glTF export, untick 'Compression')",
     "EXT_meshopt_compression": "turn off meshopt compression",
     "KHR_texture_basisu": "save the textures as PNG or JPEG instead of KTX2/Basis",
-    "KHR_texture_transform": "apply the texture transform to the UVs",
+    "KHR_texture_transform": "bake the texture's offset, scale and rotation into the UVs "
+    "(in Blender, remove the Mapping node before the colour image, or bake the texture)",
 }
+#: Where a material keeps the texture maps the try-on does not show, and what to call them.
+_UNUSED_MAPS = {
+    "normalTexture": "normal map",
+    "occlusionTexture": "occlusion map",
+    "emissiveTexture": "emissive map",
+    "metallicRoughnessTexture": "metallic-roughness map",
+}
+#: The ``asset.extras`` keys read as credits (Sketchfab's glTF exports write these four).
+CREDIT_KEYS = ("author", "license", "source", "title")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,8 +103,7 @@ def _size_text(n: int) -> str:
 def _too_large(label: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
         f"{label} is {_size_text(size)}, over the limit of {_size_text(limit)} per file. "
-        "Make it smaller (fewer triangles, smaller textures) or raise the limit "
-        "(it is configurable: ImportLimits.max_file_bytes)."
+        "Make it smaller (fewer triangles, smaller textures) or raise the limit (it is configurable)."
     )
 
 
@@ -395,6 +410,7 @@ class _GltfReader:
         self._buffers: dict[int, bytes | memoryview] = {}
         self._images: dict[int, tuple[np.ndarray | None, str]] = {}
         self._prims: dict[tuple[int, int], Any] = {}
+        self.required: frozenset[str] = frozenset()
 
     # -- JSON access with checks ---------------------------------------------------------------
 
@@ -440,14 +456,63 @@ class _GltfReader:
         required = self.doc.get("extensionsRequired", [])
         if not isinstance(required, list) or not all(isinstance(e, str) for e in required):
             self.malformed("'extensionsRequired' is not a list of names")
-        missing = sorted(set(required) - SUPPORTED_GLTF_EXTENSIONS)
+        self.required = frozenset(required)
+        missing = sorted(set(required) - SUPPORTED_GLTF_EXTENSIONS - PARTLY_SUPPORTED)
         if missing:
             hints = [_EXTENSION_HINTS[e] for e in missing if e in _EXTENSION_HINTS]
             hint = f": {'; '.join(hints)}" if hints else ""
-            raise UnsafeReferenceError(
+            raise UnsupportedExtensionError(
                 f"{self.name} requires glTF extension(s) this importer does not support: {', '.join(missing)}. "
                 f"Export it again without them{hint}. Supported: {', '.join(sorted(SUPPORTED_GLTF_EXTENSIONS))}."
             )
+
+    def texture_transform(self, info: dict, mname: str, label: str, shown: bool) -> bool:
+        """Whether the texture reference ``info`` of material ``mname`` moves its texture with
+        ``KHR_texture_transform``. A required transform on a map the try-on shows (``shown``: the
+        colour texture) refuses the file; on another map it leaves that map out, with a warning;
+        an optional one (a viewer may ignore it) is ignored, with a warning on the colour texture."""
+        ext = info.get("extensions")
+        tt = ext.get("KHR_texture_transform") if isinstance(ext, dict) else None
+        if not isinstance(tt, dict) or _identity_transform(tt, info):
+            return False
+        if "KHR_texture_transform" in self.required:
+            if shown:
+                raise UnsupportedExtensionError(
+                    f"{self.name} requires glTF extension KHR_texture_transform, which this importer does not support "
+                    f"on a colour texture (material '{mname}'): export it again without it: "
+                    f"{_EXTENSION_HINTS['KHR_texture_transform']}."
+                )
+            self.warnings.append(
+                f"material '{mname}': left out its {label}, which uses KHR_texture_transform "
+                "(the try-on does not show that map)"
+            )
+        elif shown:
+            self.warnings.append(
+                f"material '{mname}': its {label} is moved by KHR_texture_transform, which is ignored; "
+                "check that the texture sits right in the preview"
+            )
+        return True
+
+    def check_unused_maps(self, mat: dict, mname: str) -> None:
+        """Look at the texture maps the try-on does not show, for :meth:`texture_transform`."""
+        if "KHR_texture_transform" not in self.required:
+            return
+        pbr = mat.get("pbrMetallicRoughness")
+        places = [mat] + ([pbr] if isinstance(pbr, dict) else [])
+        for place in places:
+            for key, label in _UNUSED_MAPS.items():
+                if isinstance(place.get(key), dict):
+                    self.texture_transform(place[key], mname, label, shown=False)
+        extensions = mat.get("extensions")
+        for ext_name, ext in extensions.items() if isinstance(extensions, dict) else ():
+            if not isinstance(ext, dict):
+                continue
+            for key, info in ext.items():
+                if key.endswith("Texture") and isinstance(info, dict):
+                    self.texture_transform(info, mname, f"{key} ({ext_name})", shown=False)
+
+    def credits(self) -> dict[str, str]:
+        return credits_from_doc(self.doc)
 
     def buffer(self, i: int) -> bytes | memoryview:
         if i in self._buffers:
@@ -625,11 +690,13 @@ class _GltfReader:
             roughness=float(np.clip(roughness, 0.0, 1.0)),
             double_sided=bool(mat.get("doubleSided", False)),
         )
+        self.check_unused_maps(mat, name)
         info = pbr.get("baseColorTexture")
         if info is None:
             return out
         if not isinstance(info, dict):
             self.malformed(f"material {i} has an invalid baseColorTexture")
+        self.texture_transform(info, name, "colour texture", shown=True)
         tex = self.item("textures", info.get("index"), f"material {i} baseColorTexture")
         src = tex.get("source")
         ext = tex.get("extensions") if isinstance(tex.get("extensions"), dict) else {}
@@ -879,7 +946,63 @@ class _GltfReader:
             up_axis_hint="y",
             warnings=self.warnings,
             files=self.files,
+            credits=self.credits(),
         )
+
+
+def _identity_transform(tt: dict, info: dict) -> bool:
+    """Whether a ``KHR_texture_transform`` leaves the texture where it is."""
+
+    def close(value: Any, default: list[float]) -> bool:
+        try:
+            return bool(np.allclose(np.asarray(value, dtype=np.float64), default, atol=1e-9))
+        except (TypeError, ValueError):
+            return False
+
+    return (
+        close(tt.get("offset", [0.0, 0.0]), [0.0, 0.0])
+        and close(tt.get("scale", [1.0, 1.0]), [1.0, 1.0])
+        and close(tt.get("rotation", 0.0), [0.0])
+        and tt.get("texCoord", info.get("texCoord", 0)) == info.get("texCoord", 0)
+    )
+
+
+def _one_line(value: Any, limit: int = 300) -> str:
+    return " ".join(value.split())[:limit] if isinstance(value, str) else ""
+
+
+def credits_from_doc(doc: dict) -> dict[str, str]:
+    """``author``, ``license``, ``source`` and ``title`` from a glTF's ``asset.extras`` (one-line
+    texts; the keys it does not give, or gives empty, are left out)."""
+    asset = doc.get("asset")
+    extras = asset.get("extras") if isinstance(asset, dict) else None
+    if not isinstance(extras, dict):
+        return {}
+    return {k: _one_line(extras.get(k)) for k in CREDIT_KEYS if _one_line(extras.get(k))}
+
+
+def gltf_credits(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> dict[str, str]:
+    """The credits a glTF file carries (see :func:`credits_from_doc`), reading only its JSON;
+    empty for other formats and for files that cannot be read (the import reports those)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".gltf":
+            doc = _parse_json(_read_file(path, limits, path.name), path.name)
+        elif suffix == ".glb":
+            with open(path, "rb") as fh:
+                head = fh.read(20)
+                if len(head) < 20 or head[:4] != _GLB_MAGIC:
+                    return {}
+                (json_len,) = struct.unpack_from("<I", head, 12)
+                if json_len > limits.max_file_bytes:
+                    return {}
+                doc = _parse_json(fh.read(json_len), path.name)
+        else:
+            return {}
+    except (AssetError, OSError, struct.error):
+        return {}
+    return credits_from_doc(doc)
 
 
 def load_gltf(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> RawAsset:
@@ -1137,6 +1260,7 @@ class _ObjReader:
     def _materials(self, mtllibs: list[str], used: list[str | None]) -> list[RawMaterial]:
         """One material per used name (first-use order), from the MTL libraries."""
         defs: dict[str, tuple[dict[str, Any], Path]] = {}
+        missing_lib = False
         for lib in mtllibs:
             if not lib:
                 continue
@@ -1147,6 +1271,7 @@ class _ObjReader:
                 data = _read_file(file, self.limits, f"{self.name}: material library '{name}'", missing_ok=True)
                 if data is None:
                     self.warnings.append(f"material library '{name}' is missing; using plain grey materials")
+                    missing_lib = True
                     continue
                 self.files.append(str(file))
                 for mname, spec in _parse_mtl(data.decode("utf-8", errors="replace")).items():
@@ -1158,7 +1283,7 @@ class _ObjReader:
             elif mname in defs:
                 materials.append(self._material(mname, *defs[mname]))
             else:
-                if mtllibs:
+                if mtllibs and not missing_lib:  # a missing library was reported: it may define it
                     self.warnings.append(f"material '{mname}' is not defined in the .mtl; using plain grey")
                 materials.append(RawMaterial(name=mname))
         return materials
@@ -1603,4 +1728,5 @@ def validate_and_repair(asset: RawAsset, limits: ImportLimits = DEFAULT_LIMITS) 
         up_axis_hint=asset.up_axis_hint,
         warnings=warnings,
         files=list(asset.files),
+        credits=dict(asset.credits),
     )

@@ -55,6 +55,11 @@ class ImportOptions:
             raise ValueError(f"unknown category {self.category!r}; choose one of: {', '.join(CATEGORIES)}")
         if not self.name.strip():
             raise ValueError("the item needs a name")
+        if is_cc_by(self.licence) and not self.attribution.strip():
+            raise ValueError(
+                f"the licence {self.licence!r} is a CC BY licence, which requires a credit line "
+                "(attribution) naming the author"
+            )
 
     def replay(self) -> dict:
         """What a re-fit needs besides the manifest's id, name, category, licence and credit:
@@ -75,7 +80,7 @@ class ImportOptions:
         stored = dict(rec.get("overrides", {}))
         if overrides is not None:
             stored.update({k: v for k, v in asdict(overrides).items() if v is not None})
-        for key in ("rotate_deg", "offset_m"):
+        for key in ("rotate_deg", "offset_m", "keep_height"):
             if stored.get(key) is not None:
                 stored[key] = tuple(stored[key])
         colour = rec.get("color_srgb")
@@ -98,11 +103,25 @@ class ImportOptions:
         )
 
 
-def slug(name: str) -> str:
+def is_cc_by(licence: str) -> bool:
+    """Whether ``licence`` names a Creative Commons Attribution licence (CC BY, CC-BY-SA...)."""
     import re
 
-    s = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return (s or "item")[:64]
+    return bool(re.search(r"\bCC[\s_-]*BY\b", licence or "", re.IGNORECASE))
+
+
+def slug(name: str) -> str:
+    """A catalog id from a name: lower-case ASCII letters and digits joined by '-' (accents
+    dropped: 'Café' -> 'cafe'), at most 64 characters. A name with nothing left (other
+    scripts, only punctuation) gets 'item-' and 8 hex digits of its hash, so different names
+    give different ids."""
+    import hashlib
+    import re
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    s = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-")
+    return s or "item-" + hashlib.sha256(name.strip().encode("utf-8")).hexdigest()[:8]
 
 
 @dataclass
@@ -199,48 +218,70 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
     }
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
-    files = [Path(f) for f in (asset.files or [str(path)])]
-    files += [f for f in _referenced_files(path) if f not in files]
+    files = _unique_files([*(asset.files or [str(path)]), *_referenced_files(path)])
     return ImportResult(garment, files, manifest, warnings)
+
+
+def _unique_files(files) -> list[Path]:
+    """``files`` as absolute paths (links not followed), each once, in their first order."""
+    import os
+
+    out: list[Path] = []
+    for f in files:
+        p = Path(os.path.normpath(os.path.abspath(f)))
+        if p not in out:
+            out.append(p)
+    return out
 
 
 def _referenced_files(path: Path) -> list[Path]:
     """Every file of the upload beside the main one that it names (glTF buffers and images,
-    OBJ material libraries and their maps), inside its folder: kept with the original even
-    when the try-on does not use them (normal maps...)."""
+    OBJ material libraries and their maps), inside its folder (subfolders included): kept with
+    the original even when the try-on does not use them (normal maps...)."""
     import json
     import re
 
-    from tryon.catalog.loaders import confined_path
+    from tryon.catalog.loaders import _map_filename, confined_path
 
-    names: list[str] = []
+    folder = path.absolute().parent
+    is_uri = path.suffix.lower() == ".gltf"
+    refs: list[tuple[str, Path]] = []  # (name, the folder it is relative to)
     try:
-        if path.suffix.lower() == ".gltf":
+        if is_uri:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            names = [
-                e["uri"]
+            refs = [
+                (e["uri"], folder)
                 for key in ("buffers", "images")
-                for e in doc.get(key, [])
-                if isinstance(e, dict) and isinstance(e.get("uri"), str) and not e["uri"].startswith("data:")
+                for e in (doc.get(key) or [] if isinstance(doc, dict) else [])
+                if isinstance(e, dict) and isinstance(e.get("uri"), str) and not e["uri"].lower().startswith("data:")
             ]
         elif path.suffix.lower() == ".obj":
-            libs = re.findall(r"^mtllib\\s+(.+)$", path.read_text(errors="replace"), re.MULTILINE)
-            names = [lib.strip() for lib in libs]
-            for lib in list(names):
-                mtl = path.parent / lib
-                if mtl.is_file():
-                    names += [
-                        m.split()[-1]
-                        for m in re.findall(
-                            r"^\\s*(?:map_\\w+|bump|disp)\\s+(.+)$", mtl.read_text(errors="replace"), re.MULTILINE
+            libs = re.findall(r"^[ \t]*mtllib[ \t]+(.+?)[ \t]*$", path.read_text(errors="replace"), re.MULTILINE)
+            for lib in libs:
+                try:
+                    whole = confined_path(lib, folder, path.name, "reference", is_uri=False)
+                except AssetError:
+                    continue
+                # "mtllib a.mtl b.mtl" names several; a single name may also hold spaces
+                for name in [lib] if " " not in lib or whole.is_file() else lib.split():
+                    refs.append((name, folder))
+                    try:
+                        mtl = confined_path(name, folder, path.name, "reference", is_uri=False)
+                    except AssetError:
+                        continue
+                    if mtl.is_file():
+                        maps = re.findall(
+                            r"^[ \t]*(?:map_\w+|bump|disp|decal|refl)[ \t]+(.+?)[ \t]*$",
+                            mtl.read_text(errors="replace"),
+                            re.MULTILINE | re.IGNORECASE,
                         )
-                    ]
+                        refs += [(_map_filename(m.split()), mtl.parent) for m in maps]
     except (OSError, ValueError):
         return []
     out = []
-    for name in names:
+    for name, base in refs:
         try:
-            f = confined_path(name, path.parent, path.name, "reference", is_uri=path.suffix.lower() == ".gltf")
+            f = confined_path(name, base, path.name, "reference", is_uri=is_uri, root=folder)
         except AssetError:
             continue
         if f.is_file():

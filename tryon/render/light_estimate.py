@@ -96,23 +96,34 @@ def environment_from_frame(frame_bgr: np.ndarray, width: int = ENVIRONMENT_WIDTH
 
 
 def estimate_color_and_level(frame_bgr: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Gray-world chromaticity (3,) linear RGB with mean 1, and the light's level: the
-    larger of the log-average linear luminance of the whole frame and of the person (scaled
-    up: people are darker than a mid-grey scene). Dark clothes or a black backdrop alone do
-    not make the room dim; a dim room darkens both."""
+    """The light's chromaticity (3,) linear RGB with mean 1, and its level.
+
+    Colour: gray-world over the *room* (the person left out: a pink shirt is not pink light),
+    on the pixels bright enough to show the light's colour; trusted in proportion to how much
+    lit room the frame shows (a black backdrop says nothing: neutral). Level: the larger of
+    the log-average linear luminance of the whole frame and of the person (scaled up: people
+    are darker than a mid-grey scene). Dark clothes or a black backdrop alone do not make the
+    room dim; a dim room darkens both."""
     h, w = frame_bgr.shape[:2]
     sh = max(1, round(h * WORK_WIDTH / w))
     small = cv2.resize(frame_bgr, (WORK_WIDTH, sh), interpolation=cv2.INTER_AREA)
     rgb = srgb8_to_linear(small[:, :, ::-1]).reshape(-1, 3).astype(np.float64)
-    mean = rgb.mean(axis=0) + 1e-6
-    log_lum = np.log(1e-4 + rgb @ np.array([0.2126, 0.7152, 0.0722]))
+    lum = rgb @ np.array([0.2126, 0.7152, 0.0722])
+    log_lum = np.log(1e-4 + lum)
     key = float(np.exp(log_lum.mean()))
+    room = np.ones(len(rgb), bool)
     if mask is not None:
         person = cv2.resize(mask, (WORK_WIDTH, sh), interpolation=cv2.INTER_AREA).reshape(-1) > 0.5
         if person.sum() >= 20:
             key = max(key, float(np.exp(log_lum[person].mean())) * PERSON_TO_SCENE)
-
-    return mean / mean.mean(), key
+            room = ~person
+    lit = room & (lum > 0.02)
+    if lit.sum() < 8:
+        return np.ones(3), key
+    mean = rgb[lit].mean(axis=0) + 1e-6
+    colour = mean / mean.mean()
+    trust = min(1.0, lit.mean() / 0.3)  # a third of the frame showing lit room: full trust
+    return 1.0 + trust * (colour - 1.0), key
 
 
 def estimate_direction(
