@@ -27,15 +27,19 @@ log = logging.getLogger(__name__)
 class PoseOptions:
     """Options of the pose stage.
 
-    num_poses : how many people the model looks for. BlazePose is a one-person model;
-        more than 1 lets the main-shopper policy choose when several people are in view,
-        at extra cost per frame.
+    num_poses : how many people the stream's tracker looks for each frame. BlazePose is a
+        one-person model; 1 is fastest (a second person costs about half a frame more). Stills
+        always look for up to ``STILL_NUM_POSES`` and keep the main shopper.
+    shopper_check_ms : in a stream, how often (and on every new track) a still-image pass
+        looks for everybody in view; when there are several, the tracker is kept on the main
+        shopper by hiding the rest of the frame from it. 0 turns this off.
     min_detection_confidence, min_presence_confidence, min_tracking_confidence :
         MediaPipe's thresholds in [0, 1].
     segmentation : also produce the person mask (needed for occlusion).
     """
 
     num_poses: int = 1
+    shopper_check_ms: float = 2000.0
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
@@ -70,6 +74,10 @@ def quiet_native_stderr():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+#: People a still image (and a stream's shopper check) looks for.
+STILL_NUM_POSES = 3
 
 
 def select_main_shopper(poses: list[Pose], previous: Pose | None = None) -> Pose | None:
@@ -117,6 +125,8 @@ class PoseEstimator:
         self._lock = threading.Lock()
         self._closed = False
         self._warmed: set = set()  # landmarkers past their first (noisy) detection
+        self._focus: tuple[float, float, float, float] | None = None  # the shopper's region (others in view)
+        self._last_check_ms: float | None = None
 
     def _create(self, video: bool):
         from mediapipe.tasks.python import BaseOptions, vision
@@ -125,7 +135,7 @@ class PoseEstimator:
         opts = vision.PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(pose_landmarker_task())),
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
-            num_poses=o.num_poses,
+            num_poses=o.num_poses if video else max(o.num_poses, STILL_NUM_POSES),
             min_pose_detection_confidence=o.min_detection_confidence,
             min_pose_presence_confidence=o.min_presence_confidence,
             min_tracking_confidence=o.min_tracking_confidence,
@@ -177,8 +187,22 @@ class PoseEstimator:
         return select_main_shopper(self.detect_all(frame_bgr))
 
     def detect_for_video(self, frame_bgr: np.ndarray, timestamp_ms: int) -> Pose | None:
-        """One frame of a stream (timestamps in ms, increasing): the main shopper, or None."""
-        pose = select_main_shopper(self.detect_all(frame_bgr, timestamp_ms), self._previous)
+        """One frame of a stream (timestamps in ms, increasing): the main shopper, or None.
+
+        When a shopper check (see ``PoseOptions.shopper_check_ms``) finds several people, the
+        tracker sees only the main shopper's region (the rest filled grey), so it neither
+        starts on nor drifts to a passer-by; the region follows the shopper."""
+        o = self.options
+        due = self._last_check_ms is None or timestamp_ms - self._last_check_ms >= o.shopper_check_ms
+        if o.shopper_check_ms > 0 and (self._previous is None or due):
+            self._last_check_ms = float(timestamp_ms)
+            people = self.detect_all(frame_bgr)
+            main = select_main_shopper(people, self._previous)
+            self._focus = _focus_region(main) if len(people) > 1 and main is not None else None
+        shown = frame_bgr if self._focus is None else _only_region(frame_bgr, self._focus)
+        pose = select_main_shopper(self.detect_all(shown, timestamp_ms), self._previous)
+        if pose is not None and self._focus is not None:
+            self._focus = _focus_region(pose)
         self._previous = pose
         return pose
 
@@ -190,6 +214,8 @@ class PoseEstimator:
                 self._video = None
         self._last_ts = None
         self._previous = None
+        self._focus = None
+        self._last_check_ms = None
 
     def close(self) -> None:
         with self._lock:
@@ -204,6 +230,25 @@ class PoseEstimator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _focus_region(pose: Pose, grow: float = 0.35) -> tuple[float, float, float, float]:
+    """The shopper's keypoint box grown by ``grow`` of its size each way (image px): room to
+    move between frames, and for the hands and hair the keypoints do not reach."""
+    x0, y0, x1, y1 = pose.bbox_px()
+    gx, gy = grow * (x1 - x0) + 20.0, grow * (y1 - y0) + 20.0
+    return x0 - gx, y0 - gy, x1 + gx, y1 + gy
+
+
+def _only_region(frame_bgr: np.ndarray, region: tuple[float, float, float, float]) -> np.ndarray:
+    """The frame with everything outside ``region`` filled with mid-grey (a copy)."""
+    h, w = frame_bgr.shape[:2]
+    x0, y0 = max(0, int(region[0])), max(0, int(region[1]))
+    x1, y1 = min(w, int(np.ceil(region[2]))), min(h, int(np.ceil(region[3])))
+    out = np.full_like(frame_bgr, 128)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = frame_bgr[y0:y1, x0:x1]
+    return out
 
 
 def _to_pose(result, i: int, w: int, h: int, timestamp_ms: int | None) -> Pose:
