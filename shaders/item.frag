@@ -4,6 +4,10 @@
 in vec3 v_position;
 in vec3 v_normal;
 in vec2 v_uv;
+in vec3 v_irradiance_front;
+in vec3 v_irradiance_back;
+in vec3 v_sh_reflect_front;
+in vec3 v_sh_reflect_back;
 
 uniform vec4 u_base_color;          // linear RGB and alpha
 uniform bool u_has_texture;
@@ -32,13 +36,17 @@ void main() {
     }
     vec3 n = normalize(v_normal);
     float ao = 1.0;
+    vec3 irradiance = v_irradiance_front;
+    vec3 env = v_sh_reflect_front;
     if (!gl_FrontFacing) {   // the inside of a sleeve or collar: darker
         n = -n;
         ao = 0.45;
+        irradiance = v_irradiance_back;
+        env = v_sh_reflect_back;
     }
     vec3 v = normalize(-v_position);
     vec3 r = reflect(-v, n);
-    vec3 env = max(sh_irradiance(r), 0.0) / PI;
+    env = max(env, 0.0) / PI;
     if (u_has_env) {
         // Sharp for polished metal, blurred (a higher mip level) as the surface roughens.
         vec2 env_uv = clamp(0.5 + 0.5 * r.xy, 0.0, 1.0);
@@ -46,7 +54,7 @@ void main() {
         env = mix(env, room, 0.8);
     }
     env *= u_env_strength;
-    vec3 color = shade(base.rgb, n, v, u_metallic, u_roughness, ao, env);
+    vec3 color = shade(base.rgb, n, v, u_metallic, u_roughness, ao, env, irradiance);
     float a = base.a * u_opacity;
     vec2 uv_frame = gl_FragCoord.xy / u_viewport;
     if (u_clip_to_person) {

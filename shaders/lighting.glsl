@@ -37,7 +37,10 @@ vec3 fresnel_schlick(float cos_theta, vec3 f0, float roughness) {
 
 // Outgoing radiance towards v for a surface with normal n (both unit, camera space).
 // env_specular: prefiltered radiance arriving along the reflection direction.
-vec3 shade(vec3 albedo, vec3 n, vec3 v, float metallic, float roughness, float ao, vec3 env_specular) {
+// irradiance: the SH irradiance at n (computed per vertex: the ambient light varies slowly,
+// and the fragment stage is what a software rasterizer pays for).
+vec3 shade(vec3 albedo, vec3 n, vec3 v, float metallic, float roughness, float ao, vec3 env_specular,
+           vec3 irradiance) {
     roughness = clamp(roughness, 0.04, 1.0);
     vec3 f0 = mix(vec3(0.04), albedo, metallic);
     vec3 diffuse_color = albedo * (1.0 - metallic);
@@ -57,7 +60,7 @@ vec3 shade(vec3 albedo, vec3 n, vec3 v, float metallic, float roughness, float a
     vec3 direct = ((1.0 - f) * diffuse_color / PI + specular) * u_light_color * ndl;
 
     vec3 f_amb = fresnel_schlick(ndv, f0, roughness);
-    vec3 ambient = (1.0 - f_amb) * diffuse_color * max(sh_irradiance(n), 0.0) / PI;
+    vec3 ambient = (1.0 - f_amb) * diffuse_color * max(irradiance, 0.0) / PI;
     vec3 reflection = f_amb * env_specular;
     return direct + (ambient + reflection) * ao;
 }

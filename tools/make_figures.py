@@ -148,7 +148,54 @@ def accessories() -> Path:
     return path
 
 
-FIGURES = {"demo_frames": demo_frames, "photos": photos, "catalog": catalog, "accessories": accessories}
+def realism() -> Path:
+    """Before / after pictures: occlusion (hair and hands in front of the shirt) and lighting
+    (the same photo, normal and dim-warm, lit by a fixed studio light or by the estimate)."""
+    from tryon import EngineOptions, TryOnEngine
+    from tryon.render.keepout import KeepoutOptions
+    from tryon.render.lighting import Lighting
+    from tryon.video import VideoFile
+
+    h = 300
+    rows = []
+    # Occlusion: the long-haired shopper of the upper-body clip, the yoga pose's joined hands.
+    clip = [f for f, _ in VideoFile(ROOT / "samples" / "upper_body.mp4", max_frames=121)]
+    yoga = cv2.imread(str(PHOTOS / "pixabay_image3.jpeg"))
+    tiles = []
+    for frame, stream in ((clip, True), (yoga, False)):
+        for label, occ in (("no occlusion", False), ("body, hands and hair occlude", True)):
+            opts = EngineOptions(occlusion=occ, keepout=KeepoutOptions(hands=occ, hair=occ))
+            with TryOnEngine(items=["white-tee"], options=opts) as engine:
+                if stream:
+                    out = list(engine.process_stream(frame, fps=25, pipelined=False))[-1].image
+                else:
+                    out = engine.process(frame).image
+            tiles.append(_label(_fit_h(out, h), label))
+    rows.append(np.hstack(tiles))
+    # Lighting: a photo and the same scene under a dim, warm light.
+    photo = cv2.imread(str(PHOTOS / "pixabay_image3.jpeg"))
+    lin = (photo.astype(np.float64) / 255.0) ** 2.2
+    dim = (np.clip(lin * np.array([0.12, 0.25, 0.42]), 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
+    tiles = []
+    for img, room in ((photo, "bright room"), (dim, "dim warm room")):
+        for label, light in (("studio light", Lighting.studio()), ("light estimated from the frame", "estimate")):
+            with TryOnEngine(items=["white-tee"], options=EngineOptions(lighting=light)) as engine:
+                tiles.append(_label(_fit_h(engine.process(img).image, h), f"{room}: {label}"))
+    rows.append(np.hstack(tiles))
+    width = max(r.shape[1] for r in rows)
+    sheet = np.vstack([np.hstack([r, np.zeros((r.shape[0], width - r.shape[1], 3), np.uint8)]) for r in rows])
+    path = OUT / "realism.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
+FIGURES = {
+    "demo_frames": demo_frames,
+    "photos": photos,
+    "catalog": catalog,
+    "accessories": accessories,
+    "realism": realism,
+}
 
 
 def main() -> int:

@@ -32,6 +32,11 @@ README_START = "<!-- bench:start -->"
 README_END = "<!-- bench:end -->"
 
 
+#: The outfit the benchmark measures besides the one top: clothes, shoes and the accessories
+#: that run the face mesh (glasses) and draw metal (watch, necklace).
+DEFAULT_OUTFIT = ("navy-longsleeve", "blue-jeans", "worn-sneakers", "red-glasses", "steel-watch", "chain-necklace")
+
+
 def parse_resolution(text: str) -> tuple[int, int]:
     try:
         w, h = (int(x) for x in text.lower().split("x"))

@@ -24,7 +24,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         return _fail(f"input not found: {args.input}")
     item_sets = [tuple(args.items)]
-    if args.outfit:
+    if args.outfit and args.outfit != ["none"]:
         item_sets.append(tuple(args.outfit))
     report = bench.run(
         args.input,
@@ -61,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resolution", action="append", metavar="WxH", help="frame size, repeatable (default: 640x480 and 1280x720)"
     )
     b.add_argument("--items", nargs="+", default=["navy-longsleeve"], metavar="ID", help="the one-top configuration")
-    b.add_argument("--outfit", nargs="+", metavar="ID", help="also measure this full outfit")
+    b.add_argument(
+        "--outfit",
+        nargs="+",
+        metavar="ID",
+        default=list(bench.DEFAULT_OUTFIT),
+        help="also measure this full outfit (default: " + " ".join(bench.DEFAULT_OUTFIT) + "; 'none' to skip)",
+    )
     b.add_argument("--frames", type=int, help="frames per run (the clip is looped or cut to this length)")
     b.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
     b.add_argument("--json", type=Path, help="write the full report as JSON")

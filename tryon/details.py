@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+import cv2
 import numpy as np
 
 from tryon.frames import CameraIntrinsics
@@ -34,10 +35,15 @@ class DetailOptions:
     needs them is worn, or always (True) / never (False).
     face_smoothing, hand_smoothing : One Euro parameters (image heights per second).
     max_gap_ms : a longer gap restarts the filters.
+    model_every : in a stream, the face and hand models run on one frame in this many; in
+        between, their last landmarks are carried along by the pose keypoints' motion (the
+        eyes for the face, the wrist and knuckles for a hand) and the head pose solved again.
+        2 halves their cost; 1 runs them on every frame.
     """
 
     face: bool | None = None
     hands: bool | None = None
+    model_every: int = 2
     face_smoothing: GroupParams = GroupParams(1.5, 4.0)
     hand_smoothing: GroupParams = GroupParams(1.0, 4.0)
     max_gap_ms: float = 500.0
@@ -94,6 +100,33 @@ class _Smoother:
         return out.astype(np.float32)
 
 
+def _face_anchor(pose: Pose) -> np.ndarray:
+    """(3, 2) image px: the pose's eyes and nose, which carry the face mesh between its runs."""
+    from tryon.pose.landmarks import L
+
+    return pose.keypoints_px[[L.LEFT_EYE, L.RIGHT_EYE, L.NOSE]].astype(np.float64)
+
+
+def _hand_anchor(pose: Pose, side: str) -> np.ndarray:
+    """(3, 2) image px: the pose's wrist, index and pinky of one hand."""
+    from tryon.pose.landmarks import L
+
+    if side == "left":
+        idx = [L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY]
+    else:
+        idx = [L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY]
+    return pose.keypoints_px[idx].astype(np.float64)
+
+
+def _carried(points: np.ndarray, then: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """``points`` moved as the anchor points moved from ``then`` to ``now``: the similarity
+    (shift, turn in the image plane, scale) that best maps one onto the other."""
+    m, _ = cv2.estimateAffinePartial2D(then.astype(np.float32), now.astype(np.float32))
+    if m is None or not np.isfinite(m).all():
+        return (points + (now.mean(axis=0) - then.mean(axis=0))).astype(np.float32)
+    return (points.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
+
+
 def _nearest_to_wrist(candidates: list[Hand], pose: Pose, side: str) -> Hand | None:
     """The hand whose wrist lies nearest the pose's ``side`` wrist, within a forearm's half
     length (the model's own left/right label is the less reliable of the two)."""
@@ -120,6 +153,10 @@ class DetailTracker:
         self._hands: dict[str, HandEstimator] = {}
         self._face_smoother = _Smoother(self.options.face_smoothing, self.options.max_gap_ms)
         self._hand_smoothers: dict[str, _Smoother] = {}
+        self._frame = 0
+        # the last model output and where the pose's anchor points were then
+        self._last_face: tuple[Face, np.ndarray] | None = None
+        self._last_hands: dict[str, tuple[Hand, np.ndarray]] = {}
 
     def reset(self) -> None:
         if self._face is not None:
@@ -129,6 +166,9 @@ class DetailTracker:
         self._face_smoother.reset()
         for s in self._hand_smoothers.values():
             s.reset()
+        self._frame = 0
+        self._last_face = None
+        self._last_hands = {}
 
     def update(
         self,
@@ -143,8 +183,15 @@ class DetailTracker:
         if pose is None or (not face and not hands):
             return NO_DETAILS
         h = frame_bgr.shape[0]
+        self._frame += 1
+        carry = timestamp_ms is not None and self._frame % max(1, self.options.model_every) != 0
         found_face, head_pose = None, None
-        if face:
+        if face and carry:  # between model runs: carried along, or (none found) the pose decides
+            if self._last_face is not None:
+                last, then = self._last_face
+                found_face = replace(last, landmarks_px=_carried(last.landmarks_px, then, _face_anchor(pose)))
+                head_pose = solve_head_pose(found_face.landmarks_px, K)
+        elif face:
             roi = face_roi_px(pose)
             if roi is not None:
                 if self._face is None:
@@ -156,12 +203,21 @@ class DetailTracker:
                 )
             if found_face is None:
                 self._face_smoother.reset()
+                self._last_face = None
             else:
                 smoothed = self._face_smoother(found_face.landmarks_px, h, timestamp_ms)
                 found_face = replace(found_face, landmarks_px=smoothed)
                 head_pose = solve_head_pose(smoothed, K)
+                self._last_face = (found_face, _face_anchor(pose))
         found_hands: dict[str, Hand] = {}
         for side in hands:
+            if carry:
+                if side in self._last_hands:
+                    last, then = self._last_hands[side]
+                    found_hands[side] = replace(
+                        last, landmarks_px=_carried(last.landmarks_px, then, _hand_anchor(pose, side))
+                    )
+                continue
             roi = hand_roi_px(pose, side)
             est = self._hands.get(side)
             if est is None:
@@ -177,9 +233,11 @@ class DetailTracker:
             hand = _nearest_to_wrist(candidates, pose, side)
             if hand is None:
                 self._hand_smoothers[side].reset()
+                self._last_hands.pop(side, None)
                 continue
             smoothed = self._hand_smoothers[side](hand.landmarks_px, h, timestamp_ms)
             found_hands[side] = replace(hand, landmarks_px=smoothed)
+            self._last_hands[side] = (found_hands[side], _hand_anchor(pose, side))
         return Details(face=found_face, head_pose=head_pose, hands=found_hands)
 
     def close(self) -> None:

@@ -65,3 +65,17 @@ def srgb8_to_linear(img: np.ndarray) -> np.ndarray:
 
 
 _SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+
+
+def shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``img`` averaged down to ``size`` = (w, h): Gaussian pyramid halvings while it stays at
+    least twice as large, then bilinear. As smooth as an area average for the estimates that
+    use it, and several times faster than OpenCV's ``INTER_AREA`` on large frames."""
+    import cv2
+
+    w, h = size
+    while img.shape[1] >= 2 * w and img.shape[0] >= 2 * h:
+        img = cv2.pyrDown(img)
+    if (img.shape[1], img.shape[0]) == (w, h):
+        return img
+    return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -62,8 +62,10 @@ def track(frames: list[np.ndarray], fps: float, garment: Garment, smoothing: boo
     return out
 
 
-def jitter_rms(tr: np.ndarray, window: int = 5) -> float:
-    """RMS (px) of each track minus its centred moving average, over all anchors."""
+def jitter_rms(tr: np.ndarray, window: int = 5, size: tuple[int, int] | None = None) -> float:
+    """RMS (px) of each track minus its centred moving average, over all anchors; with
+    ``size`` = (w, h), only where the anchor is inside the frame (a cuff outside the picture
+    shakes nothing the shopper sees)."""
     k = window // 2
     res = []
     for a in range(tr.shape[1]):
@@ -74,7 +76,11 @@ def jitter_rms(tr: np.ndarray, window: int = 5) -> float:
             continue
         kernel = np.ones(window) / window
         smooth = np.stack([np.convolve(x[:, d], kernel, mode="valid") for d in range(2)], axis=1)
-        res.append(x[k : len(x) - k] - smooth)
+        r = x[k : len(x) - k] - smooth
+        if size is not None:
+            mid = x[k : len(x) - k]
+            r = r[(mid[:, 0] >= 0) & (mid[:, 0] < size[0]) & (mid[:, 1] >= 0) & (mid[:, 1] < size[1])]
+        res.append(r)
     if not res:
         return float("nan")
     r = np.concatenate(res)
@@ -119,11 +125,12 @@ def run(
         src.close()
         raw = track(frames, fps, garment, smoothing=False, catalog=catalog)
         smooth = track(frames, fps, garment, smoothing=True, catalog=catalog)
+        size = (frames[0].shape[1], frames[0].shape[0])
         out[name] = {
             "frames": len(frames),
             "fps": round(fps, 2),
-            "jitter_px_raw": round(jitter_rms(raw), 2),
-            "jitter_px_smoothed": round(jitter_rms(smooth), 2),
+            "jitter_px_raw": round(jitter_rms(raw, size=size), 2),
+            "jitter_px_smoothed": round(jitter_rms(smooth, size=size), 2),
             "lag_frames": round(lag_frames(raw, smooth), 2),
         }
     return out
@@ -131,7 +138,8 @@ def run(
 
 def markdown(report: dict) -> str:
     lines = [
-        "Stability of garment anchor points (collar, shoulders, hem, cuffs) on the sample clips:",
+        "Stability of garment anchor points (collar, shoulders, hem, cuffs) on the sample clips, where"
+        " they are inside the frame:",
         "",
         "| clip | frames | jitter px RMS, raw | jitter px RMS, smoothed | lag (frames) |",
         "|---|---:|---:|---:|---:|",

@@ -84,8 +84,14 @@ def test_estimate_is_smoothed_over_a_stream():
     dark = np.full((120, 160, 3), 40, np.uint8)
     est.update(bright, 0)
     s0 = est.current.scale
-    est.update(dark, 33)
-    assert est.current.scale < s0 and est.current.scale > 0.9 * s0  # moved, not jumped
+    alone = LightEstimator()
+    alone.update(dark, None)
+    sd = alone.current.scale
+    lit = est.update(dark, 150)
+    s1 = est.current.scale
+    assert sd < s1 < s0 and s0 - s1 < 0.5 * (s0 - sd)  # moved toward the dark room, not jumped
+    # refreshed at most every interval_ms: a frame 30 ms later reuses the same Lighting
+    assert est.update(bright, 180) is lit and est.current.scale == s1
     est.reset()
     est.update(dark, None)
-    assert est.current.scale < 0.9 * s0
+    assert est.current.scale == sd

@@ -144,6 +144,7 @@ class PoseSmoother:
         self._world = OneEuroFilter(*_per_point(self.options.world_params))
         self._mask: np.ndarray | None = None
         self._vis: np.ndarray | None = None
+        self._pres: np.ndarray | None = None
         self._last_ms: float | None = None
 
     def reset(self) -> None:
@@ -151,6 +152,7 @@ class PoseSmoother:
         self._world.reset()
         self._mask = None
         self._vis = None
+        self._pres = None
         self._last_ms = None
 
     def __call__(self, pose: Pose | None, timestamp_ms: float | None = None) -> Pose | None:
@@ -176,10 +178,15 @@ class PoseSmoother:
         world = self._world(pose.world_m, t_s, scale)
 
         vis = pose.visibility
+        pres = pose.presence
         mask = pose.segmentation
         if dt_ms is not None and self._vis is not None:
             a = 1.0 - math.exp(-dt_ms / 60.0)
             vis = self._vis + a * (vis - self._vis)
+            # Presence of points outside the frame flickers; the solver blends an unseen limb
+            # between the model's guess and a relaxed pose by it, so it is held longer.
+            ap = 1.0 - math.exp(-dt_ms / 250.0)
+            pres = self._pres + ap * (pres - self._pres)
             if (
                 mask is not None
                 and self._mask is not None
@@ -189,11 +196,13 @@ class PoseSmoother:
                 am = 1.0 - math.exp(-dt_ms / o.mask_time_constant_ms)
                 mask = self._mask + np.float32(am) * (mask - self._mask)
         self._vis = vis
+        self._pres = pres
         self._mask = mask
         return pose.with_arrays(
             keypoints_px=kp.astype(np.float32),
             world_m=world.astype(np.float32),
             visibility=np.asarray(vis, dtype=np.float32),
+            presence=np.asarray(pres, dtype=np.float32),
             segmentation=mask,
         )
 

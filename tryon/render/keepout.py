@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.image import shrink
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose, segmentation_size
 
@@ -47,6 +48,10 @@ class KeepoutOptions:
     hair_reach: float = 2.5
 
 
+#: Longest side at which the hair is worked out, px.
+HAIR_WORK_PX = 256
+
+
 def _scale(pose: Pose, size: tuple[int, int]) -> np.ndarray:
     return np.array([size[0] / pose.width, size[1] / pose.height])
 
@@ -66,12 +71,19 @@ def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None 
         centre = knuckles.mean(axis=0)
         tips = knuckles + (knuckles - wrist) * o.finger_reach  # fingers continue past the knuckles
         poly = np.concatenate([pts, tips, [centre + (centre - wrist) * o.finger_reach]])
-        hull = cv2.convexHull(np.round(poly).astype(np.int32))
-        cv2.fillConvexPoly(out, hull, 255)
         size_px = float(np.linalg.norm(centre - wrist))
-        if size_px > 1:
-            k = max(1, int(round(size_px * 0.35)))
-            out = cv2.dilate(out, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+        k = max(1, int(round(size_px * 0.35)))
+        # Drawn grown by k (a dilation with a round kernel) in a box around the hand only.
+        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - k - 2
+        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + k + 3
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        local = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        hull = cv2.convexHull(np.round(poly - [x0, y0]).astype(np.int32))
+        cv2.fillConvexPoly(local, hull, 255)
+        local = cv2.dilate(local, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
+        np.maximum(out[y0:y1, x0:x1], local, out=out[y0:y1, x0:x1])
     return cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) / 255.0
 
 
@@ -95,13 +107,38 @@ def hair_mask(
     cx = 0.5 * (kp[L.LEFT_EAR, 0] + kp[L.RIGHT_EAR, 0])
     eye_y = 0.5 * (kp[L.LEFT_EYE, 1] + kp[L.RIGHT_EYE, 1])
     shoulder_y = 0.5 * (kp[L.LEFT_SHOULDER, 1] + kp[L.RIGHT_SHOULDER, 1])
-    img = cv2.resize(frame_bgr, (w, h), interpolation=cv2.INTER_AREA)
+    # Everything happens in the box where hair can be (around the head, down past the
+    # shoulders), at the working resolution: a small part of the frame.
+    bx0, by0 = int(np.clip(cx - 1.6 * head_w, 0, w)), int(np.clip(eye_y - 1.3 * head_w, 0, h))
+    bx1, by1 = int(np.clip(cx + 1.6 * head_w, 0, w)), int(np.clip(shoulder_y + o.hair_reach * head_w, 0, h))
+    if bx1 - bx0 < 4 or by1 - by0 < 4:
+        return empty
+    fh, fw = frame_bgr.shape[:2]
+    sx, sy = fw / w, fh / h
+    crop = frame_bgr[
+        int(by0 * sy) : max(int(by1 * sy), int(by0 * sy) + 1), int(bx0 * sx) : max(int(bx1 * sx), int(bx0 * sx) + 1)
+    ]
+    out_w, out_h = bx1 - bx0, by1 - by0
+    # Hair is coarse: a close-up is worked at most HAIR_WORK_PX wide (the mask is scaled back).
+    r = min(1.0, HAIR_WORK_PX / max(out_w, out_h))
+    bw, bh = max(4, round(out_w * r)), max(4, round(out_h * r))
+    img = shrink(crop, (bw, bh))
     lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
-    person = cv2.resize(pose.segmentation, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+    seg = pose.segmentation
+    seg_h, seg_w = seg.shape
+    qx, qy = seg_w / w, seg_h / h
+    seg_crop = seg[
+        int(by0 * qy) : max(int(by1 * qy), int(by0 * qy) + 1), int(bx0 * qx) : max(int(bx1 * qx), int(bx0 * qx) + 1)
+    ]
+    person = cv2.resize(seg_crop, (bw, bh), interpolation=cv2.INTER_LINEAR) > 0.5
+    # Box coordinates (at the working scale) from here on.
+    cx, eye_y, shoulder_y = (cx - bx0) * r, (eye_y - by0) * r, (shoulder_y - by0) * r
+    kp = (kp - np.array([bx0, by0])) * r
+    head_w *= r
 
     def box(x0, y0, x1, y1) -> tuple[slice, slice]:
-        xs = slice(int(np.clip(x0, 0, w)), int(np.clip(x1, 0, w)))
-        ys = slice(int(np.clip(y0, 0, h)), int(np.clip(y1, 0, h)))
+        xs = slice(int(np.clip(x0, 0, bw)), int(np.clip(x1, 0, bw)))
+        ys = slice(int(np.clip(y0, 0, bh)), int(np.clip(y1, 0, bh)))
         return ys, xs
 
     # Skin at the nose; hair at the crown: the top rows of the person over the head.
@@ -111,17 +148,18 @@ def hair_mask(
     if len(skin_px) < 4:
         return empty
     skin = np.median(skin_px, axis=0)
-    cols = np.arange(int(np.clip(cx - 0.3 * head_w, 0, w - 1)), int(np.clip(cx + 0.3 * head_w, 1, w)))
+    cols = np.arange(int(np.clip(cx - 0.3 * head_w, 0, bw - 1)), int(np.clip(cx + 0.3 * head_w, 1, bw)))
     above = person[: max(1, int(eye_y)), cols]
     if len(cols) == 0 or not above.any():
         return empty
     top_rows = np.where(above.any(axis=0), above.argmax(axis=0), -1)
-    seed = np.zeros((h, w), bool)
     depth = max(2, int(round(0.2 * head_w)))
-    for c, r in zip(cols, top_rows):
-        if r >= 0:
-            seed[r : min(r + depth, int(eye_y)), c] = True
-    seed &= person
+    rows = np.arange(bh)[:, None]
+    seed = (rows >= top_rows[None, :]) & (rows < np.minimum(top_rows + depth, int(eye_y))[None, :])
+    seed &= (top_rows >= 0)[None, :]
+    seed_full = np.zeros((bh, bw), bool)
+    seed_full[:, cols] = seed
+    seed = seed_full & person
     if seed.sum() < 12:
         return empty
     sample = lab[seed]
@@ -129,22 +167,21 @@ def hair_mask(
     if np.linalg.norm(centre - skin) < 20.0:  # the crown looks like skin: no hair to find
         return empty
     spread = np.maximum(np.median(np.abs(sample - centre), axis=0) * 1.4826, 4.0)
-    dist = np.sqrt((((lab - centre) / spread) ** 2).sum(axis=2))
     tol = max(o.hair_tolerance, 12.0 / float(spread.mean()))
-    closer_to_hair = np.linalg.norm(lab - centre, axis=2) < np.linalg.norm(lab - skin, axis=2)
-    cand = person & (dist < tol) & closer_to_hair
-    region = np.zeros((h, w), bool)
-    ys, xs = box(cx - 1.6 * head_w, eye_y - 1.3 * head_w, cx + 1.6 * head_w, shoulder_y + o.hair_reach * head_w)
-    region[ys, xs] = True
-    cand &= region
+    dh, ds = lab - centre.astype(np.float32), lab - skin.astype(np.float32)
+    sq = (dh / spread.astype(np.float32)) ** 2
+    near_hair = sq[:, :, 0] + sq[:, :, 1] + sq[:, :, 2] < tol * tol
+    dh, ds = dh * dh, ds * ds
+    closer_to_hair = dh[:, :, 0] + dh[:, :, 1] + dh[:, :, 2] < ds[:, :, 0] + ds[:, :, 1] + ds[:, :, 2]
+    cand = person & near_hair & closer_to_hair
     # The face itself (between the ears, brows to chin) is never hair.
-    face_mask = np.zeros((h, w), np.uint8)
+    face_mask = np.zeros((bh, bw), np.uint8)
     cv2.ellipse(
         face_mask, (int(cx), int(eye_y + 0.25 * head_w)), (int(0.42 * head_w), int(0.62 * head_w)), 0, 0, 360, 1, -1
     )
     cand &= face_mask == 0
     chin_y = eye_y + 0.9 * head_w
-    ys, xs = box(cx - 0.35 * head_w, chin_y, cx + 0.35 * head_w, h)
+    ys, xs = box(cx - 0.35 * head_w, chin_y, cx + 0.35 * head_w, bh)
     cand[ys, xs] = False  # hair falls beside the throat, not across it
 
     n, labels = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
@@ -152,10 +189,14 @@ def hair_mask(
     touching = touching[touching > 0]
     if len(touching) == 0:
         return empty
-    hair = np.isin(labels, touching)
-    hair[: int(np.clip(eye_y, 0, h))] = False  # above the eyes hair is behind nothing we draw
+    keep = np.zeros(n, bool)
+    keep[touching] = True
+    hair = keep[labels]
+    hair[: int(np.clip(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
     hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    return cv2.GaussianBlur(hair, (0, 0), 1.0).astype(np.float32) / 255.0
+    out = np.zeros((h, w), np.uint8)
+    out[by0:by1, bx0:bx1] = cv2.resize(hair, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+    return cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) / 255.0
 
 
 def keepout_mask(frame_bgr: np.ndarray, pose: Pose, options: KeepoutOptions | None = None) -> np.ndarray | None:

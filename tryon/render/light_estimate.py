@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from tryon.frames import CameraIntrinsics, project
-from tryon.image import srgb8_to_linear
+from tryon.image import shrink, srgb8_to_linear
 from tryon.render.lighting import Lighting, gradient_sh
 
 #: Log-average linear luminance of an "ordinarily lit" frame: the studio light's level.
@@ -38,6 +38,8 @@ PERSON_TO_SCENE = 1.5
 LEVEL_EXPONENT = 0.85
 COLOR_ADAPTATION = 0.6
 WORK_WIDTH = 64
+#: Width the frame is averaged down to for the estimates, px.
+SHADING_WIDTH = 200
 #: Width of the reflection picture taken from the frame, px.
 ENVIRONMENT_WIDTH = 96
 
@@ -46,13 +48,15 @@ ENVIRONMENT_WIDTH = 96
 class LightEstimateOptions:
     """time_constant_ms : smoothing of the estimate over a stream. min_scale, max_scale :
     bounds on the light level relative to the studio light. max_directional : cap on how
-    much of the light the key light carries."""
+    much of the light the key light carries. interval_ms : in a stream, the estimate is
+    refreshed at most this often (a room's light changes slowly; between refreshes the last
+    Lighting is reused, reflections included)."""
 
     time_constant_ms: float = 500.0
     min_scale: float = 0.25
-
     max_scale: float = 1.15
     max_directional: float = 0.8
+    interval_ms: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -136,17 +140,22 @@ def estimate_direction(
 ) -> tuple[np.ndarray, float]:
     """Unit direction toward the dominant light (camera space) and its strength in [0, 1].
 
-    positions_cam_m, normals_cam : (P, 3) the posed body's vertices. regions : (P,) int
-    body region of each vertex (whose median luminance normalises it)."""
-    h, w = frame_bgr.shape[:2]
+    frame_bgr : the camera frame, at the intrinsics' size or scaled down (the shading is what
+    counts, not the texture: ~200 px wide is plenty). positions_cam_m, normals_cam : (P, 3) the
+    posed body's vertices. regions : (P,) int body region of each vertex (whose median
+    luminance normalises it)."""
+    w, h = K.width, K.height
     toward_camera = np.einsum("ij,ij->i", normals_cam, -positions_cam_m) > 0.2 * np.linalg.norm(positions_cam_m, axis=1)
     px = project(positions_cam_m, K)
     inside = toward_camera & (px[:, 0] >= 0) & (px[:, 0] < w - 1) & (px[:, 1] >= 0) & (px[:, 1] < h - 1)
     if inside.sum() < 30:
         return np.array([0.0, 0.0, -1.0]), 0.0
-    gray = cv2.cvtColor(cv2.GaussianBlur(frame_bgr, (0, 0), max(1.0, w / 200.0)), cv2.COLOR_BGR2GRAY)
+    gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    sh, sw = gray.shape
     uv = np.round(px[inside]).astype(int)
-    lum = srgb8_to_linear(gray[uv[:, 1], uv[:, 0]])
+    su = np.clip((px[inside, 0] * sw / w).astype(int), 0, sw - 1)
+    sv = np.clip((px[inside, 1] * sh / h).astype(int), 0, sh - 1)
+    lum = srgb8_to_linear(gray[sv, su])
     keep = np.ones(len(uv), bool)
     if mask is not None:
         mh, mw = mask.shape
@@ -184,6 +193,7 @@ class LightEstimator:
     def reset(self) -> None:
         self.current: LightEstimate | None = None
         self._last_ms: float | None = None
+        self._lighting: Lighting | None = None
 
     def update(
         self,
@@ -196,15 +206,25 @@ class LightEstimator:
         """Estimate from one frame. body : (positions_cam_m, normals_cam, regions) of the posed
         proxy body, for the direction; without it the direction stays the studio's."""
         o = self.options
-        color, key = estimate_color_and_level(frame_bgr, mask)
+        if (
+            self._lighting is not None
+            and timestamp_ms is not None
+            and self._last_ms is not None
+            and 0 <= timestamp_ms - self._last_ms < o.interval_ms
+        ):
+            return self._lighting
+        h, w = frame_bgr.shape[:2]
+        s = min(1.0, SHADING_WIDTH / w)  # every estimate works on the frame averaged down
+        small = shrink(frame_bgr, (max(1, round(w * s)), max(1, round(h * s))))
+        color, key = estimate_color_and_level(small, mask)
 
         color = 1.0 + COLOR_ADAPTATION * (color - 1.0)
         scale = float(np.clip((key / REFERENCE_LUMINANCE) ** LEVEL_EXPONENT, o.min_scale, o.max_scale))
         direction, strength = Lighting.studio().key_direction, 0.5
         if body is not None and K is not None:
-            d, s = estimate_direction(frame_bgr, mask, *body, K)
-            if s > 0:
-                direction, strength = d, s
+            d, strength_now = estimate_direction(small, mask, *body, K)
+            if strength_now > 0:
+                direction, strength = d, strength_now
         strength = min(strength, o.max_directional)
         new = LightEstimate(color.astype(np.float64), scale, np.asarray(direction, np.float64), strength)
         prev = self.current
@@ -219,4 +239,5 @@ class LightEstimator:
             )
         self.current = new
         self._last_ms = timestamp_ms
-        return new.lighting(environment_from_frame(frame_bgr))
+        self._lighting = new.lighting(environment_from_frame(small))
+        return self._lighting

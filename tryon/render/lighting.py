@@ -55,6 +55,7 @@ def sh_irradiance(sh: np.ndarray, normals: np.ndarray) -> np.ndarray:
     )
 
 
+@functools.lru_cache(maxsize=4)
 def _sphere_samples(n: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Fibonacci sphere directions with equal solid angles."""
     i = np.arange(n) + 0.5

@@ -337,8 +337,8 @@ class Renderer:
         prog["u_env"].value = 3
         mask_tex.use(1)
         keep_tex.use(2)
-        prog["u_has_env"].value = lighting.environment is not None
-        if lighting.environment is not None:
+        has_env = lighting.environment is not None
+        if has_env:
             env_tex, gain = self._environment(lighting)
             env_tex.use(3)
             prog["u_env_gain"].value = gain
@@ -354,6 +354,8 @@ class Renderer:
             prog["u_roughness"].value = float(mat.roughness)
             prog["u_opacity"].value = float(d.opacity)
             prog["u_depth_bias_m"].value = float(d.depth_bias_m)
+            # Sharp reflections only on metal: a dielectric reflects a few per cent, the SH will do.
+            prog["u_has_env"].value = has_env and mat.metallic > 0.05
             prog["u_clip_to_person"].value = bool(d.clip_to_person and person_mask is not None)
             prog["u_use_keepout"].value = bool(d.keepout and keepout is not None)
             has_tex = mat.base_texture is not None and d.uvs is not None
