@@ -169,6 +169,35 @@ class _GpuMesh:
                 obj.release()
 
 
+@functools.lru_cache(maxsize=1)
+def _ctypes_gl_finish():
+    """``glFinish`` called through ctypes, which releases the GIL while the GPU (or llvmpipe's
+    rasterizer threads) finish: moderngl holds it, and the pose thread would wait for every
+    frame's render. None when no GL library can be loaded this way."""
+    import ctypes
+    import ctypes.util
+
+    for name in ("libOpenGL.so.0", "libGL.so.1", ctypes.util.find_library("GL")):
+        if not name:
+            continue
+        try:
+            fn = ctypes.CDLL(name).glFinish
+        except (OSError, AttributeError):
+            continue
+        fn.restype, fn.argtypes = None, []
+        return fn
+    return None
+
+
+def _finish(ctx) -> None:
+    """Wait for the draw calls to complete, letting other Python threads run meanwhile."""
+    fn = _ctypes_gl_finish()
+    if fn is None:
+        ctx.finish()
+    else:
+        fn()
+
+
 class Renderer:
     """Offscreen renderer. Owns its GL context (or shares one passed in); use it from one
     thread. ``close()`` is safe to call twice; also a context manager."""
@@ -390,7 +419,7 @@ class Renderer:
             return ItemLayer(np.zeros((0, 0, 4), np.uint8), (0, 0, 0, 0), (K.width, K.height))
         t0 = time.perf_counter()
         self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), roi, keepout)
-        self.ctx.finish()
+        _finish(self.ctx)
         self.last_draw_ms = (time.perf_counter() - t0) * 1e3
         rw, rh = x1 - x0, y1 - y0
         view = memoryview(self._readback)[: rw * rh * 4]
