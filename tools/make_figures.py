@@ -148,6 +148,13 @@ def accessories() -> Path:
     return path
 
 
+def _tile(img: np.ndarray, box: tuple[float, float, float, float], label: str, size=(260, 320)) -> np.ndarray:
+    """The part ``box`` (fractions x0, y0, x1, y1) of an image, at ``size``, labelled."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)
+    return _label(cv2.resize(img[y0:y1, x0:x1], size, interpolation=cv2.INTER_AREA), label)
+
+
 def realism() -> Path:
     """Before / after pictures: occlusion (hair and hands in front of the shirt) and lighting
     (the same photo, normal and dim-warm, lit by a fixed studio light or by the estimate)."""
@@ -156,34 +163,27 @@ def realism() -> Path:
     from tryon.render.lighting import Lighting
     from tryon.video import VideoFile
 
-    h = 300
-    rows = []
-    # Occlusion: the long-haired shopper of the upper-body clip, the yoga pose's joined hands.
     clip = [f for f, _ in VideoFile(ROOT / "samples" / "upper_body.mp4", max_frames=121)]
     yoga = cv2.imread(str(PHOTOS / "pixabay_image3.jpeg"))
-    tiles = []
-    for frame, stream in ((clip, True), (yoga, False)):
-        for label, occ in (("no occlusion", False), ("body, hands and hair occlude", True)):
+    clip_box, yoga_box = (0.2, 0.0, 0.8, 1.0), (0.1, 0.08, 0.9, 0.55)
+    row1 = []
+    for frames, box in ((clip, clip_box), (yoga, yoga_box)):
+        for label, occ in (("no occlusion", False), ("body, hands, hair occlude", True)):
             opts = EngineOptions(occlusion=occ, keepout=KeepoutOptions(hands=occ, hair=occ))
             with TryOnEngine(items=["white-tee"], options=opts) as engine:
-                if stream:
-                    out = list(engine.process_stream(frame, fps=25, pipelined=False))[-1].image
+                if isinstance(frames, list):
+                    out = list(engine.process_stream(frames, fps=25, pipelined=False))[-1].image
                 else:
-                    out = engine.process(frame).image
-            tiles.append(_label(_fit_h(out, h), label))
-    rows.append(np.hstack(tiles))
-    # Lighting: a photo and the same scene under a dim, warm light.
-    photo = cv2.imread(str(PHOTOS / "pixabay_image3.jpeg"))
-    lin = (photo.astype(np.float64) / 255.0) ** 2.2
+                    out = engine.process(frames).image
+            row1.append(_tile(out, box, label))
+    lin = (yoga.astype(np.float64) / 255.0) ** 2.2
     dim = (np.clip(lin * np.array([0.12, 0.25, 0.42]), 0, 1) ** (1 / 2.2) * 255).round().astype(np.uint8)
-    tiles = []
-    for img, room in ((photo, "bright room"), (dim, "dim warm room")):
-        for label, light in (("studio light", Lighting.studio()), ("light estimated from the frame", "estimate")):
+    row2 = []
+    for img, room in ((yoga, "bright"), (dim, "dim warm")):
+        for label, light in (("studio light", Lighting.studio()), ("estimated light", "estimate")):
             with TryOnEngine(items=["white-tee"], options=EngineOptions(lighting=light)) as engine:
-                tiles.append(_label(_fit_h(engine.process(img).image, h), f"{room}: {label}"))
-    rows.append(np.hstack(tiles))
-    width = max(r.shape[1] for r in rows)
-    sheet = np.vstack([np.hstack([r, np.zeros((r.shape[0], width - r.shape[1], 3), np.uint8)]) for r in rows])
+                row2.append(_tile(engine.process(img).image, (0.05, 0.05, 0.95, 0.75), f"{room} room, {label}"))
+    sheet = np.vstack([np.hstack(row1), np.hstack(row2)])
     path = OUT / "realism.png"
     cv2.imwrite(str(path), sheet)
     return path
