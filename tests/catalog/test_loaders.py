@@ -37,13 +37,21 @@ from tryon.catalog.assets import (
 from tryon.catalog.loaders import load_asset, validate_and_repair, vertex_normals
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "garments_accessories"
+#: The real assets, as each bundled item keeps them (``garments/<id>/original/``): the same
+#: files as in the team's asset collection, so a clone of the repository tests them too.
+ORIGINALS = {
+    "gltf_sample_assets/MaterialsVariantsShoe/MaterialsVariantsShoe.gltf": "variants-sneaker",
+    "gltf_sample_assets/Corset/Corset_geometry_only.gltf": "corset",
+    "gltf_sample_assets/Corset/Corset.bin": "corset",
+    "mediapipe_glasses/glasses.obj": "red-glasses",
+    "watch_lowpoly_ccby/Low_Poly_Watch.obj": "steel-watch",
+}
 
 
 def shared_file(rel: str) -> Path:
-    path = SHARED / rel
-    if not path.is_file():
-        pytest.skip(f"the team's asset collection is not here ({path})")
+    """A real asset of the collection, from the bundled item's kept original."""
+    path = ROOT / "garments" / ORIGINALS[rel] / "original" / Path(rel).name
+    assert path.is_file(), path
     return path
 
 
