@@ -1003,20 +1003,9 @@ def _fit_dial(parts: list[RawPart], a: Anchors, report: FitReport, plausible: bo
 
 
 def _select(p: RawPart, keep_vertices: np.ndarray) -> RawPart | None:
-    faces = p.faces[keep_vertices[p.faces].all(axis=1)]
-    if not len(faces):
-        return None
-    used = np.unique(faces)
-    remap = -np.ones(len(p.positions), np.int64)
-    remap[used] = np.arange(len(used))
-    return RawPart(
-        p.positions[used],
-        remap[faces],
-        None if p.normals is None else p.normals[used],
-        None if p.uvs is None else p.uvs[used],
-        p.material,
-        p.name,
-    )
+    """The part's faces whose corners are all in ``keep_vertices`` (V,) bool, or None."""
+    keep = keep_vertices[p.faces].all(axis=1)
+    return _keep_faces(p, keep) if keep.any() else None
 
 
 # -- rigging -----------------------------------------------------------------------------
