@@ -50,6 +50,8 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path):
     assert report["accuracy"]["photo_mask_share"]
     clips = report["jitter"]["clips"]
     assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
+    known = report["jitter"]["known_truth"]
+    assert set(known) == {"still", "sweep"} and all(c["frames"] == 8 for c in known.values())
     assert plot.stat().st_size > 1000
 
 

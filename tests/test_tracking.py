@@ -120,3 +120,30 @@ def test_odd_frames_give_a_frame_back_and_never_break_the_stream(name):
         results = list(eng.process_stream([good, odd, good, odd, good], fps=10))
     assert len(results) == 5
     assert results[-1].pose is not None and results[-1].garment_alpha.max() > 0
+
+
+def test_smoothing_steadies_a_still_shopper_and_keeps_up_with_a_sway():
+    """Known-truth clips from a real photo with fresh camera noise on every frame: held still,
+    smoothing removes most of the shake; panned sideways, it trails by under two frames."""
+    from tryon import stability
+    from tryon.catalog.catalog import Catalog
+
+    garment = Catalog().get(TOP)
+    still = stability.camera_clip(load_photo("astronaut_upper_body"), 30)
+    size = (still[0].shape[1], still[0].shape[0])
+    raw = stability.track(still, 30.0, garment, smoothing=False)
+    smooth = stability.track(still, 30.0, garment, smoothing=True)
+    shake_raw = stability.error_about_truth(raw, np.zeros(30), size)
+    shake_smooth = stability.error_about_truth(smooth, np.zeros(30), size)
+    assert shake_raw > 1.0  # the noise really shakes BlazePose
+    assert shake_smooth < 0.5 * shake_raw, (shake_raw, shake_smooth)
+
+    shift = stability.sweep_shift(45)
+    sweep = stability.camera_clip(load_photo("pixabay_render"), 45, shift)
+    raw = stability.track(sweep, 30.0, garment, smoothing=False)
+    smooth = stability.track(sweep, 30.0, garment, smoothing=True)
+    assert np.isfinite(smooth).all()
+    # the smoothed anchors follow the known motion (correlation of x with the pan)
+    x = np.nanmean(smooth[10:, :, 0], axis=1)
+    assert np.corrcoef(x, shift[10:])[0, 1] > 0.8
+    assert stability.lag_frames(raw, smooth) < 2.0

@@ -348,8 +348,10 @@ def run(
 
         log("stability: tracking garment anchors on the sample clips...")
         st = stability.run(garment, max_frames=jitter_frames or None, catalog=catalog)
-        report["jitter"] = {"clips": st, "markdown": stability.markdown(st)}
-        log(f"stability: {st}")
+        known = stability.run_known_truth(garment, max_frames=jitter_frames or None, catalog=catalog)
+        md = stability.markdown(st) + "\n\n" + stability.markdown_known_truth(known)
+        report["jitter"] = {"clips": st, "known_truth": known, "markdown": md}
+        log(f"stability: {st} {known}")
     # One entry per resolution, the first item set's figures at its top level.
     report["resolutions"] = []
     for size in resolutions:

@@ -133,19 +133,24 @@ class ProportionTracker:
         self.window = window
         self._samples: dict[str, deque] = {k: deque(maxlen=window) for k in ALL_SEGMENTS}
         self._frames = 0
+        self._held: dict[str, float] | None = None  # medians, until the next update
 
     def reset(self) -> None:
         for d in self._samples.values():
             d.clear()
         self._frames = 0
+        self._held = None
 
     def update(self, world_m: np.ndarray, visibility: np.ndarray) -> None:
         for k, v in measure(world_m, visibility).items():
             self._samples[k].append(v)
         self._frames += 1
+        self._held = None
 
     def held(self) -> dict[str, float]:
-        return {k: float(np.median(d)) for k, d in self._samples.items() if d}
+        if self._held is None:
+            self._held = {k: float(np.median(d)) for k, d in self._samples.items() if d}
+        return dict(self._held)
 
     def shape(self) -> BodyShape:
         return body_shape(self.held(), self.reference)
