@@ -4,6 +4,8 @@
 python demo.py                                   # the bundled sample clip -> demo_output.mp4
 python demo.py --input clip.mp4 --items white-tee --output out.mp4
 python demo.py --input photo.jpg                 # -> photo_tryon.png
+python demo.py --input photos/                   # each photo on its own -> photos_tryon/<name>_tryon.png
+python demo.py --input frames/ --sequence --output out.mp4   # a folder of video frames, tracked
 python demo.py --camera 0 --mirror               # live window (press q or Esc to quit)
 python demo.py --input photo.jpg --catalog my_catalog --items red-frames   # items from your own catalog
 
@@ -40,11 +42,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--catalog", type=Path, help="catalog folder (default: $TRYON_CATALOG if set, else the bundled garments/)"
     )
-    p.add_argument("--output", type=Path, help="output file or folder (default: demo_output.mp4 / <name>_tryon.png)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        help="output file or folder (default: demo_output.mp4; <name>_tryon.png for an image;"
+        " <folder>_tryon/ for a folder)",
+    )
+    p.add_argument(
+        "--sequence",
+        action="store_true",
+        help="a folder holds the frames of one video (tracked and smoothed), not separate photos",
+    )
     p.add_argument("--mirror", action="store_true", help="flip horizontally like a mirror")
     p.add_argument("--fov", type=float, default=60.0, help="camera horizontal field of view in degrees (default 60)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
-    p.add_argument("--no-overlay", action="store_true", help="no skeleton and speed panel on the output")
+    p.add_argument("--no-overlay", action="store_true", help="no speed panel on the output")
+    p.add_argument("--skeleton", action="store_true", help="draw the pose keypoints over the output")
     p.add_argument("--list-items", action="store_true", help="list the catalog's items and exit")
     return p.parse_args(argv)
 
@@ -75,25 +88,23 @@ def default_items(catalog) -> list[str]:
     return [chosen]
 
 
-def annotate(result, engine, fps: float | None, show: bool):
+def annotate(result, engine, fps: float | None, show: bool, skeleton: bool = False):
     from tryon.overlay import draw_hud, draw_skeleton
 
     image = result.image
-    if not show:
+    if not show and not skeleton:
         return image
     image = image.copy()
-    if result.pose is not None:
+    if skeleton and result.pose is not None:
         draw_skeleton(image, result.pose, mirrored=engine.options.mirror)
-    t = result.timings_ms
+    if not show:
+        return image
+    t = {k: result.timings_ms.get(k, 0.0) for k in ("pose", "rig_solve", "skinning", "render", "composite", "readback")}
     lines = [f"tryon  {', '.join(g.id for g in engine.items)}"]
     if fps is not None:
-        lines.append(f"{fps:5.1f} fps  frame {t.get('total', 0):5.1f} ms")
-    lines.append(
-        "pose {pose:.1f}  solve {rig_solve:.1f}  skin {skinning:.1f}  render {render:.1f}  "
-        "comp {composite:.1f}  read {readback:.1f} ms".format(
-            **{k: t.get(k, 0.0) for k in ("pose", "rig_solve", "skinning", "render", "composite", "readback")}
-        )
-    )
+        lines.append(f"{fps:5.1f} fps  frame {result.timings_ms.get('total', 0):5.1f} ms")
+    lines.append("pose {pose:.1f}  solve {rig_solve:.1f}  skin {skinning:.1f}".format(**t))
+    lines.append("render {render:.1f}  comp {composite:.1f}  read {readback:.1f} ms".format(**t))
     if result.pose is None:
         lines.append("no person")
     draw_hud(image, lines)
@@ -110,6 +121,39 @@ def print_summary(n: int, wall_s: float, stage_sums: dict[str, float], out: Path
         print(f"mean capture-to-composite latency: {stage_sums['total'] / n:.1f} ms")
     if out is not None:
         print(f"output: {out}")
+
+
+def run_photos(engine, source, src_path: Path, output: Path | None, overlay: tuple[bool, bool]) -> int:
+    """One image, or each image of a folder on its own (a still: no tracking between them)."""
+    import cv2
+
+    from tryon.video import SourceError, read_image
+
+    files = source.files[: source.max_frames]
+    if src_path.is_dir():
+        out_dir = output or Path(f"{src_path.resolve().name}_tryon")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        targets = [out_dir / f"{f.stem}_tryon.png" for f in files]
+    else:
+        out_dir = None
+        targets = [output or Path(f"{src_path.stem}_tryon.png")]
+    stage_sums: dict[str, float] = {}
+    n = 0
+    t0 = time.perf_counter()
+    for path, target in zip(files, targets):
+        try:
+            frame = read_image(path)
+        except SourceError as exc:
+            print(f"skipping {exc}", file=sys.stderr)
+            continue
+        result = engine.process(frame)
+        if not cv2.imwrite(str(target), annotate(result, engine, None, *overlay)):
+            return fail(f"cannot write {target}")
+        n += 1
+        for k, v in result.timings_ms.items():
+            stage_sums[k] = stage_sums.get(k, 0.0) + v
+    print_summary(n, time.perf_counter() - t0, stage_sums, out_dir or targets[0])
+    return 0 if n else fail(f"no readable images in {src_path}")
 
 
 def run_camera(engine, index: int, show_overlay: bool) -> int:
@@ -166,7 +210,7 @@ def main(argv=None) -> int:
     import cv2
 
     from tryon import Catalog, EngineOptions, TryOnEngine
-    from tryon.video import SourceError, VideoWriter, open_source
+    from tryon.video import VIDEO_SUFFIXES, SourceError, VideoWriter, open_source
 
     catalog = Catalog(args.catalog)
     if args.list_items:
@@ -197,17 +241,13 @@ def main(argv=None) -> int:
         stage_sums: dict[str, float] = {}
         n = 0
         t0 = time.perf_counter()
-        if source.is_still:
-            frame, _ = next(iter(source))
-            result = engine.process(frame)
-            out = args.output or Path(f"{src_path.stem}_tryon.png")
-            if not cv2.imwrite(str(out), annotate(result, engine, None, not args.no_overlay)):
-                return fail(f"cannot write {out}")
-            print_summary(1, time.perf_counter() - t0, result.timings_ms, out)
-            return 0
-        folder_out = args.output if (args.output and args.input and Path(args.input).is_dir()) else None
-        out = folder_out or args.output or Path("demo_output.mp4")
+        overlay = (not args.no_overlay, args.skeleton)
+        if source.is_still or (src_path.is_dir() and not args.sequence):
+            return run_photos(engine, source, src_path, args.output, overlay)
+        out = args.output or Path("demo_output.mp4")
+        folder_out = out if out.suffix.lower() not in VIDEO_SUFFIXES else None
         writer = None if folder_out else VideoWriter(out, source.fps)
+        names = [f.stem for f in source.files] if src_path.is_dir() else None
         if folder_out:
             folder_out.mkdir(parents=True, exist_ok=True)
         fps = None
@@ -219,14 +259,16 @@ def main(argv=None) -> int:
                 inst = 1.0 / max(now - last, 1e-6)
                 fps = inst if fps is None else 0.9 * fps + 0.1 * inst
                 last = now
-                n += 1
                 for k, v in result.timings_ms.items():
                     stage_sums[k] = stage_sums.get(k, 0.0) + v
-                image = annotate(result, engine, fps, not args.no_overlay)
+                image = annotate(result, engine, fps, *overlay)
                 if writer is not None:
                     writer.write(image)
                 else:
-                    cv2.imwrite(str(folder_out / f"{n:05d}.png"), image)
+                    i = round(result.timestamp_ms * source.fps / 1000.0)
+                    name = names[i] if names and i < len(names) else f"{n:05d}"
+                    cv2.imwrite(str(folder_out / f"{name}_tryon.png"), image)
+                n += 1
         except SourceError as exc:
             return fail(str(exc))
         finally:

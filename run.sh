@@ -7,7 +7,9 @@
 # Installs the Debian GL libraries when they are missing (as root; otherwise says what to
 # install), creates .venv with the pinned Python packages (requirements.lock), then runs.
 set -euo pipefail
+CALLER_DIR=$PWD  # the demo's --input/--output paths are relative to where it was called from
 cd "$(dirname "$0")"
+ROOT_DIR=$PWD
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv
@@ -69,7 +71,8 @@ case "$cmd" in
     demo)
         ensure_system
         ensure_venv
-        exec "$VENV/bin/python" demo.py "$@"
+        cd "$CALLER_DIR"
+        exec "$ROOT_DIR/$VENV/bin/python" "$ROOT_DIR/demo.py" "$@"
         ;;
     test)
         ensure_system

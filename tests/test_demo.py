@@ -43,3 +43,39 @@ def test_missing_or_unreadable_input_is_one_clear_line(tmp_path):
     assert proc.returncode == 2 and "cannot open" in proc.stderr and proc.stderr.strip().count("\n") == 0
     proc = run_demo("--items", "no-such-item", cwd=tmp_path)
     assert proc.returncode == 2 and "no-such-item" in proc.stderr
+
+
+def test_a_folder_of_photos_is_each_photo_on_its_own(tmp_path):
+    """Unrelated photos of different sizes: each comes out as if given alone, under its own name."""
+    import numpy as np
+
+    folder = tmp_path / "shop photos"
+    folder.mkdir()
+    names = ["pixabay_image2.jpeg", "skimage_astronaut.png", "pixabay_image1.png"]
+    for name in names:
+        (folder / name).write_bytes((PHOTOS / name).read_bytes())
+    proc = run_demo("--input", str(folder), "--no-overlay", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out_dir = tmp_path / "shop photos_tryon"
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(f"{n.split('.')[0]}_tryon.png" for n in names)
+    alone = tmp_path / "alone.png"
+    proc = run_demo("--input", str(folder / names[1]), "--output", str(alone), "--no-overlay", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    a = cv2.imread(str(alone)).astype(np.int16)
+    b = cv2.imread(str(out_dir / "skimage_astronaut_tryon.png")).astype(np.int16)
+    assert np.abs(a - b).mean() < 1.0
+
+
+def test_a_folder_as_a_sequence_keeps_every_frame(tmp_path):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, name in enumerate(["pixabay_image2.jpeg", "pixabay_image1.png", "pixabay_image2.jpeg"]):
+        (folder / f"{i:03d}{name[name.index('.') :]}").write_bytes((PHOTOS / name).read_bytes())
+    out = tmp_path / "seq.mp4"
+    proc = run_demo("--input", str(folder), "--sequence", "--output", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    cap = cv2.VideoCapture(str(out))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 3  # the frame of another size is letterboxed, not dropped

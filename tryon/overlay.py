@@ -26,10 +26,15 @@ def draw_skeleton(image: np.ndarray, pose: Pose, mirrored: bool = False, color=(
 
 
 def draw_hud(image: np.ndarray, lines: list[str], origin=(8, 8)) -> None:
-    """Text lines on a dark translucent panel in the top-left corner (in place)."""
+    """Text lines on a dark translucent panel in the top-left corner (in place); the text
+    shrinks to fit a narrow image."""
     if not lines:
         return
     scale = max(0.4, min(image.shape[1] / 1400.0, 0.8))
+    widest = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for t in lines)
+    room = image.shape[1] - 2 * origin[0] - 12
+    if widest > room > 0:
+        scale *= room / widest
     th = int(22 * scale / 0.5)
     width = max(cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] for t in lines) + 12
     x0, y0 = origin

@@ -186,8 +186,20 @@ def open_source(spec: str | Path, max_frames: int | None = None):
     return VideoFile(path, max_frames=max_frames)
 
 
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size`` = (w, h) px, aspect kept, centred on black."""
+    w, h = size
+    s = min(w / image.shape[1], h / image.shape[0])
+    nw, nh = max(1, round(image.shape[1] * s)), max(1, round(image.shape[0] * s))
+    out = np.zeros((h, w, 3), np.uint8)
+    x, y = (w - nw) // 2, (h - nh) // 2
+    out[y : y + nh, x : x + nw] = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out
+
+
 class VideoWriter:
-    """MP4 output (``mp4v``), created on the first frame."""
+    """MP4 output (``mp4v``), created on the first frame; a later frame of another size is
+    fitted into that size (letterboxed) rather than dropped."""
 
     def __init__(self, path: str | Path, fps: float) -> None:
         self.path = Path(path)
@@ -202,6 +214,9 @@ class VideoWriter:
             self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
             if not self._writer.isOpened():
                 raise SourceError(f"cannot write video {self.path}")
+            self._size = (w, h)
+        if (frame.shape[1], frame.shape[0]) != self._size:
+            frame = letterbox(frame, self._size)
         self._writer.write(frame)
         self.frames += 1
 
