@@ -79,3 +79,55 @@ def test_arms_raised_moves_the_sleeves(mannequin, solver):
     assert rise.mean() > 0.25  # the sleeve ends rise by tens of centimetres
     torso = np.abs(top.parts[0].positions[:, 0]) < 0.08
     assert np.abs(sleeves["down"][torso] - sleeves["up"][torso]).max() < 0.03
+
+
+def _upper_arm_angles(body, pose, sides=("L", "R")):
+    """Degrees between each solved upper arm (2D) and the shoulder->elbow keypoint line."""
+    from tryon.body.skeleton import BONE_INDEX
+    from tryon.pose.landmarks import L
+
+    uv = project(body.heads_cam_m, body.intrinsics)
+    out = []
+    for side, sh, el in (("L", L.LEFT_SHOULDER, L.LEFT_ELBOW), ("R", L.RIGHT_SHOULDER, L.RIGHT_ELBOW)):
+        if side not in sides:
+            continue
+        solved = uv[BONE_INDEX[f"lowerarm01.{side}"]] - uv[BONE_INDEX[f"upperarm01.{side}"]]
+        seen = pose.keypoints_px[el] - pose.keypoints_px[sh]
+        cos = np.dot(solved, seen) / (np.linalg.norm(solved) * np.linalg.norm(seen))
+        out.append(float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
+    return out
+
+
+def test_arms_running_out_of_the_frame_follow_the_image(mannequin, solver):
+    """Upper-body close-up (real clip): the elbows are below the frame and barely 'present',
+    but the arms are on the person mask down to the edge, so the upper arms follow the image
+    instead of hanging in a guessed pose inside the torso. A guess pointing off the person
+    (into the background) is not followed."""
+    from dataclasses import replace
+
+    from helpers import ROOT
+
+    from tryon.frames import CameraIntrinsics
+    from tryon.pose.landmarker import PoseEstimator
+    from tryon.pose.landmarks import L
+    from tryon.video import VideoFile
+
+    src = VideoFile(ROOT / "samples" / "upper_body.mp4", max_frames=82)
+    frames = [f for f, _ in src]
+    with PoseEstimator() as est:
+        for i, f in enumerate(frames):
+            pose = est.detect_for_video(f, round(i * 1000 / src.fps))
+    assert pose is not None
+    assert pose.presence[[L.LEFT_ELBOW, L.RIGHT_ELBOW]].max() < 0.5  # out of frame, as in the clip
+    K = CameraIntrinsics.from_fov(pose.width, pose.height, 60.0)
+    body = solver.solve(pose, K)
+    assert max(_upper_arm_angles(body, pose)) < 15.0
+
+    # the left elbow's guess moved sideways, off the person: not followed
+    kp = pose.keypoints_px.copy()
+    kp[L.LEFT_ELBOW] = kp[L.LEFT_SHOULDER] + np.array([1.0, 0.15]) * pose.width * 0.6 * np.sign(
+        kp[L.LEFT_SHOULDER, 0] - kp[L.RIGHT_SHOULDER, 0]
+    )
+    fake = replace(pose, keypoints_px=kp.astype(np.float32))
+    body = solver.solve(fake, K)
+    assert _upper_arm_angles(body, fake, sides=("L",))[0] > 30.0

@@ -116,6 +116,11 @@ FACE_MESH_EQUIVALENTS = {
 NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
 
 
+#: Share of a limb segment that must lie inside the frame (and on the person) for an
+#: out-of-frame keypoint's direction to be taken from the image (see ``_seen_along``).
+MIN_SEEN_SHARE = 0.35
+
+
 @dataclass(frozen=True)
 class SolverOptions:
     """min_visibility : keypoints below this are not trusted for 2D placement.
@@ -419,6 +424,7 @@ class RigSolver:
         T = np.where(usable[:, None], rays * hint[:, 2:3], hint)
         trust = np.where(reliable, 1.0, np.where(usable, 0.5, 0.0))
         self._presence = pose.presence
+        self._pose = pose
 
         limb_scale = self._limb_scale(T, pose.world_m, reliable)
 
@@ -625,13 +631,37 @@ class RigSolver:
         BlazePose's guess is poor (an upper-body shot's elbows are often put out to the
         sides): the direction leans toward ``rest``, a relaxed pose, trusting the world
         landmarks' direction from ``from_idx`` only as far as the model reports presence."""
-        if usable[idx]:
+        if usable[idx] or (rest is not None and self._seen_along(from_idx, idx)):
             return point_on_ray(start, rays[idx], length, hint[idx, 2], self.options.max_stretch)
         guess = normalize(hint[idx] - hint[from_idx])
         if rest is not None:
             w = 0.5 * float(np.clip((presence - 0.2) / 0.6, 0.0, 1.0))
             guess = normalize(w * guess + (1.0 - w) * normalize(rest))
         return start + guess * length
+
+    def _seen_along(self, from_idx: int, idx: int) -> bool:
+        """Whether the image shows the limb running from keypoint ``from_idx`` (seen) toward
+        ``idx`` (out of frame or barely present): at least :data:`MIN_SEEN_SHARE` of the 2D
+        segment lies inside the frame and that part lies on the person mask. Then the
+        keypoint's direction is the image's, not a guess (an upper-body shot's arms running
+        out of the bottom of the frame); a guess pointing off the person fails the test."""
+        pose = self._pose
+        seg = pose.segmentation
+        if seg is None or not (pose.presence[from_idx] >= 0.5 and pose.in_frame()[from_idx]):
+            return False
+        a, b = pose.keypoints_px[from_idx].astype(np.float64), pose.keypoints_px[idx].astype(np.float64)
+        w, h = pose.image_size
+        s = np.linspace(0.2, 1.0, 17)
+        pts = a + s[:, None] * (b - a)
+        inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+        if inside.mean() < MIN_SEEN_SHARE or not inside[0]:
+            return False
+        pts = pts[inside]
+        sx, sy = seg.shape[1] / w, seg.shape[0] / h
+        cols = np.clip((pts[:, 0] * sx).astype(int), 0, seg.shape[1] - 1)
+        rows = np.clip((pts[:, 1] * sy).astype(int), 0, seg.shape[0] - 1)
+        on_person = seg[rows, cols]
+        return bool(on_person.mean() >= 0.7 and on_person[-max(1, len(on_person) // 3) :].min() >= 0.4)
 
     # Each limb anchor rides the proximal bone of the segment it ends (the elbow keypoint
     # marks the end of the humerus, the knee the end of the femur...), so a segment's
