@@ -51,6 +51,10 @@ void main() {
         // Sharp for polished metal, blurred (a higher mip level) as the surface roughens.
         vec2 env_uv = clamp(0.5 + 0.5 * r.xy, 0.0, 1.0);
         vec3 room = srgb_to_linear(textureLod(u_env, env_uv, u_roughness * u_env_max_lod).rgb) * u_env_gain;
+        // The frame shows what is behind the shopper, not what the jewelry faces: its
+        // brightness pattern gives the sparkle, but only part of its colour is kept (a blue
+        // backdrop would otherwise turn gold green).
+        room = mix(vec3(dot(room, vec3(0.2126, 0.7152, 0.0722))), room, 0.35);
         env = mix(env, room, 0.8);
     }
     env *= u_env_strength;

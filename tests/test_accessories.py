@@ -125,6 +125,19 @@ def test_each_accessory_centre_is_near_its_body_part(engine, item_id, points):
     assert np.linalg.norm(centre_of(result.garment_alpha) - part) < limit * torso_px(result.pose)
 
 
+def test_thin_hoops_stay_visible_in_a_full_body_view(engine):
+    """A 2 mm hoop is under a pixel wide in a full-body photo at its own size; its wire is
+    thickened on screen so it still shows (before: no pixel above half coverage)."""
+    engine.set_items(["hoop-earrings"])
+    result = engine.process(load_photo("mediapipe_sitting"))
+    alpha = result.garment_alpha
+    assert (alpha > 0.5).sum() >= 15
+    ears = result.pose.keypoints_px[[L.LEFT_EAR, L.RIGHT_EAR]]
+    ys, xs = np.nonzero(alpha > 0.5)
+    near = np.min(np.linalg.norm(np.stack([xs, ys], 1)[:, None] - ears[None], axis=2), axis=1)
+    assert np.median(near) < 0.1 * torso_px(result.pose)
+
+
 # -- hidden when the body part is not seen ---------------------------------------------------
 
 

@@ -56,6 +56,22 @@ def part_visible(item: Garment, part_index: int, body: PosedBody) -> bool:
     return bool(body.bone_confidence[BONE_INDEX[bone]] >= MIN_PART_CONFIDENCE)
 
 
+#: Jewelry made of wire: seen from afar its wire is thinner than a pixel and would vanish
+#: in the anti-aliasing. Its surface is pushed out along the normals until the wire is at
+#: least MIN_WIRE_PX wide on screen (the design's wire radius taken as WIRE_RADIUS_M); near
+#: the camera nothing changes.
+WIRE_JEWELRY = frozenset({"earrings", "necklace", "ring", "bracelet"})
+MIN_WIRE_PX = 1.6
+WIRE_RADIUS_M = 0.001
+
+
+def thicken_wire(positions: np.ndarray, normals: np.ndarray, fx_px: float) -> np.ndarray:
+    """(V, 3) camera metres: ``positions`` grown along ``normals`` so a wire of radius
+    WIRE_RADIUS_M spans at least MIN_WIRE_PX at its depth (focal length ``fx_px``)."""
+    grow = np.maximum(0.0, 0.5 * MIN_WIRE_PX * positions[:, 2] / fx_px - WIRE_RADIUS_M)
+    return positions + normals * grow[:, None]
+
+
 def _part_transform(item: Garment, bone: str, body: PosedBody) -> np.ndarray:
     """(3, 4) bind -> camera map a rigid part rides: its bone's, or for a ring the finger the
     hand model found."""
@@ -82,6 +98,8 @@ def deform_item(
             bone = part.bone or item.attachment.bone
             transform = _compose(_part_transform(item, bone, body), np.asarray(item.attachment.offset, np.float64))
             pos, nrm = rigid_transform(part.positions, transform, part.normals)
+            if item.category in WIRE_JEWELRY and nrm is not None:
+                pos = thicken_wire(pos, nrm, body.intrinsics.fx)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)
         draws.append(
