@@ -4,7 +4,7 @@ For each resolution: the bare MediaPipe pose model's throughput and latency (the
 reference), the whole engine's throughput and capture-to-composite latency (pipelined, as
 a live mirror runs it), per-stage milliseconds (sequential, so stages do not overlap),
 peak memory, and the headline ratio engine fps / pose fps. Accuracy against ground truth
-and jitter are separate sections (``--accuracy``, ``--jitter``).
+and jitter are separate sections (skipped with ``--no-accuracy``, ``--no-jitter``).
 """
 
 from __future__ import annotations

@@ -316,7 +316,9 @@ def test_gltf_with_external_bin_and_png(tmp_path):
     assert tex.shape == (4, 4, 4) and tex[0, 0].tolist() == [255, 0, 0, 255]  # RGBA, not BGR
     assert asset.materials[0].texture_source == "red%20cloth.png"
     assert [Path(f).name for f in asset.files] == ["item.gltf", "item.bin", "red cloth.png"]
-    assert asset.materials[0].metallic == 1.0 and asset.materials[0].double_sided is False  # glTF defaults
+    # glTF says metallic 1 when unset; an upload that sets no metalness is taken as not metal
+    assert asset.materials[0].metallic == 0.0 and asset.materials[0].double_sided is False
+    assert any("sets no metalness" in w for w in asset.warnings)
 
 
 def test_glb_embedded_image_by_buffer_view(tmp_path):
@@ -691,8 +693,9 @@ def test_unusable_texture_is_a_warning(tmp_path, content, phrase):
     doc, binary = textured_doc({"uri": "t.png"})
     (tmp_path / "t.png").write_bytes(content)
     asset = load_asset(write_glb(tmp_path, doc, binary))
-    assert asset.materials[0].base_texture is None and phrase in asset.warnings[0]
-    assert "using the material colour" in asset.warnings[0]
+    warning = next(w for w in asset.warnings if "texture" in w)
+    assert asset.materials[0].base_texture is None and phrase in warning
+    assert "using the material colour" in warning
 
 
 def test_webp_texture(tmp_path):
@@ -908,3 +911,11 @@ def test_vertex_normals_are_area_weighted():
 def test_every_loader_error_is_an_asset_error():
     for cls in (UnreadableFileError, UnsafeReferenceError, BufferMismatchError, TooManyTrianglesError):
         assert issubclass(cls, AssetError)
+
+
+def test_metallic_roughness_map_sets_the_metalness_not_the_default_factor():
+    """The Khronos sneaker says metallicFactor 1 with a metallic-roughness map that is mostly
+    black in blue: a shoe of cloth and rubber, not of polished metal."""
+    asset = load_asset(shared_file("gltf_sample_assets/MaterialsVariantsShoe/MaterialsVariantsShoe.gltf"))
+    for m in asset.materials:
+        assert 0.05 < m.metallic < 0.4 and 0.5 < m.roughness < 0.9, (m.metallic, m.roughness)

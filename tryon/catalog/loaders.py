@@ -683,6 +683,15 @@ class _GltfReader:
         color = self.numbers(pbr.get("baseColorFactor", [1.0, 1.0, 1.0, 1.0]), 4, f"material {i} baseColorFactor")
         metallic = self.numbers([pbr.get("metallicFactor", 1.0)], 1, f"material {i} metallicFactor")[0]
         roughness = self.numbers([pbr.get("roughnessFactor", 1.0)], 1, f"material {i} roughnessFactor")[0]
+        mr = self.metal_rough_means(pbr.get("metallicRoughnessTexture"), name)
+        if mr is not None:
+            # The try-on shades a part with one metalness and roughness: the map's averages.
+            metallic, roughness = metallic * mr[0], roughness * mr[1]
+        elif "metallicFactor" not in pbr:
+            # glTF's default of 1 turns every material an exporter left unset into polished
+            # metal; an upload that says nothing is taken as not metal.
+            self.warnings.append(f"material '{name}' sets no metalness; taken as not metal (metallicFactor 0)")
+            metallic = 0.0
         out = RawMaterial(
             name=name,
             base_color=np.clip(color, 0.0, 1.0).astype(np.float32),
@@ -716,6 +725,21 @@ class _GltfReader:
             out.base_texture = rgba
             out.texture_source = label
         return out
+
+    def metal_rough_means(self, info: Any, name: str) -> tuple[float, float] | None:
+        """(metalness, roughness) averaged over a metallic-roughness map (glTF: blue and green
+        channels), or None when there is none this importer can read."""
+        if not isinstance(info, dict):
+            return None
+        tex = self.item("textures", info.get("index"), f"material '{name}' metallicRoughnessTexture")
+        src = tex.get("source")
+        if src is None:
+            return None
+        rgba, _ = self.image(src, f"texture {info.get('index')}")
+        if rgba is None:
+            return None
+        px = rgba[..., :3].reshape(-1, 3).astype(np.float64) / (255.0 if rgba.dtype == np.uint8 else 1.0)
+        return float(px[:, 2].mean()), float(px[:, 1].mean())
 
     # -- geometry ------------------------------------------------------------------------------
 

@@ -603,6 +603,7 @@ class MirrorApp:
         lay = layout_geometry(w, h)
         size = max(10, int(min(w, h) * 0.024))
         x = lay.margin * 2 + lay.column_w
+        stats_w, stats_h = 0, 0
         if self.overlay:
             lines = [f"{self.fps.fps:5.1f} fps   frame {self.frames}"]
             if result is not None and result.timings_ms:
@@ -618,9 +619,14 @@ class MirrorApp:
                 tag = "calibrated" if shopper.calibrated else "uncalibrated"
                 lines.append(", ".join(f"{k} {v:.0f}" for k, v in known.items()) + f" cm ({tag})")
             draw.draw_panel_lines(image, lines, x, lay.top, size)
+            stats_w, stats_h = draw.panel_lines_size(lines, size)
         if self.help:
             lines = ["Keys"] + [f"{k}: {v}" for k, v in KEY_HELP]
-            draw.draw_panel_lines(image, lines, x, lay.top + (size * 9 if self.overlay else 0), size)
+            help_w, help_h = draw.panel_lines_size(lines, size)
+            hx, hy = x, lay.top + (stats_h + lay.margin if stats_h else 0)
+            if stats_h and hy + help_h > h - lay.margin:  # no room below the stats: beside them
+                hx, hy = x + stats_w + lay.margin, lay.top
+            draw.draw_panel_lines(image, lines, hx, hy, size)
 
     # -- the end -----------------------------------------------------------------------------------
     def _finish(self) -> None:

@@ -70,8 +70,15 @@ def add_mirror_parser(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--camera", type=int, default=0, metavar="N", help="camera index (default 0)")
     src.add_argument("--input", type=Path, metavar="VIDEO", help="play a video (or image, or folder) in a loop instead")
-    p.add_argument("--catalog", type=Path, metavar="DIR", help="catalog folder (default: the bundled garments/)")
-    p.add_argument("--items", nargs="+", metavar="ID", help="initial outfit, 'id' or 'id:colourway' (default: a top)")
+    p.add_argument(
+        "--catalog", type=Path, metavar="DIR", help="catalog folder (default: $TRYON_CATALOG if set, else garments/)"
+    )
+    p.add_argument(
+        "--items",
+        nargs="+",
+        metavar="ID",
+        help="initial outfit, 'id' or 'id:colourway' (default: navy-longsleeve, else the catalog's first top)",
+    )
     p.add_argument("--fullscreen", action="store_true", help="full screen (kiosk display)")
     p.add_argument(
         "--resolution", type=parse_resolution, metavar="WxH", help="camera capture size (or the input resized)"
@@ -157,6 +164,12 @@ def _charts(garments) -> dict:
 
 
 def _default_outfit(wardrobe) -> list[str]:
+    """The demo's shirt if the catalog has it, else its first top, else its first item."""
+    if "navy-longsleeve" in wardrobe:
+        return ["navy-longsleeve"]
+    tops = [e.id for e in wardrobe.entries.values() if e.category == "top"]
+    if tops:
+        return [sorted(tops)[0]]
     for slot in ("top", *wardrobe.slots):
         if wardrobe.by_slot.get(slot):
             return [wardrobe.by_slot[slot][0].id]

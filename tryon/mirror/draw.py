@@ -280,29 +280,33 @@ def draw_size_card(image: np.ndarray, rect, rows: list[tuple[str, str, float, bo
             text(image, line, x + pad, y + pad + int(head * 1.8) + j * int(size * 1.3), size, WHITE, False)
         return
     n = len(rows)
-    note_h = int(h * 0.2) if note else 0
+    note_size = max(9, int(h * 0.075))
+    note_lines = _wrap(note, w - 2 * pad, note_size, 3) if note else []
+    note_h = len(note_lines) * int(note_size * 1.25) + (pad // 2 if note_lines else 0)
     row_top = y + pad + int(head * 1.5)
     row_h = max(10, (y + h - pad - note_h - row_top) // n)
     for i, (label, size_text, conf, unsure) in enumerate(rows):
         ry = row_top + i * row_h
-        big = fit_size(size_text, int(w * 0.55), int(row_h * 0.62))
-        text(image, size_text, x + pad, ry, big, WARN if unsure else WHITE)
         small = max(10, int(row_h * 0.24))
-        text(image, label, x + w - pad, ry + 2, fit_size(label, int(w * 0.4), small, False), MUTED, False, "rt")
-        if size_text != "?":
-            pct = f"{round(100 * conf)}%"
-            text(image, pct, x + w - pad, ry + int(row_h * 0.34), small, WHITE, True, "rt")
+        pct = f"{round(100 * conf)}%" if size_text != "?" else ""
+        # label and confidence on one line at the right ("Top 26%"), the size in what is left
+        pct_w = text_size(pct, small, True)[0] if pct else 0
+        gap = small // 2 if pct else 0
+        label_size = fit_size(label, max(10, int(w * 0.4) - pct_w - gap), small, False)
+        right_w = pct_w + gap + text_size(label, label_size, False)[0]
+        big = fit_size(size_text, max(10, w - 2 * pad - right_w - small), int(row_h * 0.62))
+        text(image, size_text, x + pad, ry, big, WARN if unsure else WHITE)
+        text(image, label, x + w - pad - pct_w - gap, ry + 2, label_size, MUTED, False, "rt")
+        if pct:
+            text(image, pct, x + w - pad, ry + 2, small, WHITE, True, "rt")
             bar_y = ry + int(row_h * 0.74)
             bw = w - 2 * pad
             cv2.rectangle(image, (x + pad, bar_y), (x + pad + bw, bar_y + 3), (80, 80, 80), -1)
             color = GOOD if conf >= 0.6 else ACCENT_LIGHT if conf >= 0.35 else WARN
             cv2.rectangle(image, (x + pad, bar_y), (x + pad + int(bw * conf), bar_y + 3), color, -1)
-    if note:
-        lines = _wrap(note, w - 2 * pad, max(9, int(h * 0.075)))
-        size = max(9, int(h * 0.075))
-        ny = y + h - pad - len(lines) * int(size * 1.25)
-        for j, line in enumerate(lines):
-            text(image, line, x + pad, ny + j * int(size * 1.25), size, MUTED, False)
+    ny = y + h - pad - len(note_lines) * int(note_size * 1.25)
+    for j, line in enumerate(note_lines):
+        text(image, line, x + pad, ny + j * int(note_size * 1.25), note_size, MUTED, False)
 
 
 def _wrap(s: str, max_w: int, size: int, max_lines: int = 2) -> list[str]:
@@ -319,12 +323,18 @@ def _wrap(s: str, max_w: int, size: int, max_lines: int = 2) -> list[str]:
     return lines[:max_lines]
 
 
+def panel_lines_size(lines: list[str], size: int) -> tuple[int, int]:
+    """(w, h) px of :func:`draw_panel_lines`' panel."""
+    if not lines:
+        return 0, 0
+    return max(text_size(s, size, False)[0] for s in lines) + 2 * size, int(size * 1.35) * len(lines) + size
+
+
 def draw_panel_lines(image: np.ndarray, lines: list[str], x: int, y: int, size: int) -> None:
     """Left-aligned lines on a dark panel (stats overlay, key help)."""
     if not lines:
         return
-    widths = [text_size(s, size, False)[0] for s in lines]
     lh = int(size * 1.35)
-    panel(image, (x, y, max(widths) + 2 * size, lh * len(lines) + size), INK, 0.7, radius=size // 2)
+    panel(image, (x, y, *panel_lines_size(lines, size)), INK, 0.7, radius=size // 2)
     for i, s in enumerate(lines):
         text(image, s, x + size, y + size // 2 + i * lh, size, WHITE, False)
