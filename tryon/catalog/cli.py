@@ -457,8 +457,15 @@ def cmd_show(args) -> int:
         return _fail(_key_message(exc), EXIT_MISSING)
     if not args.full:
         manifest.pop("bones", None)
-    print(json.dumps(manifest, indent=2))
+    print(compact_json(manifest))
     return 0
+
+
+def compact_json(value) -> str:
+    """JSON indented by 2, with lists of numbers on one line (a colour, a transform row)."""
+    text = json.dumps(value, indent=2)
+    number_list = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
+    return number_list.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
 
 
 def cmd_remove(args) -> int:

@@ -179,5 +179,7 @@ class Garment:
             return [self.materials[p.material] for p in self.parts]
         name = next((v for v in self.variants if v.lower() == variant.lower()), None)  # any case
         if name is None:
-            raise KeyError(f"item {self.id!r} has no variant {variant!r}; it has: {', '.join(self.variants) or 'none'}")
+            if not self.variants:
+                raise KeyError(f"item {self.id!r} comes in one colour only (no colourway {variant!r})")
+            raise KeyError(f"item {self.id!r} has no colourway {variant!r}; it has: {', '.join(self.variants)}")
         return [self.materials[i] for i in self.variants[name]]
