@@ -275,7 +275,7 @@ class TryOnEngine:
         K = self.intrinsics_for(frame.shape[1], frame.shape[0])
         details = self.details.update(frame, pose, K, timestamp_ms, face, hands)
         timings["details"] = (time.perf_counter() - t2) * 1e3
-        return frame, pose, details, timestamp_ms, timings, t_start
+        return frame, pose, details, timestamp_ms, timings, t_start, raw
 
     def _finish(
         self,
@@ -285,7 +285,10 @@ class TryOnEngine:
         timestamp_ms: int | None,
         timings: dict[str, float],
         t_start: float,
+        raw_pose: Pose | None = None,
     ) -> FrameResult:
+        """The GL thread's stages. ``raw_pose``: the frame's unsmoothed pose, for what is
+        drawn from the image itself (hands and hair keep-out must not trail a moving hand)."""
         h, w = frame.shape[:2]
         K = self.intrinsics_for(w, h)
         opacity = 1.0 if timestamp_ms is None else self.fader.update(pose is not None, timestamp_ms)
@@ -339,7 +342,7 @@ class TryOnEngine:
         t1 = t_light
         keepout = None
         if pose is not None and self.options.occlusion:
-            keepout = keepout_mask(frame, pose, self.options.keepout)
+            keepout = keepout_mask(frame, raw_pose if raw_pose is not None else pose, self.options.keepout)
 
         t_keep = time.perf_counter()
         timings["keepout"] = (t_keep - t1) * 1e3

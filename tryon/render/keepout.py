@@ -193,25 +193,13 @@ def hair_mask(
     keep[touching] = True
     hair = keep[labels]
     # Hair reaches below the chin only by falling beside the face. On a side with none beside
-    # the face (eyes to chin) the hair is short, and "hair" below the chin there is clothing of the hair's
-    # colour (a dark lapel) joined to the crown through the neck or a dark face.
-    # Nor can hair below the chin be told from clothing of its colour (a dark lapel under a
-    # short crop): on a side whose chest looks like the hair, hair stops at the chin.
+    # the face (eyes to chin) the hair is short, and "hair" below the chin there is clothing of
+    # the hair's colour (a dark collar) joined to the crown through the neck or a dark face.
     jaw = (int(np.clip(eye_y, 0, bh)), int(np.clip(chin_y, 0, bh)))
-    for side, (sh, hip, other) in (
-        (np.sign(kp[L.LEFT_SHOULDER, 0] - cx), (L.LEFT_SHOULDER, L.LEFT_HIP, L.RIGHT_SHOULDER)),
-        (np.sign(kp[L.RIGHT_SHOULDER, 0] - cx), (L.RIGHT_SHOULDER, L.RIGHT_HIP, L.LEFT_SHOULDER)),
-    ):
+    for side in (-1.0, 1.0):
         x0, x1 = sorted((cx + side * 0.4 * head_w, cx + side * 1.2 * head_w))
         ys, xs = box(x0, jaw[0], x1, jaw[1])
-        short = hair[ys, xs].sum() < 0.1 * head_w * head_w
-        like_hair = False
-        for across in (0.1, 0.25, 0.4):  # a few patches across the chest (an open jacket)
-            chest = kp[sh] + 0.3 * (kp[hip] - kp[sh]) + across * (kp[other] - kp[sh])
-            ys, xs = box(*(chest - 0.1 * head_w), *(chest + 0.1 * head_w))
-            patch = lab[ys, xs][person[ys, xs]]
-            like_hair |= len(patch) >= 4 and np.linalg.norm(np.median(patch, axis=0) - centre) < 25.0
-        if short or like_hair:
+        if hair[ys, xs].sum() < 0.1 * head_w * head_w:
             half = slice(0, int(np.clip(cx, 0, bw))) if side < 0 else slice(int(np.clip(cx, 0, bw)), bw)
             hair[jaw[1] :, half] = False
     hair[: int(np.clip(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
