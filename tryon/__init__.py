@@ -12,11 +12,15 @@ The public API::
     engine.process(frame_bgr, timestamp_ms=t)              # or one stream frame at a time
 """
 
-from tryon.catalog.catalog import Catalog
-from tryon.catalog.item import CATEGORIES, Garment
-from tryon.engine import EngineOptions, FrameResult, TryOnEngine
-from tryon.frames import CameraIntrinsics
-from tryon.pose.types import Pose
+from tryon.cpu import limit_blas_threads
+
+limit_blas_threads()  # before numpy is imported below, where it can
+
+from tryon.catalog.catalog import Catalog  # noqa: E402
+from tryon.catalog.item import CATEGORIES, Garment  # noqa: E402
+from tryon.engine import EngineOptions, FrameResult, TryOnEngine  # noqa: E402
+from tryon.frames import CameraIntrinsics  # noqa: E402
+from tryon.pose.types import Pose  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from tryon.body.mannequin import load_mannequin
@@ -459,6 +460,11 @@ class TryOnEngine:
         # pose model 22 -> 40 ms a frame against a busy Python thread; 23 ms at 0.2 ms).
         switch = sys.getswitchinterval()
         sys.setswitchinterval(min(switch, PIPELINE_SWITCH_INTERVAL_S))
+        # OpenCV's own worker threads would float onto the pose model's core; each stage's
+        # small images are worked on the thread that asks.
+        cv_threads = cv2.getNumThreads()
+        if pose_cpus:
+            cv2.setNumThreads(1)
         worker.start()
         try:
             while True:
@@ -477,6 +483,7 @@ class TryOnEngine:
                     pass
             worker.join()
             sys.setswitchinterval(switch)
+            cv2.setNumThreads(cv_threads)
             if main_affinity:
                 os.sched_setaffinity(0, main_affinity)
 
