@@ -117,8 +117,8 @@ NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
 
 
 #: Share of a limb segment that must lie inside the frame (and on the person) for an
-#: out-of-frame keypoint's direction to be taken from the image (see ``_seen_along``).
-MIN_SEEN_SHARE = 0.35
+#: out-of-frame keypoint's direction to be taken from the image (see ``_image_support``).
+MIN_SEEN_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -631,37 +631,44 @@ class RigSolver:
         BlazePose's guess is poor (an upper-body shot's elbows are often put out to the
         sides): the direction leans toward ``rest``, a relaxed pose, trusting the world
         landmarks' direction from ``from_idx`` only as far as the model reports presence."""
-        if usable[idx] or (rest is not None and self._seen_along(from_idx, idx)):
+        if usable[idx]:
             return point_on_ray(start, rays[idx], length, hint[idx, 2], self.options.max_stretch)
         guess = normalize(hint[idx] - hint[from_idx])
         if rest is not None:
             w = 0.5 * float(np.clip((presence - 0.2) / 0.6, 0.0, 1.0))
             guess = normalize(w * guess + (1.0 - w) * normalize(rest))
+            seen = self._image_support(from_idx, idx)
+            if seen > 0:  # the image shows the limb: lean toward its keypoint's ray
+                on_ray = point_on_ray(start, rays[idx], length, hint[idx, 2], self.options.max_stretch) - start
+                guess = normalize((1.0 - seen) * guess + seen * normalize(on_ray))
         return start + guess * length
 
-    def _seen_along(self, from_idx: int, idx: int) -> bool:
-        """Whether the image shows the limb running from keypoint ``from_idx`` (seen) toward
-        ``idx`` (out of frame or barely present): at least :data:`MIN_SEEN_SHARE` of the 2D
-        segment lies inside the frame and that part lies on the person mask. Then the
-        keypoint's direction is the image's, not a guess (an upper-body shot's arms running
-        out of the bottom of the frame); a guess pointing off the person fails the test."""
+    def _image_support(self, from_idx: int, idx: int) -> float:
+        """How well the image shows the limb running from keypoint ``from_idx`` (seen) toward
+        ``idx`` (out of frame or barely present), in [0, 1]: the share of the 2D segment
+        inside the frame (from :data:`MIN_SEEN_SHARE`) times how much of that part lies on
+        the person mask. Then the keypoint's direction is the image's, not a guess (an
+        upper-body shot's arms running out of the bottom of the frame); a guess pointing off
+        the person gets none. Continuous, so a limb does not flip between the two."""
         pose = self._pose
         seg = pose.segmentation
         if seg is None or not (pose.presence[from_idx] >= 0.5 and pose.in_frame()[from_idx]):
-            return False
+            return 0.0
         a, b = pose.keypoints_px[from_idx].astype(np.float64), pose.keypoints_px[idx].astype(np.float64)
         w, h = pose.image_size
         s = np.linspace(0.2, 1.0, 17)
         pts = a + s[:, None] * (b - a)
         inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
-        if inside.mean() < MIN_SEEN_SHARE or not inside[0]:
-            return False
+        if not inside[0]:
+            return 0.0
         pts = pts[inside]
         sx, sy = seg.shape[1] / w, seg.shape[0] / h
         cols = np.clip((pts[:, 0] * sx).astype(int), 0, seg.shape[1] - 1)
         rows = np.clip((pts[:, 1] * sy).astype(int), 0, seg.shape[0] - 1)
         on_person = seg[rows, cols]
-        return bool(on_person.mean() >= 0.7 and on_person[-max(1, len(on_person) // 3) :].min() >= 0.4)
+        tail = on_person[-max(1, len(on_person) // 3) :].min()
+        share = np.clip((inside.mean() - MIN_SEEN_SHARE) / 0.2, 0.0, 1.0)
+        return float(share * np.clip((on_person.mean() - 0.5) / 0.3, 0.0, 1.0) * np.clip((tail - 0.2) / 0.3, 0.0, 1.0))
 
     # Each limb anchor rides the proximal bone of the segment it ends (the elbow keypoint
     # marks the end of the humerus, the knee the end of the femur...), so a segment's

@@ -184,8 +184,9 @@ class PoseSmoother:
             a = 1.0 - math.exp(-dt_ms / 60.0)
             vis = self._vis + a * (vis - self._vis)
             # Presence of points outside the frame flickers; the solver blends an unseen limb
-            # between the model's guess and a relaxed pose by it, so it is held longer.
-            ap = 1.0 - math.exp(-dt_ms / 250.0)
+            # between the model's guess and a relaxed pose by it, so it is held a little longer
+            # (90 ms; at 250 ms sleeves arrived six frames late as the arms came into view).
+            ap = 1.0 - math.exp(-dt_ms / 90.0)
             pres = self._pres + ap * (pres - self._pres)
             if (
                 mask is not None
