@@ -109,7 +109,7 @@ def accessories() -> Path:
     shots = [
         ("red-glasses", "pixabay_image2.jpeg"),
         ("grey-fedora", "pixabay_image2.jpeg"),
-        ("hoop-earrings", "pixabay_image2.jpeg"),
+        ("hoop-earrings", "mediapipe_samples_pose_test_image.jpg"),  # a turned head shows the hoop
         ("chain-necklace", "pixabay_image1.png"),
         ("steel-watch", "mediapipe_samples_pose_test_image.jpg"),
         ("bangle", "pixabay_image1.png"),
