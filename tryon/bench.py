@@ -163,11 +163,14 @@ def _timed_run(engine: TryOnEngine, frames: list[np.ndarray], fps: float, pipeli
 
 
 def engine_speed(
-    frames: list[np.ndarray], fps: float, items: list[str], resolution: str, catalog=None, rounds: int = 2
+    frames: list[np.ndarray], fps: float, items: list[str], resolution: str, catalog=None, rounds: int = 3
 ) -> SpeedResult:
-    """Bare pose and pipelined engine, alternated ``rounds`` times on the same frames
-    (medians reported: this machine's noise is several percent), then one sequential run
-    for per-stage times."""
+    """Bare pose and pipelined engine, alternated ``rounds`` times on the same frames, each
+    engine run between two bare-pose runs, then one sequential run for per-stage times.
+
+    This machine's speed drifts by 10-20% within seconds: the ratio is the median of each
+    engine run over the mean of the two pose runs around it (drift cancels), the fps are
+    medians."""
     pose_runs, engine_runs, latencies = [], [], []
     baseline_mb = PeakMemory.rss_mb()  # the clip is loaded; what follows is the engine's
     with PeakMemory() as mem, TryOnEngine(items=items, catalog=catalog, options=EngineOptions()) as engine:
@@ -178,7 +181,9 @@ def engine_speed(
             engine_fps, piped = _timed_run(engine, frames, fps, True)
             engine_runs.append(engine_fps)
             latencies += [t["total"] for t in piped]
+        pose_runs.append(bare_pose(frames, fps, pose_cpus))
         sequential_fps, seq = _timed_run(engine, frames, fps, False)
+    paired = [e / (0.5 * (pose_runs[i][0] + pose_runs[i + 1][0])) for i, e in enumerate(engine_runs)]
     pose_fps = float(np.median([p[0] for p in pose_runs]))
     pose_latency = float(np.median([p[1] for p in pose_runs]))
     engine_fps = float(np.median(engine_runs))
@@ -191,7 +196,7 @@ def engine_speed(
         pose_fps=round(pose_fps, 1),
         pose_latency_ms=round(pose_latency, 1),
         engine_fps=round(engine_fps, 1),
-        ratio=round(engine_fps / pose_fps, 3),
+        ratio=round(float(np.median(paired)), 3),
         latency_ms=round(float(np.median(latencies)), 1),
         sequential_fps=round(sequential_fps, 1),
         stages_ms=stages,
@@ -238,8 +243,10 @@ def markdown_table(report: dict) -> str:
     lines = [
         f"Measured {report['date']} on {m.get('cpu', '?')} ({m.get('cores')} cores), "
         f"GL: {m.get('gl_renderer', '?')}; input `{report['input']}`, {report['speed'][0]['frames']} frames. "
-        "Pose alone and engine alternate twice on the same frames (medians); the engine runs the pose model "
-        "on its own thread, and on two CPUs each stage keeps to its own core, the bare model likewise.",
+        "Pose alone and engine alternate on the same frames, each engine run between two pose-alone runs "
+        "(fps: medians; ratio: the median of each engine run over the pose runs around it, so the machine's "
+        "drift cancels); the engine runs the pose model on its own thread, and on two CPUs each stage keeps to "
+        "its own core, the bare model likewise.",
         "",
         "| resolution | items | pose alone fps | engine fps | ratio | latency ms (pose alone) | "
         "sequential fps | engine memory MB (process peak) |",
