@@ -293,10 +293,13 @@ def test_concurrent_imports_do_not_corrupt_the_catalog(tmp_path):
     assert not [p for p in catalog.iterdir() if p.name.startswith(".tmp")]
 
 
-def test_a_broken_item_is_skipped_and_the_rest_still_load(tmp_path, small_catalog):
+@pytest.mark.parametrize("damage", ["junk", "cut short"])
+def test_a_broken_item_is_skipped_and_the_rest_still_load(tmp_path, small_catalog, damage):
     catalog = tmp_path / "cat"
     shutil.copytree(small_catalog, catalog)
-    (catalog / "white-tee" / "geometry.npz").write_bytes(b"not a zip")
+    geometry = catalog / "white-tee" / "geometry.npz"
+    data = geometry.read_bytes()
+    geometry.write_bytes(b"not a zip" if damage == "junk" else data[: len(data) // 2])
     items, warnings = Catalog(catalog).load_all()
     assert [g.id for g in items] == ["steel-watch"]
     assert len(warnings) == 1 and "white-tee" in warnings[0]
@@ -355,3 +358,29 @@ def test_keep_height_drops_a_dress_form_around_the_garment(tmp_path):
     assert Catalog(GARMENTS).manifest("corset")["import"]["overrides"]["keep_height"] == [0.2, 0.64]
     bad = tryon_cli(*args, "--name", "bad", "--keep-height", "0.7", "0.2")
     assert bad.returncode == 2 and "keep_height" in bad.stderr
+
+
+def test_makehuman_upload_keeps_only_its_own_files_and_obeys_the_limits(tmp_path):
+    """A .mhclo in a folder with unrelated files and a link to /etc/passwd: only the garment's
+    own files (the .mhclo, its mesh, material and thumbnail) become the kept original, and the
+    size and triangle limits hold as for any other upload."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    for f in (GARMENTS / "navy-longsleeve" / "original").iterdir():
+        shutil.copy(f, folder / f.name)
+    (folder / "my_passport.png").write_bytes(b"\x89PNG private")
+    (folder / "secret.png").symlink_to("/etc/passwd")
+    mhclo = next(folder.glob("*.mhclo"))
+    catalog = tmp_path / "cat"
+    proc = tryon_cli(
+        "garments", "add", str(mhclo), "--category", "top", "--name", "Leak test", "--catalog", str(catalog)
+    )
+    assert proc.returncode == 0, proc.stderr
+    kept = sorted(p.name for p in (catalog / "leak-test" / "original").iterdir())
+    assert kept == sorted(f.name for f in (GARMENTS / "navy-longsleeve" / "original").iterdir())
+    for args, code in ((["--max-triangles", "1000"], 15), (["--max-file-mb", "0.1"], 18)):
+        proc = tryon_cli(
+            "garments", "add", str(mhclo), "--category", "top", "--name", "Too big", "--catalog", str(catalog), *args
+        )
+        assert proc.returncode == code, (args, proc.returncode, proc.stderr)
+    assert not (catalog / "too-big").exists()

@@ -20,6 +20,7 @@ from tryon.catalog.assets import (
     AssetError,
     ImportLimits,
     RawAsset,
+    TooManyTrianglesError,
     UnreadableFileError,
     UnsupportedFormatError,
 )
@@ -294,6 +295,7 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
     from tryon.catalog.makehuman_clothes import import_makehuman_clothes
 
     try:
+        files = _mhclo_files(path, options.limits)  # refused before anything is read further
         garment = import_makehuman_clothes(
             path,
             item_id=options.item_id or slug(options.name),
@@ -306,11 +308,12 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
     except mh.MakeHumanFormatError as exc:
         raise UnreadableFileError(str(exc)) from exc
     garment.attribution = options.attribution
-    files = sorted(
-        p
-        for p in path.parent.iterdir()
-        if p.is_file() and p.suffix.lower() in (".mhclo", ".obj", ".mhmat", ".mhw", ".thumb", ".png", ".jpg")
-    )
+    if garment.triangle_count > options.limits.max_triangles:
+        raise TooManyTrianglesError(
+            f"{path.name} has {garment.triangle_count:,} triangles, over the real-time budget of "
+            f"{options.limits.max_triangles:,} per item (MakeHuman clothes are not reduced automatically: "
+            "use the low-poly proxy of the garment, or raise --max-triangles)."
+        )
     warnings = []
     if any(v is not None for v in asdict(options.overrides).values()):
         warnings.append("manual fit overrides do not apply to MakeHuman clothes: their .mhclo fits them to the body")
@@ -325,6 +328,42 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
     return ImportResult(garment, files, manifest, warnings)
+
+
+def _mhclo_files(path: Path, limits) -> list[Path]:
+    """The files a ``.mhclo`` upload consists of, to keep as the original: itself, the mesh
+    and material it names, the textures that material names and its thumbnail, each a regular file
+    inside the upload folder (links leaving it are refused, like a glTF's references) and
+    within the size limit. Nothing else in the folder is read or copied."""
+    from tryon.catalog.loaders import _read_file, confined_path
+
+    def checked(ref: str, owner: Path, what: str) -> Path | None:
+        p = confined_path(ref, path.parent, owner.name, what, is_uri=False)
+        if p.is_symlink() or not p.is_file():
+            return None
+        _read_file(p, limits, f"{owner.name}: {what} '{ref}'")
+        return p
+
+    _read_file(path, limits, path.name)
+    clothes = mh.read_mhclo(path)
+    files = [path]
+    thumb = checked(path.stem + ".thumb", path, "thumbnail")  # MakeHuman's convention
+    if thumb is not None:
+        files.append(thumb)
+    mesh = checked(clothes.obj_file, path, "obj_file")
+    if mesh is None:
+        raise UnreadableFileError(f"{path.name}: the mesh {clothes.obj_file!r} it names is missing beside it")
+    files.append(mesh)
+    if clothes.material:
+        material = checked(clothes.material, path, "material")
+        if material is not None:
+            files.append(material)
+            for key, value in mh.read_mhmat(material).items():
+                if key.lower().endswith("texture") and value.strip():
+                    texture = checked(value.strip(), material, key)
+                    if texture is not None:
+                        files.append(texture)
+    return sorted(set(files))
 
 
 __all__ = ["AssetError", "ImportOptions", "ImportResult", "import_file", "slug"]

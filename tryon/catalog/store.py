@@ -164,8 +164,8 @@ def read_item(folder: Path) -> Garment:
     try:
         with np.load(folder / GEOMETRY) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise CatalogItemError(f"{folder}: cannot read {GEOMETRY} ({exc})") from exc
+    except Exception as exc:  # a cut-short zip raises BadZipFile, EOFError, zlib.error...
+        raise CatalogItemError(f"{folder}: cannot read {GEOMETRY} ({type(exc).__name__}: {exc})") from exc
     materials = []
     for m in manifest["materials"]:
         tex = _load_texture(folder, m["base_texture"]) if m.get("base_texture") else None
