@@ -111,11 +111,12 @@ def annotate(result, engine, fps: float | None, show: bool, skeleton: bool = Fal
     return image
 
 
-def print_summary(n: int, wall_s: float, stage_sums: dict[str, float], out: Path | None) -> None:
+def print_summary(n: int, wall_s: float, stage_sums: dict[str, float], out: Path | None, stills: bool = False) -> None:
     if n == 0:
         print("no frames processed")
         return
-    print(f"frames: {n}   wall: {wall_s:.2f} s   throughput: {n / wall_s:.1f} fps (pose on its own thread)")
+    how = "each photo on its own" if stills else "pose on its own thread"
+    print(f"frames: {n}   wall: {wall_s:.2f} s   throughput: {n / wall_s:.1f} fps ({how})")
     print("per-stage mean ms: " + "  ".join(f"{k} {v / n:.1f}" for k, v in stage_sums.items() if k != "total"))
     if "total" in stage_sums:
         print(f"mean capture-to-composite latency: {stage_sums['total'] / n:.1f} ms")
@@ -127,7 +128,7 @@ def run_photos(engine, source, src_path: Path, output: Path | None, overlay: tup
     """One image, or each image of a folder on its own (a still: no tracking between them)."""
     import cv2
 
-    from tryon.video import SourceError, read_image
+    from tryon.video import IMAGE_SUFFIXES, SourceError, read_image
 
     files = source.files[: source.max_frames]
     if src_path.is_dir():
@@ -137,6 +138,8 @@ def run_photos(engine, source, src_path: Path, output: Path | None, overlay: tup
     else:
         out_dir = None
         targets = [output or Path(f"{src_path.stem}_tryon.png")]
+        if output is not None and output.suffix.lower() not in IMAGE_SUFFIXES:
+            return fail(f"an image gives an image: name the output .png or .jpg, not {output.name}")
     stage_sums: dict[str, float] = {}
     n = 0
     t0 = time.perf_counter()
@@ -152,7 +155,7 @@ def run_photos(engine, source, src_path: Path, output: Path | None, overlay: tup
         n += 1
         for k, v in result.timings_ms.items():
             stage_sums[k] = stage_sums.get(k, 0.0) + v
-    print_summary(n, time.perf_counter() - t0, stage_sums, out_dir or targets[0])
+    print_summary(n, time.perf_counter() - t0, stage_sums, out_dir or targets[0], stills=True)
     return 0 if n else fail(f"no readable images in {src_path}")
 
 
@@ -210,7 +213,7 @@ def main(argv=None) -> int:
     import cv2
 
     from tryon import Catalog, EngineOptions, TryOnEngine
-    from tryon.video import VIDEO_SUFFIXES, SourceError, VideoWriter, open_source
+    from tryon.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SourceError, VideoWriter, open_source
 
     catalog = Catalog(args.catalog)
     if args.list_items:
@@ -245,6 +248,8 @@ def main(argv=None) -> int:
         if source.is_still or (src_path.is_dir() and not args.sequence):
             return run_photos(engine, source, src_path, args.output, overlay)
         out = args.output or Path("demo_output.mp4")
+        if out.suffix.lower() in IMAGE_SUFFIXES:
+            return fail(f"a video gives a video or frames: name the output .mp4 or a folder, not {out.name}")
         folder_out = out if out.suffix.lower() not in VIDEO_SUFFIXES else None
         writer = None if folder_out else VideoWriter(out, source.fps)
         names = [f.stem for f in source.files] if src_path.is_dir() else None

@@ -79,3 +79,10 @@ def test_a_folder_as_a_sequence_keeps_every_frame(tmp_path):
     while cap.read()[0]:
         n += 1
     assert n == 3  # the frame of another size is letterboxed, not dropped
+
+
+def test_an_output_of_the_wrong_kind_is_one_clear_line(tmp_path):
+    proc = run_demo("--input", str(PHOTOS / "pixabay_image1.png"), "--output", str(tmp_path / "x.mp4"), cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and ".png" in proc.stderr
+    proc = run_demo("--max-frames", "2", "--output", str(tmp_path / "v.png"), cwd=tmp_path)
+    assert proc.returncode == 2 and ".mp4" in proc.stderr and not (tmp_path / "v.png").exists()

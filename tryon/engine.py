@@ -254,7 +254,12 @@ class TryOnEngine:
 
         Raises ValueError for frames that are not images (see :func:`tryon.image.as_bgr_uint8`).
         """
+        self._check_open()
         return self._finish(*self._analyze(frame, timestamp_ms))
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this TryOnEngine is closed (close() or its with-block ended); make a new one")
 
     def _analyze(self, frame, timestamp_ms: int | None):
         """The pose stages: frame check, BlazePose, smoothing. Thread-safe against
@@ -385,8 +390,10 @@ class TryOnEngine:
         pairs. Frames that are not images are skipped with a warning: a live loop does not
         die of one bad frame. ``pipelined``: run the pose model on its own thread, one frame
         ahead of the rest (MediaPipe releases the GIL), so throughput approaches the pose
-        model's alone; ``False`` runs every stage in turn on this thread.
+        model's alone; ``False`` runs every stage in turn on this thread. Each result's
+        ``timestamp_ms`` says which frame it is (a skipped frame has none).
         """
+        self._check_open()
         self.reset()
         stamped = self._stamped(frames, fps)
         if not pipelined:

@@ -326,3 +326,18 @@ def test_button_labels_follow_the_outfit():
     assert buttons["slot:shoes"].active and buttons["slot:shoes"].sublabel == "none"
     assert buttons["slot:top"].sublabel == "Tee A"
     assert L.LEFT_INDEX in HAND_LANDMARKS["left"]
+
+
+def test_script_keys_are_named_as_the_help_writes_them(tmp_path):
+    """A script may say "Right", "Esc" or "TAB"; an unknown key is refused by name."""
+    import json
+
+    from tryon.mirror.app import load_script
+
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps([{"frame": 2, "key": "Right"}, {"frame": 3, "key": "TAB"}, {"frame": 4, "key": "Esc"}]))
+    script = load_script(path)
+    assert [action_for_key(k) for f in sorted(script) for k in script[f]] == ["next", "slot-next", "quit"]
+    path.write_text(json.dumps([{"frame": 2, "key": "Bogus"}]))
+    with pytest.raises(ValueError, match="Bogus"):
+        load_script(path)

@@ -422,6 +422,8 @@ def cmd_refit(args) -> int:
 
 def cmd_list(args) -> int:
     cat = _catalog(args)
+    if not cat.root.exists():
+        return _fail(f"no catalog at {cat.root} (no such folder; 'tryon garments add' creates one)", EXIT_MISSING)
     items, warnings = cat.load_all()
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -155,6 +155,13 @@ class Garment:
         if not self.is_rigid and any(p.skin is None for p in self.parts):
             raise ValueError(f"item {self.id!r} is a {self.category}: every part needs skin weights")
 
+    def __repr__(self) -> str:  # not the mesh arrays
+        variants = f", variants={list(self.variants)}" if self.variants else ""
+        return (
+            f"Garment(id={self.id!r}, name={self.name!r}, category={self.category!r}, "
+            f"parts={len(self.parts)}, triangles={self.triangle_count}{variants})"
+        )
+
     @property
     def is_rigid(self) -> bool:
         return CATEGORIES[self.category] == "rigid"

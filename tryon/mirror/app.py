@@ -653,7 +653,11 @@ def _write_jpeg(path: Path, image: np.ndarray, quality: int = 92) -> None:
 
 
 def load_script(path: str | Path) -> dict[int, list[str]]:
-    """Scripted key presses: a JSON list of {"frame": N, "key": "s"} -> {N: ["s"]}."""
+    """Scripted key presses: a JSON list of {"frame": N, "key": "s"} -> {N: ["s"]}. Key
+    names as the key help writes them, in any case ("Right", "esc", "S"); an unknown one is
+    an error naming the known ones."""
+    from tryon.mirror.ui import KEY_ACTIONS
+
     try:
         events = json.loads(Path(path).read_text())
         out: dict[int, list[str]] = {}
@@ -661,6 +665,9 @@ def load_script(path: str | Path) -> dict[int, list[str]]:
             out.setdefault(int(e["frame"]), []).append(str(e["key"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"cannot read the script {path}: {exc}") from None
+    unknown = sorted({k for keys in out.values() for k in keys if k.strip().lower() not in KEY_ACTIONS})
+    if unknown:
+        raise ValueError(f"the script {path} presses unknown keys {unknown}; known: {', '.join(KEY_ACTIONS)}")
     return out
 
 

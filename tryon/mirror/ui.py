@@ -526,7 +526,7 @@ def key_name(code: int) -> str | None:
 
 
 def action_for_key(name: str | None, mapping: Mapping[str, str] = KEY_ACTIONS) -> str | None:
-    return None if name is None else mapping.get(name.lower() if len(name) == 1 else name)
+    return None if name is None else mapping.get(name.strip().lower())
 
 
 @dataclass
