@@ -384,3 +384,19 @@ def test_makehuman_upload_keeps_only_its_own_files_and_obeys_the_limits(tmp_path
         )
         assert proc.returncode == code, (args, proc.returncode, proc.stderr)
     assert not (catalog / "too-big").exists()
+
+
+def test_a_pair_of_shoes_in_one_file_gives_one_shoe_per_foot():
+    """MakeHuman's shoes01.obj holds both shoes side by side: each foot gets one of them,
+    shoe-sized, not the whole pair (and nothing is mirrored)."""
+    from tryon.catalog.pipeline import ImportOptions, import_file
+
+    result = import_file(
+        GARMENTS / "brown-leather-shoes" / "original" / "shoes01.obj", ImportOptions(category="shoes", name="Pair")
+    )
+    assert not any("mirrored" in w for w in result.warnings)
+    parts = result.garment.parts
+    assert sorted(p.bone for p in parts) == ["foot.L", "foot.R"]
+    for p in parts:
+        width, length = np.ptp(p.positions[:, 0]), np.ptp(p.positions[:, 2])
+        assert width < 0.15 and 0.2 < length < 0.36, (width, length)

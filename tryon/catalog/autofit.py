@@ -303,7 +303,8 @@ def orient(
         notes.append("turned the item from z-up to y-up")
     if category == "shoes":
         p = pts @ R.T
-        e = p.max(axis=0) - p.min(axis=0)
+        one = _one_of_pair(p)  # a pair side by side: its width says nothing of a shoe's length
+        e = one.max(axis=0) - one.min(axis=0)
         if e[0] > e[2]:  # length along x: turn it onto z
             R = axis_angle([0, 1, 0], -math.pi / 2) @ R
             p = pts @ R.T
@@ -320,6 +321,21 @@ def orient(
         if turned:
             notes.append(turned)
     return R, notes
+
+
+def _one_of_pair(p: np.ndarray, min_gap: float = 0.15) -> np.ndarray:
+    """(N, 3) points of one shoe when ``p`` holds a pair apart along a horizontal axis (a
+    gap of at least ``min_gap`` of the extent along x or z), else ``p``."""
+    for axis in (0, 2):
+        v = np.sort(p[:, axis])
+        if len(v) < 2:
+            continue
+        jumps = np.diff(v)
+        k = int(np.argmax(jumps))
+        if jumps[k] > min_gap * (v[-1] - v[0]):
+            split = v[k] + 0.5 * jumps[k]
+            return p[p[:, axis] > split]
+    return p
 
 
 def _face_glasses_forward(parts: list[RawPart], R: np.ndarray) -> tuple[np.ndarray, str]:

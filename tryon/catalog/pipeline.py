@@ -331,10 +331,10 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
 
 
 def _mhclo_files(path: Path, limits) -> list[Path]:
-    """The files a ``.mhclo`` upload consists of, to keep as the original: itself, the mesh
-    and material it names, the textures that material names and its thumbnail, each a regular file
-    inside the upload folder (links leaving it are refused, like a glTF's references) and
-    within the size limit. Nothing else in the folder is read or copied."""
+    """The files a ``.mhclo`` upload consists of, to keep as the original: itself, the mesh,
+    material and weights it names, the textures that material names and its thumbnail, each
+    a regular file inside the upload folder (links leaving it are refused, like a glTF's
+    references) and within the size limit. Nothing else in the folder is read or copied."""
     from tryon.catalog.loaders import _read_file, confined_path
 
     def checked(ref: str, owner: Path, what: str) -> Path | None:
@@ -354,6 +354,12 @@ def _mhclo_files(path: Path, limits) -> list[Path]:
     if mesh is None:
         raise UnreadableFileError(f"{path.name}: the mesh {clothes.obj_file!r} it names is missing beside it")
     files.append(mesh)
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # the weights file...
+        words = line.split()
+        if len(words) == 2 and words[0].endswith("_file") and words[0] != "obj_file":
+            extra = checked(words[1], path, words[0])
+            if extra is not None:
+                files.append(extra)
     if clothes.material:
         material = checked(clothes.material, path, "material")
         if material is not None:
