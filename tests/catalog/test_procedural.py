@@ -369,3 +369,23 @@ def test_writer_accepts_tuples_dicts_and_uvs(tmp_path):
 def test_writer_refuses_bad_input(parts, variants, message):
     with pytest.raises(ValueError, match=message):
         glb_bytes(parts, [GlbMaterial("m")], variants)
+
+
+def test_the_bundled_chain_rests_on_the_neck_and_collarbones():
+    """Each link is draped onto the mannequin: none sinks into the body, every link lies
+    within a couple of centimetres of the skin, and the chain keeps its 45 cm (not grown)."""
+    from scipy.spatial import cKDTree
+
+    from tryon.body.mannequin import load_mannequin
+    from tryon.catalog.catalog import Catalog
+
+    item = Catalog().get("chain-necklace")
+    m = load_mannequin()
+    body, normals = m.positions_m.astype(np.float64), m.normals.astype(np.float64)
+    chain = max(item.parts, key=lambda p: len(p.faces)).positions.astype(np.float64)
+    dist, i = cKDTree(body).query(chain)
+    signed = np.einsum("ij,ij->i", chain - body[i], normals[i])
+    assert np.mean(signed < -0.001) < 0.02
+    assert np.percentile(dist, 95) < 0.025
+    manifest = Catalog().manifest("chain-necklace")
+    assert manifest["fit"]["scale"] < 1.1

@@ -864,8 +864,9 @@ def _fit_rigid(
         return out, bones, 0.0
 
     if category == "necklace":
-        # Hung from the nape, then grown until it rests on the neck and collarbones instead
-        # of sinking into them (a necklace drapes over whatever body wears it).
+        # Hung from the nape; a chain's links are then draped one by one onto the neck,
+        # trapezius and chest (it keeps its length); a solid necklace is grown until it rests
+        # on them instead of sinking in.
         width = hi[0] - lo[0]
         s0 = 1.0 if plausible else (2 * a.neck_radius + 0.09) / width
         ref = np.array([0.5 * (lo[0] + hi[0]), hi[1], lo[2]])  # back-top: the nape
@@ -879,6 +880,12 @@ def _fit_rigid(
             _, i = tree.query(q)
             return float(np.mean(np.einsum("ij,ij->i", q - body[i], normals[i]) < 0.0005))
 
+        placed = transform_parts(parts, np.eye(3), s0, target - ref * s0)
+        draped = _drape_links(placed, body, normals, tree)
+        if draped is not None:  # a chain of separate links: each rests on the body, as worn
+            report.scale = s0
+            report.warnings.append("draped its links over the neck and chest")
+            return draped, ["spine01"] * len(parts), 0.0
         s = s0
         for k in np.linspace(1.0, 1.8, 33):
             s = s0 * k
@@ -1035,6 +1042,47 @@ def transfer_weights(positions_m: np.ndarray, mannequin: Mannequin | None = None
     dense = m.skin.to_dense()
     mixed = np.einsum("vk,vkj->vj", w, dense[idx])
     return SkinWeights.from_dense(mixed)
+
+
+def _drape_links(
+    parts: list[RawPart], body: np.ndarray, normals: np.ndarray, tree: cKDTree, clearance: float = 0.0015
+) -> list[RawPart] | None:
+    """A chain made of separate links (connected components), each moved rigidly out along
+    the body's normal until it rests ``clearance`` m above the surface: the chain lies on the
+    neck, the trapezius and the chest however the loop was drawn. None when a part is not
+    made of many pieces (a solid necklace: grown to fit instead)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    def components(p: RawPart) -> tuple[int, np.ndarray]:
+        f, n_v = p.faces, len(p.positions)
+        edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n_v, n_v))
+        return connected_components(graph, directed=False)
+
+    chain = max(range(len(parts)), key=lambda k: len(parts[k].faces))
+    n_links, _ = components(parts[chain])
+    if n_links < 12:
+        return None
+    out = []
+    for k, p in enumerate(parts):
+        # the chain's links each on their own; any other part (a clasp, a pendant) as one piece
+        n_comp, label = components(p) if k == chain else (1, np.zeros(len(p.positions), np.int64))
+        pos = p.positions.astype(np.float64).copy()
+        for _ in range(4):  # moving a link changes which surface it is nearest
+            _, i = tree.query(pos)
+            d = np.einsum("ij,ij->i", pos - body[i], normals[i])
+            lift = np.maximum(0.0, clearance - d)  # per vertex: how far below the clearance
+            need = np.zeros(n_comp)
+            np.maximum.at(need, label, lift)
+            if need.max() <= 1e-5:
+                break
+            n_sum = np.zeros((n_comp, 3))
+            np.add.at(n_sum, label, normals[i])
+            n_comp_dir = n_sum / np.maximum(np.linalg.norm(n_sum, axis=1, keepdims=True), 1e-9)
+            pos += (n_comp_dir * need[:, None])[label]
+        out.append(RawPart(pos, p.faces, p.normals, p.uvs, p.material, p.name))
+    return out
 
 
 @functools.lru_cache(maxsize=1)
