@@ -42,8 +42,8 @@ SWEEP_PERIOD_FRAMES = 30
 CAMERA_NOISE = 3.0  # grey levels, Gaussian, per pixel and frame
 
 
-#: Positions in :func:`anchor_vertices`' order of the anchors on the trunk.
-TORSO_ANCHORS = [0, 1, 4, 5]
+#: The anchors on the trunk (the cuffs follow the hands).
+TORSO_ANCHORS = ("collar", "hem", "shoulder_left", "shoulder_right")
 
 
 def anchor_vertices(garment: Garment) -> dict[str, int]:
@@ -168,6 +168,13 @@ def lag_frames(raw: np.ndarray, smooth: np.ndarray, max_lag: int = 8) -> float:
     return float(k)
 
 
+def _raw_and_smoothed(frames, fps: float, garment: Garment, catalog) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """The anchors' tracks without and with smoothing, and the frame size (w, h)."""
+    raw = track(frames, fps, garment, smoothing=False, catalog=catalog)
+    smooth = track(frames, fps, garment, smoothing=True, catalog=catalog)
+    return raw, smooth, (frames[0].shape[1], frames[0].shape[0])
+
+
 def run(
     garment_id: str = "navy-longsleeve",
     clips: dict[str, Path] | None = None,
@@ -180,20 +187,19 @@ def run(
     catalog = catalog or Catalog()
     garment = catalog.get(garment_id)
     out = {}
+    trunk = [i for i, name in enumerate(anchor_vertices(garment)) if name in TORSO_ANCHORS]
     for name, path in (clips or CLIPS).items():
         src = VideoFile(path, max_frames=max_frames)
         frames, fps = [f for f, _ in src], src.fps
         src.close()
-        raw = track(frames, fps, garment, smoothing=False, catalog=catalog)
-        smooth = track(frames, fps, garment, smoothing=True, catalog=catalog)
-        size = (frames[0].shape[1], frames[0].shape[0])
+        raw, smooth, size = _raw_and_smoothed(frames, fps, garment, catalog)
         out[name] = {
             "frames": len(frames),
             "fps": round(fps, 2),
             "jitter_px_raw": round(jitter_rms(raw, size=size), 2),
             "jitter_px_smoothed": round(jitter_rms(smooth, size=size), 2),
             # the collar, shoulder seams and hem alone (the cuffs follow gesturing hands)
-            "torso_jitter_px_smoothed": round(jitter_rms(smooth[:, TORSO_ANCHORS], size=size), 2),
+            "torso_jitter_px_smoothed": round(jitter_rms(smooth[:, trunk], size=size), 2),
             "lag_frames": round(lag_frames(raw, smooth), 2),
         }
     return out
@@ -213,9 +219,7 @@ def run_known_truth(
         n = min(n, max_frames) if max_frames else n
         shift = np.zeros(n) if name == "still" else sweep_shift(n)
         frames = camera_clip(cv2.imread(str(path), cv2.IMREAD_COLOR), n, shift)
-        raw = track(frames, 30.0, garment, smoothing=False, catalog=catalog)
-        smooth = track(frames, 30.0, garment, smoothing=True, catalog=catalog)
-        size = (frames[0].shape[1], frames[0].shape[0])
+        raw, smooth, size = _raw_and_smoothed(frames, 30.0, garment, catalog)
         settle = min(10, n // 3)
         out[name] = {
             "photo": path.stem,

@@ -19,7 +19,7 @@ from tryon.pose.face import (
     face_roi_px,
     solve_head_pose,
 )
-from tryon.pose.landmarker import PoseEstimator, PoseOptions
+from tryon.pose.landmarker import PoseEstimator
 from tryon.pose.landmarks import L
 
 FLIP = np.diag([-1.0, 1.0, 1.0])  # mirrors x, in camera axes and in the canonical model's
@@ -28,13 +28,6 @@ FLIP = np.diag([-1.0, 1.0, 1.0])  # mirrors x, in camera axes and in the canonic
 @pytest.fixture(scope="module")
 def faces():
     est = FaceEstimator()
-    yield est
-    est.close()
-
-
-@pytest.fixture(scope="module")
-def poses():
-    est = PoseEstimator(PoseOptions(segmentation=False))
     yield est
     est.close()
 

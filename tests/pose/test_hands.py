@@ -26,13 +26,6 @@ def hands():
     est.close()
 
 
-@pytest.fixture(scope="module")
-def poses():
-    est = PoseEstimator(PoseOptions(segmentation=False))
-    yield est
-    est.close()
-
-
 def _hand_length_px(hand: Hand) -> float:
     """Wrist to middle fingertip along the finger, image px."""
     chain = hand.landmarks_px[[H.WRIST, *FINGERS["middle"]]]

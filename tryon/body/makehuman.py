@@ -170,6 +170,8 @@ class MhClothes:
     offsets : (N, 3) float64, decimetres on the reference body.
     scale_refs : {"x"|"y"|"z": (body vertex a, body vertex b, reference distance)}.
     delete_verts : body vertex indices the garment hides (MakeHuman deletes them).
+    other_files : the header's other ``*_file`` entries (``vertexboneweights_file``...),
+        key -> file name beside the ``.mhclo``.
     """
 
     name: str
@@ -183,6 +185,7 @@ class MhClothes:
     z_depth: int = 50
     tags: list[str] = field(default_factory=list)
     uuid: str = ""
+    other_files: dict[str, str] = field(default_factory=dict)
 
     def fit(self, body_positions: np.ndarray) -> np.ndarray:
         """Clothing vertex positions (N, 3) on the given body (same topology as hm08)."""
@@ -249,6 +252,7 @@ def read_mhclo(path: str | Path) -> MhClothes:
         z_depth=int(header.get("z_depth", 50)),
         tags=tags,
         uuid=header.get("uuid", ""),
+        other_files={k: v for k, v in header.items() if k.endswith("_file") and k != "obj_file" and v},
     )
 
 

@@ -425,6 +425,7 @@ class RigSolver:
         trust = np.where(reliable, 1.0, np.where(usable, 0.5, 0.0))
         self._presence = pose.presence
         self._pose = pose
+        self._support: dict[tuple[int, int], float] = {}  # per limb segment, this frame
 
         limb_scale = self._limb_scale(T, pose.world_m, reliable)
 
@@ -649,7 +650,14 @@ class RigSolver:
         inside the frame (from :data:`MIN_SEEN_SHARE`) times how much of that part lies on
         the person mask. Then the keypoint's direction is the image's, not a guess (an
         upper-body shot's arms running out of the bottom of the frame); a guess pointing off
-        the person gets none. Continuous, so a limb does not flip between the two."""
+        the person gets none. Continuous, so a limb does not flip between the two. Worked
+        out once a frame per segment (the forearm's is asked twice)."""
+        key = (from_idx, idx)
+        if key not in self._support:
+            self._support[key] = self._measure_support(from_idx, idx)
+        return self._support[key]
+
+    def _measure_support(self, from_idx: int, idx: int) -> float:
         pose = self._pose
         seg = pose.segmentation
         if seg is None or not (pose.presence[from_idx] >= 0.5 and pose.in_frame()[from_idx]):

@@ -354,12 +354,10 @@ def _mhclo_files(path: Path, limits) -> list[Path]:
     if mesh is None:
         raise UnreadableFileError(f"{path.name}: the mesh {clothes.obj_file!r} it names is missing beside it")
     files.append(mesh)
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():  # the weights file...
-        words = line.split()
-        if len(words) == 2 and words[0].endswith("_file") and words[0] != "obj_file":
-            extra = checked(words[1], path, words[0])
-            if extra is not None:
-                files.append(extra)
+    for key, name in clothes.other_files.items():  # the weights file...
+        extra = checked(name, path, key)
+        if extra is not None:
+            files.append(extra)
     if clothes.material:
         material = checked(clothes.material, path, "material")
         if material is not None:

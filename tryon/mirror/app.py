@@ -618,8 +618,7 @@ class MirrorApp:
             if known:
                 tag = "calibrated" if shopper.calibrated else "uncalibrated"
                 lines.append(", ".join(f"{k} {v:.0f}" for k, v in known.items()) + f" cm ({tag})")
-            draw.draw_panel_lines(image, lines, x, lay.top, size)
-            stats_w, stats_h = draw.panel_lines_size(lines, size)
+            stats_w, stats_h = draw.draw_panel_lines(image, lines, x, lay.top, size)
         if self.help:
             lines = ["Keys"] + [f"{k}: {v}" for k, v in KEY_HELP]
             help_w, help_h = draw.panel_lines_size(lines, size)

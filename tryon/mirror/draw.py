@@ -330,11 +330,13 @@ def panel_lines_size(lines: list[str], size: int) -> tuple[int, int]:
     return max(text_size(s, size, False)[0] for s in lines) + 2 * size, int(size * 1.35) * len(lines) + size
 
 
-def draw_panel_lines(image: np.ndarray, lines: list[str], x: int, y: int, size: int) -> None:
-    """Left-aligned lines on a dark panel (stats overlay, key help)."""
+def draw_panel_lines(image: np.ndarray, lines: list[str], x: int, y: int, size: int) -> tuple[int, int]:
+    """Left-aligned lines on a dark panel (stats overlay, key help); returns its (w, h) px."""
     if not lines:
-        return
+        return 0, 0
     lh = int(size * 1.35)
-    panel(image, (x, y, *panel_lines_size(lines, size)), INK, 0.7, radius=size // 2)
+    w, h = panel_lines_size(lines, size)
+    panel(image, (x, y, w, h), INK, 0.7, radius=size // 2)
     for i, s in enumerate(lines):
         text(image, s, x + size, y + size // 2 + i * lh, size, WHITE, False)
+    return w, h
