@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT
+
+pytestmark = pytest.mark.slow  # a bench run in a subprocess
 
 
 def test_bench_smoke_run_writes_a_complete_report(tmp_path):

@@ -4,7 +4,10 @@ import subprocess
 import sys
 
 import cv2
+import pytest
 from helpers import PHOTOS, ROOT
+
+pytestmark = pytest.mark.slow  # demo.py in subprocesses
 
 
 def run_demo(*args, cwd):

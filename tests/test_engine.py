@@ -101,6 +101,7 @@ def test_unknown_item_is_a_clear_error():
         TryOnEngine(items=["nope"])
 
 
+@pytest.mark.slow
 def test_sleeves_follow_the_arms_on_the_real_clip():
     """On the dance clip the right wrist goes from above the shoulder to far below it: the
     skinned sleeve's cuff (compared as vertices, not pixels) follows the wrist all along."""

@@ -12,6 +12,8 @@ from tryon import EngineOptions, TryOnEngine
 from tryon.pose.landmarks import TORSO
 from tryon.video import VideoFile
 
+pytestmark = pytest.mark.slow  # the engine on real clips and photos
+
 
 def torso_coverage(result) -> float:
     quad = result.pose.keypoints_px[TORSO].astype(np.float64)

@@ -98,6 +98,7 @@ def _upper_arm_angles(body, pose, sides=("L", "R")):
     return out
 
 
+@pytest.mark.slow
 def test_arms_running_out_of_the_frame_follow_the_image(mannequin, solver):
     """Upper-body close-up (real clip): the elbows are below the frame and barely 'present',
     but the arms are on the person mask down to the edge, so the upper arms follow the image

@@ -26,6 +26,8 @@ from tryon.catalog.item import CATEGORIES
 from tryon.catalog.loaders import load_asset
 from tryon.catalog.pipeline import slug
 
+pytestmark = pytest.mark.slow  # the CLI in subprocesses
+
 ROOT = Path(__file__).resolve().parents[2]
 GARMENTS = ROOT / "garments"
 PHOTOS = ROOT / "tests" / "data" / "photos"

@@ -22,6 +22,8 @@ from tryon.catalog.catalog import Catalog
 from tryon.catalog.item import CATEGORIES
 from tryon.pose.landmarks import L
 
+pytestmark = pytest.mark.slow  # every bundled item re-imported; the CLI in subprocesses
+
 GARMENTS = ROOT / "garments"
 BUNDLED_IDS = [b.id for b in BUNDLED]
 

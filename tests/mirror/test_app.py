@@ -28,6 +28,8 @@ from tryon.pose.landmarks import NUM_LANDMARKS, L
 from tryon.pose.types import Pose
 from tryon.video import SourceError
 
+pytestmark = pytest.mark.slow  # the real app in subprocesses, under Xvfb
+
 DANCE = ROOT / "samples" / "dance.mp4"
 W, H = 320, 240
 

@@ -109,6 +109,7 @@ def test_release_twice_is_safe():
     r.close()
 
 
+@pytest.mark.slow
 def test_pyrender_reference_agrees_on_silhouette_and_depth(mannequin, tmp_path):
     """The same posed garment and camera through pyrender (an independent renderer) and
     ours: same silhouette and depth, which pins our projection and camera conventions.
