@@ -25,12 +25,13 @@ from tryon.body.skeleton import BONE_INDEX
 from tryon.body.skinning import linear_blend_skinning
 from tryon.body.synthetic import bvh_pose, bvh_poses, forward_kinematics, place_in_camera, random_pose
 from tryon.catalog.catalog import Catalog
-from tryon.catalog.item import Garment, Material
+from tryon.catalog.item import Garment
 from tryon.deform import body_occluder, deform_item
 from tryon.frames import MODEL_TO_CAMERA, CameraIntrinsics, project
 from tryon.image import srgb_to_linear
 from tryon.render.compositor import Compositor
-from tryon.render.renderer import Draw, Renderer
+from tryon.render.renderer import Renderer
+from tryon.render.types import Draw, Material
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Joints whose 2D error is reported (bone heads of the solved rig).

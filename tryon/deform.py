@@ -14,7 +14,7 @@ from tryon.body.skeleton import BONE_INDEX
 from tryon.body.skinning import dual_quaternion_skinning, linear_blend_skinning, rigid_transform
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
-from tryon.render.renderer import Draw
+from tryon.render.types import Draw
 
 SKINNING_METHODS = ("lbs", "dqs")
 
@@ -51,16 +51,15 @@ def part_visible(item: Garment, part_index: int, body: PosedBody) -> bool:
     if not item.is_rigid:
         return True
     bone = item.parts[part_index].bone or item.attachment.bone
-    if item.category == "ring" and f"ring_finger.{bone[-1]}" in body.finger_frames:
+    if _finger_frame(item, bone, body) is not None:  # placed by the hand model, which found it
         return True
     return bool(body.bone_confidence[BONE_INDEX[bone]] >= MIN_PART_CONFIDENCE)
 
 
-#: Jewelry made of wire: seen from afar its wire is thinner than a pixel and would vanish
-#: in the anti-aliasing. Its surface is pushed out along the normals until the wire is at
-#: least MIN_WIRE_PX wide on screen (the design's wire radius taken as WIRE_RADIUS_M); near
-#: the camera nothing changes.
-WIRE_JEWELRY = frozenset({"earrings", "necklace", "ring", "bracelet"})
+#: Jewelry made of wire (``Category.thin_wire``): seen from afar its wire is thinner than a
+#: pixel and would vanish in the anti-aliasing. Its surface is pushed out along the normals
+#: until the wire is at least MIN_WIRE_PX wide on screen (the design's wire radius taken as
+#: WIRE_RADIUS_M); near the camera nothing changes.
 MIN_WIRE_PX = 1.6
 WIRE_RADIUS_M = 0.001
 
@@ -72,10 +71,17 @@ def thicken_wire(positions: np.ndarray, normals: np.ndarray, fx_px: float) -> np
     return positions + normals * grow[:, None]
 
 
+def _finger_frame(item: Garment, bone: str, body: PosedBody) -> np.ndarray | None:
+    """(3, 4) the hand model's frame of the finger the item rides (``Category.finger``, on
+    the side of ``bone``), or None (no finger, or the hand model did not find it)."""
+    finger = item.kind.finger
+    return None if finger is None else body.finger_frames.get(f"{finger}.{bone[-1]}")
+
+
 def _part_transform(item: Garment, bone: str, body: PosedBody) -> np.ndarray:
     """(3, 4) bind -> camera map a rigid part rides: its bone's, or for a ring the finger the
     hand model found."""
-    finger = body.finger_frames.get(f"ring_finger.{bone[-1]}") if item.category == "ring" else None
+    finger = _finger_frame(item, bone, body)
     return finger if finger is not None else body.palette[BONE_INDEX[bone]].astype(np.float64)
 
 
@@ -98,7 +104,7 @@ def deform_item(
             bone = part.bone or item.attachment.bone
             transform = _compose(_part_transform(item, bone, body), np.asarray(item.attachment.offset, np.float64))
             pos, nrm = rigid_transform(part.positions, transform, part.normals)
-            if item.category in WIRE_JEWELRY and nrm is not None:
+            if item.kind.thin_wire and nrm is not None:
                 pos = thicken_wire(pos, nrm, body.intrinsics.fx)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)

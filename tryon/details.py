@@ -18,15 +18,12 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from tryon.catalog.categories import CATEGORIES
 from tryon.frames import CameraIntrinsics
 from tryon.pose.face import Face, FaceEstimator, FaceOptions, HeadPose, face_roi_px, solve_head_pose
 from tryon.pose.filters import GroupParams, OneEuroFilter
 from tryon.pose.hands import Hand, HandEstimator, HandOptions, hand_roi_px
 from tryon.pose.types import Pose
-
-#: Categories placed by the face mesh, and by a hand's landmarks.
-FACE_CATEGORIES = frozenset({"glasses", "hat", "earrings"})
-HAND_CATEGORIES = frozenset({"ring"})
 
 
 @dataclass(frozen=True)
@@ -68,12 +65,16 @@ NO_DETAILS = Details()
 
 
 def needed(categories: Iterable[str], options: DetailOptions) -> tuple[bool, tuple[str, ...]]:
-    """(run the face mesh, the hands to track) for items of these categories."""
-    cats = set(categories)
-    face = options.face if options.face is not None else bool(cats & FACE_CATEGORIES)
+    """(run the face mesh, the hands to track) for items of these categories: what their
+    records' ``detail`` asks (a ring: the hand it is fitted to, :mod:`tryon.catalog.fit`)."""
+    kinds = [CATEGORIES[c] for c in set(categories)]
+    face = options.face if options.face is not None else any(k.detail == "face" for k in kinds)
+    sides = sorted({k.hand_side for k in kinds if k.hand_side is not None})
     hands: tuple[str, ...] = ()
-    if options.hands is True or (options.hands is None and cats & HAND_CATEGORIES):
-        hands = ("left",)  # rings are fitted to the left ring finger (tryon.catalog.autofit)
+    if options.hands is True:
+        hands = tuple(sides) or ("left",)
+    elif options.hands is None:
+        hands = tuple(sides)
     return face, hands
 
 

@@ -75,6 +75,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from tryon.body.proportions import TORSO, BodyMeasurements, measure
+from tryon.catalog.categories import CATEGORIES
 from tryon.frames import CameraIntrinsics
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
@@ -139,14 +140,6 @@ DEFAULT_BOTTOM_CHART: dict = {
     },
     "weights": {"hips": 1.0, "waist": 0.5, "height": 0.25},
 }
-#: Which default chart a category uses (categories not named here have no sizes).
-CATEGORY_CHART: dict[str, str] = {
-    "top": "top",
-    "outerwear": "top",
-    "dress": "top",
-    "full-outfit": "top",
-    "bottom": "bottom",
-}
 
 
 # -- size charts ---------------------------------------------------------------------------
@@ -201,13 +194,15 @@ DEFAULT_CHARTS: dict[str, SizeChart] = {
 
 
 def chart_for(manifest: Mapping, category: str | None = None) -> SizeChart | None:
-    """The item's own ``size_chart``, else the default for its category, else None (one size).
+    """The item's own ``size_chart``, else the default for its category (``Category.size_chart``),
+    else None (one size).
 
     A malformed chart raises ValueError (catalog tools should refuse it; the mirror warns and
     falls back to the default)."""
     if manifest.get("size_chart"):
         return SizeChart.from_dict(manifest["size_chart"], f"size chart of {manifest.get('id', 'the item')}")
-    family = CATEGORY_CHART.get(category or manifest.get("category", ""))
+    kind = CATEGORIES.get(category or manifest.get("category", ""))
+    family = None if kind is None else kind.size_chart
     return DEFAULT_CHARTS.get(family) if family else None
 
 

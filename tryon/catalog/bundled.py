@@ -11,8 +11,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tryon.catalog.autofit import FitOverrides
 from tryon.catalog.catalog import Catalog
+from tryon.catalog.fit import FitOverrides
 
 MAKEHUMAN_LICENCE = "CC0-1.0 (MakeHuman system assets, released as CC0 in September 2020)"
 MAKEHUMAN_SOURCE = "GitHub makehumancommunity/makehuman-assets @ 8cf9645b, base/clothes/"

@@ -51,46 +51,6 @@ ORIENTATION_HELP = """how a model should face:
   the wearer's right (-x): --rotate 0 90 0; up (+y): --rotate 90 0 0; backward: --rotate 0 180 0.
 """
 
-#: Words shop staff use for a category (any case; spaces and _ read as -).
-CATEGORY_SYNONYMS = {
-    "sunglasses": "glasses",
-    "eyeglasses": "glasses",
-    "spectacles": "glasses",
-    "shoe": "shoes",
-    "sneaker": "shoes",
-    "sneakers": "shoes",
-    "boot": "shoes",
-    "boots": "shoes",
-    "earring": "earrings",
-    "cap": "hat",
-    "beanie": "hat",
-    "hats": "hat",
-    "shirt": "top",
-    "t-shirt": "top",
-    "tshirt": "top",
-    "tee": "top",
-    "blouse": "top",
-    "sweater": "top",
-    "tops": "top",
-    "pants": "bottom",
-    "trousers": "bottom",
-    "jeans": "bottom",
-    "skirt": "bottom",
-    "shorts": "bottom",
-    "bottoms": "bottom",
-    "jacket": "outerwear",
-    "coat": "outerwear",
-    "bangle": "bracelet",
-    "bracelets": "bracelet",
-    "pendant": "necklace",
-    "chain": "necklace",
-    "necklaces": "necklace",
-    "watches": "watch",
-    "rings": "ring",
-    "dresses": "dress",
-    "outfit": "full-outfit",
-}
-
 
 class _Category(str):
     """A category as argparse hands it over, remembering what was typed (for the note)."""
@@ -99,12 +59,12 @@ class _Category(str):
 
 
 def category_arg(value: str) -> str:
-    """argparse ``type=`` for --category: any case, common synonyms mapped (no output here);
+    """argparse ``type=`` for --category: any case, common synonyms mapped (``Category.synonyms``;
+    no output here);
     an unknown word is passed on for argparse's 'invalid choice' message, which lists them."""
-    from tryon.catalog.item import CATEGORIES
+    from tryon.catalog.categories import from_word
 
-    key = "-".join(value.strip().lower().replace("_", " ").split())
-    out = _Category(key if key in CATEGORIES else CATEGORY_SYNONYMS.get(key, key))
+    out = _Category(from_word(value))
     out.given = value
     return out
 
@@ -353,7 +313,7 @@ def cmd_add(args) -> int:
 
 
 def _overrides(args):
-    from tryon.catalog.autofit import FitOverrides
+    from tryon.catalog.fit import FitOverrides
 
     return FitOverrides(
         units=args.units,
@@ -489,7 +449,7 @@ def cmd_preview(args) -> int:
 
 
 def add_garments_parser(sub) -> None:
-    from tryon.catalog.item import CATEGORIES
+    from tryon.catalog.categories import CATEGORIES
 
     g = sub.add_parser(
         "garments",

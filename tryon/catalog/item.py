@@ -2,7 +2,9 @@
 
 Geometry is in model metres on the canonical mannequin (y up, +z front, see
 :mod:`tryon.frames`). Clothes carry skin weights on the reduced skeleton; rigid items
-(shoes, glasses, watches, jewelry) carry the bone they ride on and a fixed offset.
+(shoes, glasses, watches, jewelry) carry the bone they ride on and a fixed offset. What a
+category implies (skinned or rigid, layer, clipping...) is its record in
+:mod:`tryon.catalog.categories`; :data:`CATEGORIES` is that table.
 UVs follow glTF (v = 0 at the top row of the texture image).
 """
 
@@ -13,68 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.body.mannequin import SkinWeights
+from tryon.catalog.categories import CATEGORIES, Category, lookup
+from tryon.render.types import Material
 
-#: Categories that yield to the shopper's hands and hair (see tryon.render.keepout): what is
-#: worn under them. Hats sit on the hair; glasses, shoes, watches, bracelets and rings are on
-#: or around the hands and face themselves.
-UNDER_HANDS_AND_HAIR = frozenset({"top", "bottom", "dress", "outerwear", "full-outfit", "necklace", "earrings"})
-
-#: How far in front of what lies at the same place each category is drawn (metres, for the
-#: depth test only): a shirt over the jeans' waistband, a jacket over the shirt, a necklace,
-#: watch or bracelet over the collar or cuff it touches. Anything thicker still hides them
-#: (the neck hides the back of a necklace).
-LAYER_BIAS_M: dict[str, float] = {
-    "top": 0.003,
-    "outerwear": 0.008,
-    "necklace": 0.03,
-    "watch": 0.02,
-    "bracelet": 0.02,
-}
-
-#: Categories and how each attaches: "skinned" deforms with the body, "rigid" rides one bone.
-CATEGORIES: dict[str, str] = {
-    "top": "skinned",
-    "bottom": "skinned",
-    "dress": "skinned",
-    "outerwear": "skinned",
-    "full-outfit": "skinned",
-    "shoes": "rigid",
-    "hat": "rigid",
-    "glasses": "rigid",
-    "earrings": "rigid",
-    "necklace": "rigid",
-    "bracelet": "rigid",
-    "watch": "rigid",
-    "ring": "rigid",
-}
-
-
-@dataclass
-class Material:
-    """A metallic-roughness material (glTF's model).
-
-    base_color : (4,) float32 linear RGBA factor. base_texture : (H, W, 4) uint8 sRGB
-    image or None. metallic, roughness : [0, 1].
-    """
-
-    name: str
-    base_color: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.8, 0.8, 1.0], np.float32))
-    base_texture: np.ndarray | None = None
-    metallic: float = 0.0
-    roughness: float = 0.8
-    double_sided: bool = True
-
-    def __post_init__(self) -> None:
-        self.base_color = np.asarray(self.base_color, dtype=np.float32).reshape(4)
-        if self.base_texture is not None:
-            tex = np.asarray(self.base_texture)
-            if tex.ndim != 3 or tex.shape[2] not in (3, 4) or tex.dtype != np.uint8:
-                raise ValueError(
-                    f"material {self.name!r}: base texture must be (H, W, 3|4) uint8, got {tex.shape} {tex.dtype}"
-                )
-            if tex.shape[2] == 3:
-                tex = np.concatenate([tex, np.full(tex.shape[:2] + (1,), 255, np.uint8)], axis=2)
-            self.base_texture = np.ascontiguousarray(tex)
+__all__ = ["CATEGORIES", "Attachment", "Garment", "Material", "MeshPart"]
 
 
 @dataclass
@@ -141,8 +85,7 @@ class Garment:
     manifest: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"unknown category {self.category!r}; choose one of: {', '.join(CATEGORIES)}")
+        lookup(self.category)  # a clear message for an unknown one
         if not self.parts:
             raise ValueError(f"item {self.id!r} has no mesh parts")
         for part in self.parts:
@@ -163,18 +106,23 @@ class Garment:
         )
 
     @property
+    def kind(self) -> Category:
+        """The category's record: everything the item's category implies."""
+        return CATEGORIES[self.category]
+
+    @property
     def is_rigid(self) -> bool:
-        return CATEGORIES[self.category] == "rigid"
+        return self.kind.is_rigid
 
     @property
     def keepout(self) -> bool:
         """Whether the shopper's hands and hair come out in front of this item."""
-        return self.category in UNDER_HANDS_AND_HAIR
+        return self.kind.under_hands_and_hair
 
     @property
     def layer_bias_m(self) -> float:
-        """How far in front of clothes at the same place it is drawn (see LAYER_BIAS_M)."""
-        return LAYER_BIAS_M.get(self.category, 0.0)
+        """How far in front of clothes at the same place it is drawn (``Category.layer_bias_m``)."""
+        return self.kind.layer_bias_m
 
     @property
     def triangle_count(self) -> int:

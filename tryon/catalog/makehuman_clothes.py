@@ -4,7 +4,8 @@ A ``.mhclo`` ties every clothing vertex to three mannequin vertices (barycentric
 plus an offset), so the garment is fitted exactly and its skin weights are the same mix
 of those vertices' weights. MakeHuman outfits are one mesh holding top and bottom as
 separate pieces; ``piece="top"`` keeps the connected pieces that ride mostly on the upper
-body, ``"bottom"`` the others, ``"all"`` the whole outfit.
+body, ``"bottom"`` the others, ``"all"`` the whole outfit (the import pipeline takes the
+category's: :func:`piece_for`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from scipy.sparse.csgraph import connected_components
 from tryon.body import makehuman as mh
 from tryon.body.mannequin import Mannequin, SkinWeights, load_mannequin, vertex_normals
 from tryon.body.skeleton import BONE_NAMES
-from tryon.catalog.item import Garment, Material, MeshPart
+from tryon.catalog.categories import Category, lookup
+from tryon.catalog.fit.rigging import for_category
+from tryon.catalog.item import Attachment, Garment, Material, MeshPart
 from tryon.frames import MAKEHUMAN_UNIT_M
 from tryon.image import srgb_to_linear
 
@@ -28,23 +31,13 @@ LOWER_BODY_BONES = frozenset(
     if n == "root" or n.split(".")[0] in ("pelvis", "upperleg01", "upperleg02", "lowerleg01", "lowerleg02", "foot")
 )
 PIECES = ("top", "bottom", "all")
-#: Categories that end at the hips: cloth there follows the pelvis, not the thighs (else a
-#: seated or striding shopper's hem is dragged down between the legs).
-UPPER_BODY_CATEGORIES = frozenset({"top", "outerwear"})
-LEG_BONES = frozenset(
-    i
-    for i, n in enumerate(BONE_NAMES)
-    if n.split(".")[0] in ("upperleg01", "upperleg02", "lowerleg01", "lowerleg02", "foot")
-)
+#: The outfit piece a garment of each body half keeps (see categories.BODY_HALVES).
+PIECE_OF_HALF = {"upper": "top", "lower": "bottom", None: "all"}
 
 
-def pelvis_bound(skin: SkinWeights) -> SkinWeights:
-    """The same weights with every leg bone's share moved onto the root (pelvis)."""
-    dense = skin.to_dense()
-    legs = sorted(LEG_BONES)
-    dense[:, BONE_NAMES.index("root")] += dense[:, legs].sum(axis=1)
-    dense[:, legs] = 0.0
-    return SkinWeights.from_dense(dense)
+def piece_for(kind: Category) -> str:
+    """The piece of a MakeHuman outfit a garment of category ``kind`` keeps."""
+    return PIECE_OF_HALF[kind.body_half]
 
 
 def fitted_vertices(clothes: mh.MhClothes, mannequin: Mannequin) -> tuple[np.ndarray, SkinWeights]:
@@ -85,7 +78,7 @@ def _piece_mask(tri_v: np.ndarray, skin: SkinWeights, n_vertices: int, piece: st
 
 
 def _build_part(
-    positions, normals_v, tri_v, tri_vt, obj, skin, material: int, bone: str | None, category: str
+    positions, normals_v, tri_v, tri_vt, obj, skin, material: int, bone: str | None, kind: Category
 ) -> MeshPart:
     """One render vertex per (position, uv) pair; normals from the position topology, so UV
     seams do not show as shading seams."""
@@ -99,9 +92,7 @@ def _build_part(
         uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype(np.float32)  # OBJ v-up -> glTF v-down
     part_skin = None
     if bone is None:
-        part_skin = skin.take(src)
-        if category in UPPER_BODY_CATEGORIES:
-            part_skin = pelvis_bound(part_skin)
+        part_skin = for_category(skin.take(src), kind)
     return MeshPart(
         positions=positions[src].astype(np.float32),
         normals=normals_v[src],
@@ -136,10 +127,10 @@ def import_makehuman_clothes(
 
     Clothes come back skinned. ``bottom_color_srgb`` (with ``piece="all"``): the outfit's
     lower pieces get their own material (dungarees over a T-shirt). Rigid categories: shoes
-    split into a left and a right part riding the feet, a hat rides the head; their fitted
-    bind positions are already on the mannequin."""
-    from tryon.catalog.item import CATEGORIES
-
+    split into a left and a right part riding the feet (a category with a ``right_bone``),
+    the others ride their category's bone; their fitted bind positions are already on the
+    mannequin."""
+    kind = lookup(category)
     if piece not in PIECES:
         raise ValueError(f"piece must be one of {PIECES}, got {piece!r}")
     mhclo_path = Path(mhclo_path)
@@ -166,21 +157,16 @@ def import_makehuman_clothes(
         tri_v, tri_vt = tri_v[:, ::-1], tri_vt[:, ::-1]
         normals_v = -normals_v
 
-    rigid = CATEGORIES[category] == "rigid"
     materials = [_material(clothes.name, base_color_srgb, roughness)]
     groups: list[tuple[np.ndarray, int, str | None]] = []
     attachment = None
-    if rigid:
-        from tryon.catalog.item import Attachment
-
-        if category == "shoes":
+    if kind.is_rigid:
+        attachment = Attachment(kind.bone)
+        if kind.right_bone is not None:  # a pair: each side on its own bone
             side_left = positions[tri_v[:, 0], 0] > 0  # +x is the mannequin's left
-            groups = [(side_left, 0, "foot.L"), (~side_left, 0, "foot.R")]
-            attachment = Attachment("foot.L")
+            groups = [(side_left, 0, kind.bone), (~side_left, 0, kind.right_bone)]
         else:
-            bone = {"hat": "head", "glasses": "head", "earrings": "head", "necklace": "spine01"}.get(category, "head")
-            groups = [(np.ones(len(tri_v), bool), 0, bone)]
-            attachment = Attachment(bone)
+            groups = [(np.ones(len(tri_v), bool), 0, kind.bone)]
     elif bottom_color_srgb is not None and piece == "all":
         top_tris = _upper_piece(tri_v, positions)
         if top_tris is not None:
@@ -189,7 +175,7 @@ def import_makehuman_clothes(
     if not groups:
         groups = [(np.ones(len(tri_v), bool), 0, None)]
     parts = [
-        _build_part(positions, normals_v, tri_v[sel], tri_vt[sel], obj, skin, mat, bone, category)
+        _build_part(positions, normals_v, tri_v[sel], tri_vt[sel], obj, skin, mat, bone, kind)
         for sel, mat, bone in groups
         if sel.any()
     ]
@@ -200,7 +186,7 @@ def import_makehuman_clothes(
         parts=parts,
         materials=materials,
         attachment=attachment,
-        clip_to_person=not rigid or category == "shoes",
+        clip_to_person=kind.clip_to_person,
         manifest={"makehuman": {"name": clothes.name, "uuid": clothes.uuid, "piece": piece}},
     )
 

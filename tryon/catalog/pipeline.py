@@ -2,7 +2,7 @@
 
 ``import_file(path, ImportOptions(...))``: read (:mod:`tryon.catalog.loaders`, or the
 MakeHuman ``.mhclo`` importer), validate and repair, detect units, orient, fit to the mannequin
-by category and rig (:mod:`tryon.catalog.autofit`). Every refusal is an
+by category and rig (:mod:`tryon.catalog.fit`). Every refusal is an
 :class:`~tryon.catalog.assets.AssetError` with a message a non-engineer can act on; warnings
 say what was repaired, rescaled or substituted. ``Catalog.add`` stores the result atomically.
 """
@@ -24,8 +24,9 @@ from tryon.catalog.assets import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from tryon.catalog.autofit import SKINNED, FitOverrides, fit, transfer_weights
-from tryon.catalog.item import CATEGORIES, Attachment, Garment, Material, MeshPart
+from tryon.catalog.categories import lookup
+from tryon.catalog.fit import FitOverrides, fit, rig
+from tryon.catalog.item import Attachment, Garment, Material, MeshPart
 from tryon.image import srgb_to_linear
 
 SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".mhclo")
@@ -33,7 +34,7 @@ SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".mhclo")
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """category : one of :data:`tryon.catalog.item.CATEGORIES`. name : shown to shoppers.
+    """category : one of :data:`tryon.catalog.categories.CATEGORIES`. name : shown to shoppers.
     item_id : catalog id (default: from the name). limits : file size and triangle budget.
     overrides : a manual fit. licence, attribution, source : carried into the manifest
     (CC BY assets must credit their authors). size_chart : per-size measurement ranges (see
@@ -52,8 +53,7 @@ class ImportOptions:
     bottom_color_srgb: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"unknown category {self.category!r}; choose one of: {', '.join(CATEGORIES)}")
+        lookup(self.category)  # a clear message for an unknown one
         if not self.name.strip():
             raise ValueError("the item needs a name")
         if is_cc_by(self.licence) and not self.attribution.strip():
@@ -168,6 +168,7 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
     from tryon.catalog.loaders import load_asset, validate_and_repair
 
     asset = validate_and_repair(load_asset(path, options.limits), options.limits)
+    kind = lookup(options.category)
     fitted = fit(asset.parts, options.category, asset.units_hint, asset.up_axis_hint, options.overrides)
     materials = _materials(asset)
     if fitted.report.added_strap:
@@ -182,16 +183,9 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         pos = p.positions.astype(np.float32)
         faces = p.faces.astype(np.int32)
         nrm = vertex_normals(pos, faces) if p.normals is None else p.normals.astype(np.float32)
-        skin = None
-        if options.category in SKINNED:
-            from tryon.catalog.makehuman_clothes import UPPER_BODY_CATEGORIES, pelvis_bound
-
-            skin = transfer_weights(pos)
-            if options.category in UPPER_BODY_CATEGORIES:
-                skin = pelvis_bound(skin)
+        skin = rig(pos, kind) if kind.skinned else None
         uvs = None if p.uvs is None else p.uvs.astype(np.float32)
         parts.append(MeshPart(pos, nrm, faces, uvs, min(p.material, len(materials) - 1), skin, bone))
-    rigid = CATEGORIES[options.category] == "rigid"
     n_orig = len(asset.parts)
     variants = {}
     for name, per_part in asset.variants.items():
@@ -203,9 +197,9 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         category=options.category,
         parts=parts,
         materials=materials,
-        attachment=Attachment(fitted.report.bone) if rigid else None,
+        attachment=Attachment(fitted.report.bone) if kind.is_rigid else None,
         variants=variants,
-        clip_to_person=options.category in SKINNED or options.category == "shoes",
+        clip_to_person=kind.clip_to_person,
         attribution=options.attribution,
     )
     warnings = list(asset.warnings) + fitted.report.warnings
@@ -292,7 +286,7 @@ def _referenced_files(path: Path) -> list[Path]:
 
 def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
     """MakeHuman clothes: fitted by their own .mhclo data (no auto-fit needed)."""
-    from tryon.catalog.makehuman_clothes import import_makehuman_clothes
+    from tryon.catalog.makehuman_clothes import import_makehuman_clothes, piece_for
 
     try:
         files = _mhclo_files(path, options.limits)  # refused before anything is read further
@@ -301,7 +295,7 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
             item_id=options.item_id or slug(options.name),
             name=options.name,
             category=options.category,
-            piece={"top": "top", "outerwear": "top", "bottom": "bottom"}.get(options.category, "all"),
+            piece=piece_for(lookup(options.category)),
             base_color_srgb=options.color_srgb,
             bottom_color_srgb=options.bottom_color_srgb,
         )

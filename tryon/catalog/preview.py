@@ -11,10 +11,11 @@ import numpy as np
 
 from tryon.body.mannequin import Mannequin, load_mannequin
 from tryon.body.rotations import axis_angle
-from tryon.catalog.item import Garment, Material
+from tryon.catalog.item import Garment
 from tryon.frames import MODEL_TO_CAMERA, CameraIntrinsics
 from tryon.render.lighting import Lighting
-from tryon.render.renderer import Draw, Renderer
+from tryon.render.renderer import Renderer
+from tryon.render.types import Draw, Material
 
 SKIN = Material("skin", [0.62, 0.45, 0.36, 1.0], roughness=0.7)
 BACKGROUND_BGR = (236, 234, 230)

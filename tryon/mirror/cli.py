@@ -164,13 +164,18 @@ def _charts(garments) -> dict:
 
 
 def _default_outfit(wardrobe) -> list[str]:
-    """The demo's shirt if the catalog has it, else its first top, else its first item."""
+    """The demo's shirt if the catalog has it, else its first item of the top slot (of the
+    category the table lists first: a plain top before a dress or a jacket), else its first
+    item."""
+    from tryon.catalog.categories import CATEGORIES
+
     if "navy-longsleeve" in wardrobe:
         return ["navy-longsleeve"]
-    tops = [e.id for e in wardrobe.entries.values() if e.category == "top"]
+    order = list(CATEGORIES)
+    tops = sorted(wardrobe.by_slot.get("top", []), key=lambda e: (order.index(e.category), e.id))
     if tops:
-        return [sorted(tops)[0]]
-    for slot in ("top", *wardrobe.slots):
+        return [tops[0].id]
+    for slot in wardrobe.slots:
         if wardrobe.by_slot.get(slot):
             return [wardrobe.by_slot[slot][0].id]
     return []

@@ -13,26 +13,31 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tryon.catalog.categories import CATEGORIES
 from tryon.pose.landmarks import L  # the landmark indices' one source of truth
 
 if TYPE_CHECKING:
     from tryon import Pose
 
 # -- outfit slots ------------------------------------------------------------------------------
-#: The outfit's slots, in display order, and the catalog categories each one takes.
-SLOT_CATEGORIES: dict[str, tuple[str, ...]] = {
-    "top": ("top", "outerwear", "dress", "full-outfit"),
-    "bottom": ("bottom",),
-    "shoes": ("shoes",),
-    "head": ("hat", "glasses", "earrings"),
-    "neck": ("necklace",),
-    "wrist": ("watch", "bracelet", "ring"),
-}
-SLOTS: tuple[str, ...] = tuple(SLOT_CATEGORIES)
-CATEGORY_SLOT: dict[str, str] = {c: s for s, cats in SLOT_CATEGORIES.items() for c in cats}
-#: Top-slot categories that cover the legs too: wearing one takes the bottom off, and putting
-#: a bottom on takes it off (as in a fitting room).
-COVERS_BOTTOM = frozenset({"dress", "full-outfit"})
+#: The outfit's slots, in display order. Which slot takes a category is its record's
+#: ``slot`` (:mod:`tryon.catalog.categories`); a top-slot item whose record says
+#: ``covers_legs`` (a dress) and a bottom replace each other (as in a fitting room).
+SLOTS: tuple[str, ...] = ("top", "bottom", "shoes", "head", "neck", "wrist")
+#: The slot of each category, from the category table (for reading; the code asks the record).
+CATEGORY_SLOT: dict[str, str] = {name: c.slot for name, c in CATEGORIES.items() if c.slot is not None}
+
+
+def slot_of(category: str) -> str | None:
+    """The outfit slot that takes items of ``category`` (None: no slot, or no such category)."""
+    kind = CATEGORIES.get(category)
+    return None if kind is None else kind.slot
+
+
+def covers_legs(category: str) -> bool:
+    """Whether an item of ``category`` covers the legs too (a dress, a full outfit)."""
+    kind = CATEGORIES.get(category)
+    return kind is not None and kind.covers_legs
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class CatalogEntry:
 
     @property
     def slot(self) -> str | None:
-        return CATEGORY_SLOT.get(self.category)
+        return slot_of(self.category)
 
 
 class Wardrobe:
@@ -118,7 +123,7 @@ class Outfit:
                 raise ValueError(f"items {out[entry.slot].item_id!r} and {entry.id!r} both go in the {entry.slot} slot")
             out[entry.slot] = choice
         top = self.wardrobe.entries[out["top"].item_id] if "top" in out else None
-        if top is not None and top.category in COVERS_BOTTOM and "bottom" in out:
+        if top is not None and covers_legs(top.category) and "bottom" in out:
             raise ValueError(f"{top.id!r} ({top.category}) covers the legs: leave out {out['bottom'].item_id!r}")
         return out
 
@@ -170,7 +175,7 @@ class Outfit:
     def _undo_clashes(self, slot: str) -> None:
         """A dress or full outfit and a bottom do not go together: the newer one stays."""
         top = self.entry("top")
-        if top is None or top.category not in COVERS_BOTTOM or "bottom" not in self.worn:
+        if top is None or not covers_legs(top.category) or "bottom" not in self.worn:
             return
         del self.worn["bottom" if slot == "top" else "top"]
 

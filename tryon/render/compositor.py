@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tryon.render.renderer import ItemLayer
+from tryon.render.types import ItemLayer
 
 
 @dataclass(frozen=True)

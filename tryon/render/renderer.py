@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tryon.catalog.item import Material
 from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth, project
 from tryon.image import srgb8_to_linear
 from tryon.render.context import create_context, program
 from tryon.render.lighting import Lighting
+from tryon.render.types import Draw, ItemLayer, Material
 
 log = logging.getLogger(__name__)
 
@@ -45,51 +45,6 @@ class RenderOptions:
     def __post_init__(self) -> None:
         if self.samples not in (0, 2, 4, 8):
             raise ValueError(f"samples must be 0, 2, 4 or 8, got {self.samples}")
-
-
-@dataclass
-class Draw:
-    """One mesh to draw this frame, already deformed.
-
-    key : stable identity of the mesh; its faces and uvs are uploaded once under it.
-    positions_cam_m, normals_cam : (V, 3) float32, camera metres / unit.
-    faces : (F, 3) int32. uvs : (V, 2) float32 or None.
-    clip_to_person : multiply by the person mask. keepout : yield to the keep-out mask
-    (hands and hair in front of clothes; see :mod:`tryon.render.keepout`).
-    depth_bias_m : drawn this much nearer the camera for the depth test (layers: a jacket
-    over a shirt, a necklace over a collar), its pixels unchanged.
-    """
-
-    key: str
-    positions_cam_m: np.ndarray
-    normals_cam: np.ndarray
-    faces: np.ndarray
-    uvs: np.ndarray | None = None
-    material: Material | None = None
-    clip_to_person: bool = True
-    opacity: float = 1.0
-    keepout: bool = True
-    depth_bias_m: float = 0.0
-
-
-@dataclass(frozen=True)
-class ItemLayer:
-    """The items as read back for compositing.
-
-    bgra : (y1 - y0, x1 - x0, 4) uint8, premultiplied sRGB in OpenCV's B, G, R, A order,
-        covering ``roi``; a view of the renderer's buffer, valid until its next render.
-    roi : (x0, y0, x1, y1) in image px of a frame ``size`` = (width, height); empty when
-        nothing was drawn.
-    """
-
-    bgra: np.ndarray
-    roi: tuple[int, int, int, int]
-    size: tuple[int, int]
-
-    @property
-    def empty(self) -> bool:
-        x0, y0, x1, y1 = self.roi
-        return x1 <= x0 or y1 <= y0
 
 
 @dataclass(frozen=True)

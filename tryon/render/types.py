@@ -1,0 +1,85 @@
+"""What is drawn, and what comes back: the renderer's plain data types.
+
+No GL and no catalog here, so the catalog (an item's :class:`Material`), the items stage
+(:class:`Draw`, :mod:`tryon.deform`) and the compositor (:class:`ItemLayer`) share them without
+importing the renderer or each other. Camera metres follow :mod:`tryon.frames`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Material:
+    """A metallic-roughness material (glTF's model).
+
+    base_color : (4,) float32 linear RGBA factor. base_texture : (H, W, 4) uint8 sRGB
+    image or None. metallic, roughness : [0, 1].
+    """
+
+    name: str
+    base_color: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.8, 0.8, 1.0], np.float32))
+    base_texture: np.ndarray | None = None
+    metallic: float = 0.0
+    roughness: float = 0.8
+    double_sided: bool = True
+
+    def __post_init__(self) -> None:
+        self.base_color = np.asarray(self.base_color, dtype=np.float32).reshape(4)
+        if self.base_texture is not None:
+            tex = np.asarray(self.base_texture)
+            if tex.ndim != 3 or tex.shape[2] not in (3, 4) or tex.dtype != np.uint8:
+                raise ValueError(
+                    f"material {self.name!r}: base texture must be (H, W, 3|4) uint8, got {tex.shape} {tex.dtype}"
+                )
+            if tex.shape[2] == 3:
+                tex = np.concatenate([tex, np.full(tex.shape[:2] + (1,), 255, np.uint8)], axis=2)
+            self.base_texture = np.ascontiguousarray(tex)
+
+
+@dataclass
+class Draw:
+    """One mesh to draw this frame, already deformed.
+
+    key : stable identity of the mesh; its faces and uvs are uploaded once under it.
+    positions_cam_m, normals_cam : (V, 3) float32, camera metres / unit.
+    faces : (F, 3) int32. uvs : (V, 2) float32 or None.
+    clip_to_person : multiply by the person mask. keepout : yield to the keep-out mask
+    (hands and hair in front of clothes; see :mod:`tryon.render.keepout`).
+    depth_bias_m : drawn this much nearer the camera for the depth test (layers: a jacket
+    over a shirt, a necklace over a collar), its pixels unchanged.
+    """
+
+    key: str
+    positions_cam_m: np.ndarray
+    normals_cam: np.ndarray
+    faces: np.ndarray
+    uvs: np.ndarray | None = None
+    material: Material | None = None
+    clip_to_person: bool = True
+    opacity: float = 1.0
+    keepout: bool = True
+    depth_bias_m: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemLayer:
+    """The items as read back for compositing.
+
+    bgra : (y1 - y0, x1 - x0, 4) uint8, premultiplied sRGB in OpenCV's B, G, R, A order,
+        covering ``roi``; a view of the renderer's buffer, valid until its next render.
+    roi : (x0, y0, x1, y1) in image px of a frame ``size`` = (width, height); empty when
+        nothing was drawn.
+    """
+
+    bgra: np.ndarray
+    roi: tuple[int, int, int, int]
+    size: tuple[int, int]
+
+    @property
+    def empty(self) -> bool:
+        x0, y0, x1, y1 = self.roi
+        return x1 <= x0 or y1 <= y0
