@@ -17,7 +17,8 @@ from tryon.cpu import limit_blas_threads
 limit_blas_threads()  # before numpy is imported below, where it can
 
 from tryon.catalog.catalog import Catalog  # noqa: E402
-from tryon.catalog.item import CATEGORIES, Garment  # noqa: E402
+from tryon.catalog.categories import CATEGORIES  # noqa: E402
+from tryon.catalog.item import Garment  # noqa: E402
 from tryon.engine import EngineOptions, FrameResult, TryOnEngine  # noqa: E402
 from tryon.frames import CameraIntrinsics  # noqa: E402
 from tryon.pose.types import Pose  # noqa: E402
