@@ -1,0 +1,237 @@
+"""The rig solve's targets, as pure functions of one frame's Pose and camera.
+
+Placement: BlazePose's world landmarks are metric but hip-centred; the translation that puts
+them in front of the camera is solved by linear least squares so their projections match the
+2D keypoints (:func:`solve_translation`). Depth comes from this placement, not from BlazePose's
+per-point z, which is too coarse. Each usable keypoint is then back-projected along its pixel
+ray to the depth of its placed world landmark (:func:`keypoint_targets`): 2D-exact,
+3D-plausible targets in camera metres. :func:`point_on_ray` places a limb joint on such a ray at
+a held bone length; :func:`segment_image_support` says how well the person mask shows a limb
+that runs out of the frame. Nothing here keeps state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tryon.body.rotations import norm3
+from tryon.frames import CameraIntrinsics, pixel_rays
+from tryon.pose.landmarks import L
+from tryon.pose.types import Pose
+
+#: Landmarks used to place the body in camera space.
+PLACEMENT_LANDMARKS = np.array(
+    [
+        L.LEFT_SHOULDER,
+        L.RIGHT_SHOULDER,
+        L.LEFT_HIP,
+        L.RIGHT_HIP,
+        L.LEFT_ELBOW,
+        L.RIGHT_ELBOW,
+        L.LEFT_KNEE,
+        L.RIGHT_KNEE,
+        L.NOSE,
+        L.LEFT_EAR,
+        L.RIGHT_EAR,
+        L.LEFT_WRIST,
+        L.RIGHT_WRIST,
+        L.LEFT_ANKLE,
+        L.RIGHT_ANKLE,
+    ],
+    dtype=np.int64,
+)
+#: Placement weights when fewer than :data:`MIN_WEIGHTED_PLACEMENT_POINTS` are reliable: a
+#: usable keypoint's and any other's (BlazePose's guess still says roughly where the body is).
+FALLBACK_PLACEMENT_WEIGHTS = (0.5, 0.05)
+MIN_WEIGHTED_PLACEMENT_POINTS = 3
+
+#: Presence a keypoint needs to be *reliable* (also visible and clear of the border), and to
+#: be *usable* (inside the frame: its ray is a target).
+RELIABLE_MIN_PRESENCE = 0.8
+USABLE_MIN_PRESENCE = 0.5
+#: Trust per keypoint class (reliable, usable but not reliable); other keypoints get 0.
+TRUST_RELIABLE, TRUST_USABLE = 1.0, 0.5
+
+#: Limb segments whose 2D/world length ratio sets the limb scale; also the segments whose
+#: image support is measured for an out-of-frame end.
+LIMB_SEGMENTS = (
+    (L.LEFT_SHOULDER, L.LEFT_ELBOW),
+    (L.LEFT_ELBOW, L.LEFT_WRIST),
+    (L.RIGHT_SHOULDER, L.RIGHT_ELBOW),
+    (L.RIGHT_ELBOW, L.RIGHT_WRIST),
+    (L.LEFT_HIP, L.LEFT_KNEE),
+    (L.LEFT_KNEE, L.LEFT_ANKLE),
+    (L.RIGHT_HIP, L.RIGHT_KNEE),
+    (L.RIGHT_KNEE, L.RIGHT_ANKLE),
+)
+#: The limb scale (placed length / world length) is clamped to this range.
+LIMB_SCALE_RANGE = (0.85, 1.3)
+#: World segments shorter than this (metres) do not vote on the limb scale.
+MIN_WORLD_SEGMENT_M = 0.05
+
+#: Share of a limb segment that must lie inside the frame (and on the person) for an
+#: out-of-frame keypoint's direction to be taken from the image; full support takes
+#: ``MIN_SEEN_SHARE + SEEN_SHARE_RAMP``.
+MIN_SEEN_SHARE = 0.25
+SEEN_SHARE_RAMP = 0.2
+#: Where along the 2D segment (from its seen end) the mask is sampled, and how many samples.
+SUPPORT_SAMPLES_FROM, SUPPORT_SAMPLES = 0.2, 17
+#: Mean mask value over the inside samples: no support at ``ON_PERSON_FROM``, full at
+#: ``ON_PERSON_FROM + ON_PERSON_RAMP``; the same for the least mask value over the last third.
+ON_PERSON_FROM, ON_PERSON_RAMP = 0.5, 0.3
+TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP = 0.2, 0.3
+#: Presence (and in-frame) the segment's seen end needs before the image is asked at all.
+SUPPORT_MIN_PRESENCE = 0.5
+
+
+def solve_translation(
+    world_m: np.ndarray, keypoints_px: np.ndarray, weights: np.ndarray, K: CameraIntrinsics
+) -> np.ndarray:
+    """Translation t (3,) in camera metres so that ``project(world_m + t) ~ keypoints_px``.
+
+    Linear least squares on ``(u - cx) (Z + tz) = fx (X + tx)`` and the same for v,
+    weighted per point. Needs at least two points with weight > 0.
+    """
+    w = np.sqrt(np.clip(np.asarray(weights, dtype=np.float64), 0, None))
+    X, Y, Z = (np.asarray(world_m, dtype=np.float64)[:, k] for k in range(3))
+    du = keypoints_px[:, 0] - K.cx
+    dv = keypoints_px[:, 1] - K.cy
+    n = len(X)
+    A = np.zeros((2 * n, 3))
+    b = np.zeros(2 * n)
+    A[:n, 0] = K.fx
+    A[:n, 2] = -du
+    b[:n] = du * Z - K.fx * X
+    A[n:, 1] = K.fy
+    A[n:, 2] = -dv
+    b[n:] = dv * Z - K.fy * Y
+    ww = np.concatenate([w, w])
+    t, *_ = np.linalg.lstsq(A * ww[:, None], b * ww, rcond=None)
+    return t
+
+
+def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: float, max_stretch: float) -> np.ndarray:
+    """The point on the camera ray ``s * ray`` (s > 0) at ``length`` from ``parent``.
+
+    Of the two solutions, the one whose depth is nearest ``z_hint``. If the ray passes
+    farther than ``length`` from the parent, the nearest ray point, as long as that needs
+    no more than ``max_stretch`` times the length; beyond that, the point at that
+    stretched length toward the ray (short of it).
+    """
+    d = ray / norm3(ray)
+    b = float(np.dot(d, parent))
+    c = float(np.dot(parent, parent)) - length * length
+    disc = b * b - c
+    if disc >= 0:
+        root = np.sqrt(disc)
+        cands = [s for s in (b - root, b + root) if s > 1e-3]
+        if cands:
+            s = min(cands, key=lambda s: abs(s * d[2] - z_hint))
+            return s * d
+    closest = max(b, 1e-3) * d
+    gap = closest - parent
+    dist = float(norm3(gap))
+    if dist <= length * max_stretch or dist < 1e-9:
+        return closest
+    return parent + gap / dist * length * max_stretch
+
+
+def keypoint_classes(
+    pose: Pose, min_visibility: float, edge_margin_px: float, reliable_margin: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(reliable, usable), each (33,) bool. Reliable: visible, present and clear of a border
+    band (``reliable_margin`` of the image size, at least ``edge_margin_px``: BlazePose pins
+    out-of-frame joints to the edge). Usable: present and inside the frame by
+    ``edge_margin_px``."""
+    margin = max(edge_margin_px, reliable_margin * max(pose.width, pose.height))
+    reliable = pose.reliable(min_visibility, margin) & (pose.presence >= RELIABLE_MIN_PRESENCE)
+    usable = (pose.presence >= USABLE_MIN_PRESENCE) & pose.in_frame(edge_margin_px)
+    return reliable, usable
+
+
+def keypoint_trust(reliable: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(33,) float: :data:`TRUST_RELIABLE`, :data:`TRUST_USABLE` or 0 per keypoint."""
+    return np.where(reliable, TRUST_RELIABLE, np.where(usable, TRUST_USABLE, 0.0))
+
+
+def placement_weights(pose: Pose, reliable: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(33,) least-squares weights for :func:`solve_translation`: the reliable placement
+    landmarks by visibility; when too few are, every placement landmark at the fallback weights."""
+    weights = np.zeros(33)
+    idx = PLACEMENT_LANDMARKS
+    weights[idx] = np.where(reliable[idx], pose.visibility[idx], 0)
+    if np.count_nonzero(weights) < MIN_WEIGHTED_PLACEMENT_POINTS:
+        weights[idx] = np.where(usable[idx], *FALLBACK_PLACEMENT_WEIGHTS)
+    return weights
+
+
+def keypoint_targets(
+    pose: Pose, K: CameraIntrinsics, translation_m: np.ndarray, usable: np.ndarray, min_depth_m: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(hint_cam_m, rays, targets_cam_m), each (33, 3).
+
+    hint_cam_m : the world landmarks placed by ``translation_m`` (depth at least ``min_depth_m``).
+    rays : each keypoint's pixel ray (z = 1).
+    targets_cam_m : a usable keypoint's ray at its hint's depth; the hint itself otherwise.
+    """
+    hint = pose.world_m.astype(np.float64) + translation_m
+    hint[:, 2] = np.maximum(hint[:, 2], min_depth_m)
+    rays = pixel_rays(pose.keypoints_px, K)
+    targets = np.where(usable[:, None], rays * hint[:, 2:3], hint)
+    return hint, rays, targets
+
+
+def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliable: np.ndarray) -> float:
+    """How much longer limbs are at the placed depth than BlazePose's world landmarks say.
+
+    The placement fits the whole skeleton; BlazePose's world limbs tend to come out
+    shorter than the keypoints imply. Held limb lengths are scaled by the median ratio
+    (clamped to :data:`LIMB_SCALE_RANGE`) so a limb reaching toward the camera keeps its
+    depth instead of being flattened into the image plane to reach its keypoint.
+    """
+    T = targets_cam_m
+    ratios = []
+    for a, b in LIMB_SEGMENTS:
+        if reliable[a] and reliable[b]:
+            w = float(np.linalg.norm(world_m[a] - world_m[b]))
+            if w > MIN_WORLD_SEGMENT_M:
+                ratios.append(float(np.linalg.norm(T[a] - T[b])) / w)
+    if not ratios:
+        return 1.0
+    return float(np.clip(np.median(ratios), *LIMB_SCALE_RANGE))
+
+
+def _ramp(x: float, start: float, width: float) -> float:
+    """0 at ``start``, 1 at ``start + width``, linear between (clamped)."""
+    return np.clip((x - start) / width, 0.0, 1.0)
+
+
+def segment_image_support(pose: Pose, from_idx: int, idx: int) -> float:
+    """How well the image shows the limb running from keypoint ``from_idx`` (seen) toward
+    ``idx`` (out of frame or barely present), in [0, 1]: the share of the 2D segment inside
+    the frame (from :data:`MIN_SEEN_SHARE`) times how much of that part lies on the person
+    mask. Then the keypoint's direction is the image's, not a guess (an upper-body shot's arms
+    running out of the bottom of the frame); a guess pointing off the person gets none.
+    Continuous, so a limb does not flip between the two. 0 without a segmentation."""
+    seg = pose.segmentation
+    if seg is None or not (pose.presence[from_idx] >= SUPPORT_MIN_PRESENCE and pose.in_frame()[from_idx]):
+        return 0.0
+    a, b = pose.keypoints_px[from_idx].astype(np.float64), pose.keypoints_px[idx].astype(np.float64)
+    w, h = pose.image_size
+    s = np.linspace(SUPPORT_SAMPLES_FROM, 1.0, SUPPORT_SAMPLES)
+    pts = a + s[:, None] * (b - a)
+    inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+    if not inside[0]:
+        return 0.0
+    pts = pts[inside]
+    sx, sy = seg.shape[1] / w, seg.shape[0] / h
+    cols = np.clip((pts[:, 0] * sx).astype(int), 0, seg.shape[1] - 1)
+    rows = np.clip((pts[:, 1] * sy).astype(int), 0, seg.shape[0] - 1)
+    on_person = seg[rows, cols]
+    tail = on_person[-max(1, len(on_person) // 3) :].min()
+    share = _ramp(inside.mean(), MIN_SEEN_SHARE, SEEN_SHARE_RAMP)
+    return float(
+        share
+        * _ramp(on_person.mean(), ON_PERSON_FROM, ON_PERSON_RAMP)
+        * _ramp(tail, TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP)
+    )
