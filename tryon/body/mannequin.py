@@ -49,8 +49,11 @@ class SkinWeights:
 
     @staticmethod
     def from_dense(dense: np.ndarray, k: int = MAX_INFLUENCES) -> SkinWeights:
-        """(V, J) weights -> the k largest per vertex, renormalised."""
-        order = np.argsort(-dense, axis=1)[:, :k]
+        """(V, J) weights -> the k largest per vertex, renormalised.
+
+        A stable sort: ties (equal weights) keep bone order on every CPU (numpy's default sort
+        orders ties differently with and without AVX-512, which changed stored garments)."""
+        order = np.argsort(-dense, axis=1, kind="stable")[:, :k]
         w = np.take_along_axis(dense, order, axis=1)
         w = np.clip(w, 0.0, None)
         s = w.sum(axis=1, keepdims=True)
