@@ -22,8 +22,8 @@ from tryon.catalog.assets import UnsupportedFormatError
 from tryon.catalog.bundled import original_file
 from tryon.catalog.catalog import Catalog, ItemExistsError
 from tryon.catalog.cli import category_arg
+from tryon.catalog.formats import load_asset
 from tryon.catalog.item import CATEGORIES
-from tryon.catalog.loaders import load_asset
 from tryon.catalog.pipeline import slug
 
 pytestmark = pytest.mark.slow  # the CLI in subprocesses

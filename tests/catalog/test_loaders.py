@@ -34,7 +34,8 @@ from tryon.catalog.assets import (
     UnsupportedExtensionError,
     UnsupportedFormatError,
 )
-from tryon.catalog.loaders import load_asset, validate_and_repair, vertex_normals
+from tryon.catalog.formats import load_asset
+from tryon.catalog.repair import validate_and_repair, vertex_normals
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The real assets, as each bundled item keeps them (``garments/<id>/original/``): the same

@@ -182,9 +182,9 @@ def test_writing_is_deterministic(folder, tmp_path):
 
 
 def test_loader_reads_the_variants(folder):
-    loaders = pytest.importorskip("tryon.catalog.loaders")
+    formats = pytest.importorskip("tryon.catalog.formats")
     for item_id in IDS:
-        asset = loaders.load_asset(folder / f"{item_id}.glb")
+        asset = formats.load_asset(folder / f"{item_id}.glb")
         assert set(asset.variants) == set(VARIANTS), item_id
         assert all(len(m) == len(asset.parts) for m in asset.variants.values())
         assert asset.triangle_count == sum(len(p.faces) for p in procedural.ITEMS[IDS.index(item_id)].build()[0])

@@ -223,7 +223,7 @@ def _size_chart(path: Path) -> dict:
 def _credits(args) -> tuple[str, str, str, str]:
     """(licence, attribution, source, a note on what came from the file) from the options and
     the credits a glTF carries (Sketchfab's ``asset.extras``), the options winning."""
-    from tryon.catalog.loaders import gltf_credits
+    from tryon.catalog.formats import gltf_credits
     from tryon.catalog.pipeline import is_cc_by
 
     licence, attribution, source = args.licence or "", args.attribution or "", args.source or ""

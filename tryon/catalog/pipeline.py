@@ -1,6 +1,6 @@
 """The retailer's import pipeline: a file in, a try-on-ready catalog item out.
 
-``import_file(path, ImportOptions(...))``: read (:mod:`tryon.catalog.loaders`, or the
+``import_file(path, ImportOptions(...))``: read (:mod:`tryon.catalog.formats`, or the
 MakeHuman ``.mhclo`` importer), validate and repair, detect units, orient, fit to the mannequin
 by category and rig (:mod:`tryon.catalog.fit`). Every refusal is an
 :class:`~tryon.catalog.assets.AssetError` with a message a non-engineer can act on; warnings
@@ -165,7 +165,8 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
 
     if path.suffix.lower() == ".mhclo":
         return _import_mhclo(path, options)
-    from tryon.catalog.loaders import load_asset, validate_and_repair
+    from tryon.catalog.formats import load_asset
+    from tryon.catalog.repair import validate_and_repair
 
     asset = validate_and_repair(load_asset(path, options.limits), options.limits)
     kind = lookup(options.category)
@@ -236,7 +237,8 @@ def _referenced_files(path: Path) -> list[Path]:
     import json
     import re
 
-    from tryon.catalog.loaders import _map_filename, confined_path
+    from tryon.catalog.formats.obj import map_filename
+    from tryon.catalog.formats.safety import confined_path
 
     folder = path.absolute().parent
     is_uri = path.suffix.lower() == ".gltf"
@@ -270,7 +272,7 @@ def _referenced_files(path: Path) -> list[Path]:
                             mtl.read_text(errors="replace"),
                             re.MULTILINE | re.IGNORECASE,
                         )
-                        refs += [(_map_filename(m.split()), mtl.parent) for m in maps]
+                        refs += [(map_filename(m.split()), mtl.parent) for m in maps]
     except (OSError, ValueError):
         return []
     out = []
@@ -329,16 +331,16 @@ def _mhclo_files(path: Path, limits) -> list[Path]:
     material and weights it names, the textures that material names and its thumbnail, each
     a regular file inside the upload folder (links leaving it are refused, like a glTF's
     references) and within the size limit. Nothing else in the folder is read or copied."""
-    from tryon.catalog.loaders import _read_file, confined_path
+    from tryon.catalog.formats.safety import confined_path, read_file
 
     def checked(ref: str, owner: Path, what: str) -> Path | None:
         p = confined_path(ref, path.parent, owner.name, what, is_uri=False)
         if p.is_symlink() or not p.is_file():
             return None
-        _read_file(p, limits, f"{owner.name}: {what} '{ref}'")
+        read_file(p, limits, f"{owner.name}: {what} '{ref}'")
         return p
 
-    _read_file(path, limits, path.name)
+    read_file(path, limits, path.name)
     clothes = mh.read_mhclo(path)
     files = [path]
     thumb = checked(path.stem + ".thumb", path, "thumbnail")  # MakeHuman's convention
