@@ -23,6 +23,7 @@ from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth, proje
 from tryon.image import srgb8_to_linear
 from tryon.render.context import create_context, program
 from tryon.render.lighting import Lighting
+from tryon.render.shadows import SceneDepth
 from tryon.render.types import Draw, ItemLayer, Material
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,8 @@ class Renderer:
         self._closed = False
         #: Milliseconds the last ``render_items`` spent drawing (until the GPU finished).
         self.last_draw_ms = 0.0
+        #: The depth the last ``render_items`` drew around the items, when asked for (shadows).
+        self.last_scene_depth: SceneDepth | None = None
 
     # -- targets -------------------------------------------------------------------
     def _ensure_size(self, width: int, height: int) -> None:
@@ -362,25 +365,47 @@ class Renderer:
         person_mask: np.ndarray | None = None,
         lighting: Lighting | None = None,
         keepout: np.ndarray | None = None,
+        depth_margin_px: int = 0,
+        depth_step_px: int = 4,
     ) -> ItemLayer:
         """Draw the items and read back the region they cover.
 
         person_mask : (h, w) float32 in [0, 1] at any resolution with the frame's aspect
         (e.g. ``Pose.segmentation``); items with ``clip_to_person`` are multiplied by it.
-        keepout : likewise; items with ``keepout`` are multiplied by ``1 - keepout``."""
+        keepout : likewise; items with ``keepout`` are multiplied by ``1 - keepout``.
+        depth_margin_px : when > 0, the occluder's depth is drawn this far around the items too
+        and the depth drawn (every ``depth_step_px``-th pixel) is kept in ``last_scene_depth``
+        (contact shadows; single-sampled rendering only)."""
+        self.last_scene_depth = None
         roi = items_roi(draws, K)
         x0, y0, x1, y1 = roi
         if x1 <= x0 or y1 <= y0:
             return ItemLayer(np.zeros((0, 0, 4), np.uint8), (0, 0, 0, 0), (K.width, K.height))
+        want_depth = depth_margin_px > 0 and not self.options.samples
+        draw_roi = roi
+        if want_depth:
+            m = depth_margin_px
+            draw_roi = (max(0, x0 - m), max(0, y0 - m), min(K.width, x1 + m), min(K.height, y1 + m))
         t0 = time.perf_counter()
-        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), roi, keepout)
+        self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), draw_roi, keepout)
         _finish(self.ctx)
         self.last_draw_ms = (time.perf_counter() - t0) * 1e3
+        if want_depth:
+            self.last_scene_depth = self._scene_depth(draw_roi, depth_step_px)
         rw, rh = x1 - x0, y1 - y0
         view = memoryview(self._readback)[: rw * rh * 4]
         self._fbo.read_into(view, viewport=(x0, y0, rw, rh), components=4, alignment=1)
         bgra = np.frombuffer(self._readback, np.uint8, count=rw * rh * 4).reshape(rh, rw, 4)
         return ItemLayer(bgra, roi, (K.width, K.height))
+
+    def _scene_depth(self, roi: tuple[int, int, int, int], step: int) -> SceneDepth:
+        x0, y0, x1, y1 = roi
+        w, h = x1 - x0, y1 - y0
+        raw = self._fbo.read(viewport=(x0, y0, w, h), components=1, attachment=-1, dtype="f4", alignment=1)
+        d01 = np.frombuffer(raw, np.float32).reshape(h, w)[::step, ::step]
+        depth_m = linearize_depth(d01, NEAR_M, FAR_M)
+        depth_m[d01 >= 1.0] = np.inf
+        return SceneDepth(depth_m, roi, step)
 
     @_current
     def render_layers(

@@ -1,0 +1,97 @@
+"""Camera matching: the items take the camera's noise, softness, motion blur and tone."""
+
+import cv2
+import numpy as np
+
+from tryon.render.camera_match import (
+    CameraLook,
+    CameraMatchOptions,
+    apply_look,
+    measure,
+    measure_blur,
+    measure_noise,
+    motion_kernel,
+)
+from tryon.render.types import ItemLayer
+
+
+def ramp(h=200, w=160, base=60.0):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    col = base + 0.2 * yy + 0.1 * xx
+    bgra = np.zeros((h, w, 4), np.uint8)
+    bgra[..., 0], bgra[..., 1], bgra[..., 2], bgra[..., 3] = col * 0.8, col, col * 1.1, 255
+    return bgra
+
+
+def test_noise_is_measured_in_flat_regions_whatever_the_shading():
+    rng = np.random.default_rng(1)
+    img = np.full((240, 320, 3), 120.0)
+    img += np.linspace(0, 60, 320)[None, :, None]  # shading: not noise
+    img[:, 160:] -= 50  # an edge: not noise
+    for sigma in (1.0, 3.0):
+        noisy = np.clip(img + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
+        got, _ = measure_noise(noisy)
+        assert np.allclose(got, sigma, rtol=0.15), (sigma, got)
+
+
+def test_blur_is_measured_from_the_edges():
+    img = np.full((200, 200), 60, np.uint8)
+    img[:, 100:] = 180
+    img[100:, :] //= 2
+    for sigma in (1.0, 2.0, 3.0):
+        assert abs(measure_blur(cv2.GaussianBlur(img, (0, 0), sigma)) - sigma) < 0.35 * sigma
+
+
+def test_items_get_the_cameras_noise_and_only_where_they_are():
+    layer = ItemLayer(ramp(), (100, 50, 260, 250), (640, 480))
+    clean, _ = measure_noise(layer.bgra[..., :3])
+    assert clean.max() < 0.3
+    for sigma in (0.5, 1.0, 3.0):
+        look = CameraLook(np.full(3, sigma), 0.8, 0.0, 0.0, 255.0)
+        out = apply_look(layer, look, options=CameraMatchOptions(softness=False, tone=False, motion_blur=False))
+        got, shared = measure_noise(out.bgra[5:-5, 5:-5, :3])
+        assert np.allclose(got, sigma, rtol=0.15), (sigma, got)
+        assert shared > 0.4  # the channels share most of it, like a camera's
+    hole = ramp()
+    hole[50:100, 50:100] = 0
+    out = apply_look(ItemLayer(hole, (0, 0, 160, 200), (640, 480)), CameraLook(np.full(3, 3.0), 0.8, 0.0, 0.0, 255.0))
+    assert (out.bgra[60:90, 60:90] == 0).all()  # no noise where nothing is drawn
+    assert (out.bgra[..., :3].max(axis=2) <= out.bgra[..., 3]).all()  # still premultiplied
+
+
+def test_motion_blur_smears_along_the_motion():
+    bgra = np.zeros((80, 80, 4), np.uint8)
+    bgra[30:50, 30:50] = 255
+    layer = ItemLayer(bgra, (200, 200, 280, 280), (640, 480))
+    opts = CameraMatchOptions(noise=False, tone=False, softness=False, shutter=1.0)
+    out = apply_look(layer, CameraLook(np.zeros(3), 1.0, 0.0, 0.0, 255.0), np.array([12.0, 0.0]), opts)
+    x0, y0, _, _ = out.roi
+    a = out.bgra[..., 3].astype(int)
+    row = a[240 - y0]
+    col = a[:, 240 - x0]
+    assert (row > 0).sum() > 20 + 8  # wider along x
+    assert (col > 0).sum() <= 20 + 2  # not along y
+    k = motion_kernel(np.array([0.0, 7.0]))
+    assert k.shape[0] >= 7 and abs(k.sum() - 1) < 1e-6 and k[:, k.shape[1] // 2].sum() > 0.9
+
+
+def test_soft_frames_soften_the_items_and_tone_lifts_their_blacks():
+    bgra = np.zeros((60, 60, 4), np.uint8)
+    bgra[20:40, 20:40] = (10, 10, 10, 255)
+    layer = ItemLayer(bgra, (100, 100, 160, 160), (640, 480))
+    opts = CameraMatchOptions(noise=False, motion_blur=False)
+    out = apply_look(layer, CameraLook(np.zeros(3), 1.0, 2.5, 30.0, 240.0), None, opts)
+    x0, y0, _, _ = out.roi
+    inner = out.bgra[130 - y0, 130 - x0]
+    assert 30 <= inner[0] <= 45  # black lifted to the camera's black level
+    edge = out.bgra[120 - y0, 100 + 19 - x0 : 100 + 22 - x0, 3]
+    assert 40 < edge[1] < 220  # the edge is soft, not a step
+
+
+def test_measure_a_real_frame():
+    cap = cv2.VideoCapture("samples/upper_body.mp4")
+    ok, frame = cap.read()
+    assert ok
+    look = measure(frame)
+    assert 0.05 < look.noise_sigma.mean() < 5.0
+    assert look.black < 60 and look.white > 180

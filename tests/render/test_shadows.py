@@ -1,0 +1,67 @@
+"""Contact shadows: items darken the shopper (and each other) from the key light."""
+
+import numpy as np
+import pytest
+
+from tryon.catalog.item import Material
+from tryon.frames import CameraIntrinsics, project
+from tryon.render.lighting import Lighting
+from tryon.render.renderer import Draw, Renderer
+from tryon.render.shadows import darken, key_share
+
+K = CameraIntrinsics.from_fov(320, 240, 60)
+FROM_ABOVE = Lighting(
+    sh=Lighting.studio().sh, key_direction=np.array([0.0, -0.8, -0.6]), key_color=np.array([2.2, 2.2, 2.2])
+)
+
+
+def quad(x0, y0, x1, y1, z, key):
+    pos = np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]], np.float32)
+    nrm = np.tile([0, 0, -1], (4, 1)).astype(np.float32)
+    faces = np.array([[0, 2, 1], [0, 3, 2]], np.int32)
+    return Draw(key, pos, nrm, faces, material=Material(key, [0.2, 0.3, 0.6, 1.0]), clip_to_person=False)
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    r = Renderer()
+    yield r
+    r.close()
+
+
+def _shadowed(renderer, item, body, lighting):
+    frame = np.full((K.height, K.width, 3), 160, np.uint8)
+    layer = renderer.render_items(K, [item], body, None, lighting, depth_margin_px=24)
+    out, _, shade = darken(frame, layer, renderer.last_scene_depth, lighting, K)
+    return frame, out, shade
+
+
+def test_an_item_shadows_the_body_below_it_when_lit_from_above(renderer):
+    body = quad(-0.5, -0.5, 0.5, 0.5, 2.0, "body")
+    item = quad(-0.15, -0.15, 0.15, 0.0, 1.96, "collar")  # 4 cm in front of the body
+    frame, out, shade = _shadowed(renderer, item, body, FROM_ABOVE)
+    (u0, v0), (u1, v1) = project(np.array([[-0.15, -0.15, 1.96], [0.15, 0.0, 1.96]]), K)
+    u = int((u0 + u1) / 2)
+    below = out[int(v1) + 4 : int(v1) + 9, u - 5 : u + 5].mean()
+    above = out[int(v0) - 9 : int(v0) - 4, u - 5 : u + 5].mean()
+    far = out[int(v1) + 40, u]
+    assert below < 160 * (1 - 0.3 * key_share(FROM_ABOVE))  # in the (soft) shadow
+    assert above == 160 and (far == 160).all()  # the light side, and far below: untouched
+    # From below, the shadow falls above instead.
+    from_below = Lighting(FROM_ABOVE.sh, np.array([0.0, 0.8, -0.6]), FROM_ABOVE.key_color)
+    _, out2, _ = _shadowed(renderer, item, body, from_below)
+    assert out2[int(v0) - 9 : int(v0) - 4, u - 5 : u + 5].mean() < 150
+    assert out2[int(v1) + 4 : int(v1) + 9, u - 5 : u + 5].mean() == 160
+
+
+def test_an_item_touching_nothing_casts_no_contact_shadow(renderer):
+    body = quad(-0.5, -0.5, 0.5, 0.5, 2.0, "body")
+    item = quad(-0.15, -0.15, 0.15, 0.0, 1.5, "far")  # half a metre in front: not a contact shadow
+    frame, out, shade = _shadowed(renderer, item, body, FROM_ABOVE)
+    assert np.array_equal(out, frame)
+
+
+def test_nothing_behind_means_nothing_darkened(renderer):
+    item = quad(-0.15, -0.15, 0.15, 0.0, 1.96, "alone")
+    frame, out, shade = _shadowed(renderer, item, None, FROM_ABOVE)
+    assert np.array_equal(out, frame)

@@ -1,0 +1,394 @@
+"""Camera matching: the rendered items take on the camera's noise, softness, motion blur and tone.
+
+A render is cleaner than any camera: no sensor noise, edges sharper than the lens and the
+video codec leave them, no smear when the shopper moves, and blacks deeper than the camera's
+lifted shadows. Measured from the frame (at most every ``interval_ms``, smoothed), applied to
+the items' premultiplied layer (:class:`~tryon.render.types.ItemLayer`) before compositing:
+
+- **noise**: per-channel standard deviation of the camera's noise in flat regions, and how
+  much of it the channels share (luma noise vs chroma noise), by Immerkær's operator: the
+  3x3 kernel ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` cancels smooth shading and leaves ``6 sigma``
+  of white noise; its mean absolute value over the flattest pixels not clipped at 0 or 255
+  (a median is 0 on a video codec's quantised flats). Inside the person mask when there is
+  one (a replaced or faded background is not camera pixels), on a window around the person.
+  The items get noise of that spread (the channels' RMS) and correlation, from a pre-drawn
+  table at a random offset each frame (no random numbers drawn per pixel per frame), less
+  what rounding to 8 bits adds by itself (a calibration curve measured once).
+- **softness**: the re-blur method: strong edges' gradient falls by ``s / sqrt(s^2 + b^2)``
+  when blurred again by ``b``; ``s`` is the frame's blur (Gaussian sigma, px), and the items
+  are blurred by what the render lacks of it.
+- **motion blur**: the keypoints' median image speed times the shutter's share of the frame
+  interval, as a line kernel along the motion.
+- **tone**: the frame's black and white levels (0.5th and 99.5th luminance percentiles): a
+  camera with lifted blacks lifts the items' blacks too.
+
+Levels are 8-bit sRGB code values, distances image px.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.render.types import ItemLayer
+
+#: Immerkær's noise operator: zero on planes and on quadratic shading, 6 sigma on white noise.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+_NOISE_GAIN = 6.0
+#: Share of the pixels (the flattest) the noise is measured on.
+FLAT_SHARE = 0.3
+#: The render's own softness (edge-aware resolve), Gaussian sigma px.
+RENDER_BLUR_PX = 0.6
+#: The Sobel operator's own smoothing, Gaussian sigma px (the re-blur method's offset).
+_SOBEL_SIGMA = 0.75
+_REBLUR_SIGMA = 2.0
+#: Noise and softness are measured on a window this big (px) around the person's centre.
+MEASURE_WINDOW_PX = 256
+
+
+@dataclass(frozen=True)
+class CameraMatchOptions:
+    """Which parts run, and their limits.
+
+    interval_ms : in a stream the frame is measured at most this often (a camera's noise and
+    focus change slowly); time_constant_ms : smoothing of the measurements.
+    shutter : the share of the frame interval the shutter is open (motion blur length).
+    max_blur_px, max_motion_px : caps on the softness blur (sigma) and on the smear length.
+    """
+
+    noise: bool = True
+    softness: bool = True
+    motion_blur: bool = True
+    tone: bool = True
+    interval_ms: float = 200.0
+    time_constant_ms: float = 400.0
+    shutter: float = 0.5
+    max_blur_px: float = 3.0
+    max_motion_px: float = 20.0
+
+    @property
+    def any(self) -> bool:
+        return self.noise or self.softness or self.motion_blur or self.tone
+
+
+@dataclass(frozen=True)
+class CameraLook:
+    """What the camera does to an image.
+
+    noise_sigma : (3,) B, G, R noise standard deviation, 8-bit levels (white-noise equivalent).
+    noise_shared : in [0, 1], the correlation of the noise between channels (1: all luma).
+    blur_px : the frame's softness, Gaussian sigma in px.
+    black, white : the frame's black and white levels (8-bit luminance).
+    """
+
+    noise_sigma: np.ndarray
+    noise_shared: float
+    blur_px: float
+    black: float
+    white: float
+
+    def blend(self, new: CameraLook, a: float) -> CameraLook:
+        """This look moved a share ``a`` toward ``new``."""
+        return CameraLook(
+            self.noise_sigma + a * (new.noise_sigma - self.noise_sigma),
+            self.noise_shared + a * (new.noise_shared - self.noise_shared),
+            self.blur_px + a * (new.blur_px - self.blur_px),
+            self.black + a * (new.black - self.black),
+            self.white + a * (new.white - self.white),
+        )
+
+
+CLEAN = CameraLook(np.zeros(3), 1.0, 0.0, 0.0, 255.0)
+
+
+def _full_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    if mask is None:
+        return None
+    h, w = shape
+    if mask.shape != (h, w):
+        mask = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    return mask > 0.5
+
+
+def flat_pixels(image: np.ndarray, region: np.ndarray | None = None, share: float = FLAT_SHARE) -> np.ndarray:
+    """(H, W) bool: the flattest ``share`` of the pixels of ``region`` (all if None) by the
+    gradient of a slightly blurred gray copy, left out where any channel is clipped."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    smooth = cv2.GaussianBlur(gray, (5, 5), 1.2).astype(np.float32)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    grad = cv2.magnitude(gx, gy)
+    ok = np.ones(gray.shape, bool) if region is None else region.copy()
+    lo = image.min(axis=2) if image.ndim == 3 else image
+    hi = image.max(axis=2) if image.ndim == 3 else image
+    ok &= (lo > 3) & (hi < 252)
+    ok[:2] = ok[-2:] = False
+    ok[:, :2] = ok[:, -2:] = False
+    if ok.sum() < 64:
+        return ok
+    values = grad[ok][:: max(1, int(ok.sum()) // 8000)]
+    thr = float(np.partition(values, int(share * (len(values) - 1)))[int(share * (len(values) - 1))])
+    return ok & (grad <= thr)
+
+
+def noise_residual(image: np.ndarray) -> np.ndarray:
+    """Immerkær's residual of each channel, divided by its gain: white noise of sigma s gives
+    a residual of spread s, smooth shading none. (H, W[, C]) float32."""
+    r = cv2.filter2D(image.astype(np.float32), cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)
+    return r / _NOISE_GAIN
+
+
+def measure_noise(
+    image: np.ndarray, region: np.ndarray | None = None, share: float = FLAT_SHARE
+) -> tuple[np.ndarray, float]:
+    """Per-channel noise sigma (C,) in 8-bit levels over the flattest ``share`` of the pixels of
+    ``region``, and the channels' mean correlation (0 for a gray image). The residuals' top 2 %
+    are clipped, so texture among the flat pixels barely moves it. Zeros when too few are flat."""
+    img = image if image.ndim == 3 else image[:, :, None]
+    flat = flat_pixels(image, region, share)
+    c = img.shape[2]
+    if flat.sum() < 64:
+        return np.zeros(c), 1.0
+    r = noise_residual(img).reshape(-1, c)[flat.reshape(-1)]
+    r = r[:: max(1, len(r) // 20000)]
+    # Immerkær's mean-absolute form (a median is 0 on a codec's quantised flats), over the
+    # residuals below their 98th percentile (texture and edges among the flat pixels left out).
+    a = np.abs(r)
+    cap = np.percentile(a, 98, axis=0)
+    a = np.minimum(a, cap)
+    sigma = math.sqrt(math.pi / 2.0) * a.mean(axis=0)
+    if c < 3:
+        return sigma.astype(np.float64), 0.0
+    # Robust correlation: clip the tails (texture) before the moment estimate.
+    s = np.maximum(sigma, 1e-6)
+    z = np.clip(r / s, -3.0, 3.0)
+    cov = (z.T @ z) / len(z)
+    d = np.sqrt(np.diag(cov))
+    corr = cov / np.outer(d, d)
+    shared = float(np.clip((corr[0, 1] + corr[0, 2] + corr[1, 2]) / 3.0, 0.0, 1.0))
+    return sigma.astype(np.float64), shared
+
+
+def measure_blur(gray: np.ndarray) -> float:
+    """The frame's softness as a Gaussian sigma (px) by the re-blur method over its strongest
+    edges (top 2 % of the gradient); 0 for a frame without edges."""
+    g = gray.astype(np.float32)
+    g1 = cv2.magnitude(cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3))
+    rb = cv2.GaussianBlur(g, (0, 0), _REBLUR_SIGMA)
+    g2 = cv2.magnitude(cv2.Sobel(rb, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(rb, cv2.CV_32F, 0, 1, ksize=3))
+    edges = g1[::2, ::2]
+    edges = edges[edges >= 40.0]  # below: under a 10-level step, no real edge to judge by
+    if len(edges) < 20:
+        return 0.0
+    strong = g1 >= max(40.0, float(np.percentile(edges, 90)))
+    # The re-blurred maximum lies beside the original one: compare local maxima.
+    g2max = cv2.dilate(g2, np.ones((5, 5), np.uint8))
+    r = float(np.median(g2max[strong] / np.maximum(g1[strong], 1e-6)))
+    r = min(max(r, 1e-3), 0.995)
+    s_eff = _REBLUR_SIGMA * r / math.sqrt(1.0 - r * r)
+    return math.sqrt(max(s_eff**2 - _SOBEL_SIGMA**2, 0.0))
+
+
+def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> CameraLook:
+    """The camera's look from one frame. person_mask : (h, w) float in [0, 1] at any
+    resolution with the frame's aspect; the noise is measured inside it when it covers
+    enough of the frame (a replaced background has no sensor noise)."""
+    h, w = frame_bgr.shape[:2]
+    region = _full_mask(person_mask, (h, w))
+    if region is not None and region.sum() < 0.03 * h * w:
+        region = None
+    cy, cx = h // 2, w // 2
+    if region is not None:
+        ys, xs = np.nonzero(region[::4, ::4])
+        cy, cx = int(ys.mean() * 4), int(xs.mean() * 4)
+    y0 = int(np.clip(cy - MEASURE_WINDOW_PX // 2, 0, max(0, h - MEASURE_WINDOW_PX)))
+    x0 = int(np.clip(cx - MEASURE_WINDOW_PX // 2, 0, max(0, w - MEASURE_WINDOW_PX)))
+    win = (slice(y0, y0 + MEASURE_WINDOW_PX), slice(x0, x0 + MEASURE_WINDOW_PX))
+    sigma, shared = measure_noise(frame_bgr[win], None if region is None else region[win])
+    gray = cv2.cvtColor(frame_bgr[win], cv2.COLOR_BGR2GRAY)
+    blur = measure_blur(gray)
+    sample = cv2.cvtColor(frame_bgr[::4, ::4], cv2.COLOR_BGR2GRAY)
+    black, white = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    return CameraLook(sigma, shared, blur, black, white)
+
+
+@functools.lru_cache(maxsize=2)
+def _noise_table(height: int, width: int, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """Unit white noise drawn once: (height, width, 3) independent per channel and
+    (height, width) shared, float32."""
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((height, width, 3), dtype=np.float32),
+        rng.standard_normal((height, width), dtype=np.float32),
+    )
+
+
+def _add_noise(colour: np.ndarray, indep: np.ndarray, shared: np.ndarray, sigma: float, rho: float) -> np.ndarray:
+    """colour (h, w, 3) uint8 plus unit noise tables scaled to ``sigma`` with channel
+    correlation ``rho``, rounded to uint8."""
+    shared3 = cv2.merge([shared] * 3)
+    noise = cv2.addWeighted(indep, sigma * math.sqrt(1.0 - rho), shared3, sigma * math.sqrt(rho), 0.0)
+    return cv2.add(colour, noise, dtype=cv2.CV_8U)
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_calibration() -> tuple[np.ndarray, np.ndarray]:
+    """(added sigma, measured sigma) on a smooth 8-bit ramp: rounding to 8 bits adds noise
+    of its own (up to 1/12 level^2 once the signal is dithered, less below), so the sigma to
+    add for a wanted measured one is read off this curve."""
+    yy, xx = np.mgrid[0:128, 0:128].astype(np.float32)
+    ramp = np.clip(np.stack([60 + 0.2 * yy + 0.1 * xx] * 3, axis=2), 0, 255)
+    base = np.rint(ramp).astype(np.uint8)
+    indep, shared = _noise_table(128, 128, seed=3)
+    added = np.concatenate([np.linspace(0.0, 1.0, 21), np.linspace(1.25, 8.0, 28)])
+    measured = np.array(
+        [np.mean(measure_noise(_add_noise(base, indep, shared, float(s), 0.8), share=1.0)[0]) for s in added]
+    )
+    return added, np.maximum.accumulate(measured)
+
+
+def _added_sigma(target: float) -> float:
+    added, measured = _noise_calibration()
+    return float(np.interp(target, measured, added))
+
+
+def motion_kernel(velocity_px: np.ndarray) -> np.ndarray | None:
+    """A normalised line kernel along ``velocity_px`` (2,), its length the vector's; None
+    when shorter than a pixel."""
+    length = float(np.hypot(*velocity_px))
+    if length < 1.0:
+        return None
+    n = int(math.ceil(length)) | 1
+    k = np.zeros((n, n), np.float32)
+    c = (n - 1) / 2.0
+    d = np.asarray(velocity_px, np.float64) / length
+    for t in np.linspace(-length / 2, length / 2, 2 * n + 1):
+        x, y = c + t * d[0], c + t * d[1]
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        fx, fy = x - x0, y - y0
+        for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+            if 0 <= x0 + dx < n and 0 <= y0 + dy < n:
+                k[y0 + dy, x0 + dx] += wgt
+    return k / k.sum()
+
+
+def apply_look(
+    layer: ItemLayer,
+    look: CameraLook,
+    velocity_px: np.ndarray | None = None,
+    options: CameraMatchOptions | None = None,
+    rng: np.random.Generator | None = None,
+) -> ItemLayer:
+    """The items' layer as the camera would have taken it: toned, softened, smeared along
+    ``velocity_px`` (px per frame interval, (2,)), then given the camera's noise. Returns a new
+    layer whose region grows by what the blurs spread (clipped to the frame)."""
+    o = options or CameraMatchOptions()
+    if layer.empty:
+        return layer
+    bgra = layer.bgra
+    x0, y0, x1, y1 = layer.roi
+    fw, fh = layer.size
+    sigma = math.sqrt(max(look.blur_px**2 - RENDER_BLUR_PX**2, 0.0)) if o.softness else 0.0
+    sigma = min(sigma, o.max_blur_px)
+    kernel = None
+    if o.motion_blur and velocity_px is not None:
+        v = np.asarray(velocity_px, np.float64) * o.shutter
+        n = float(np.hypot(*v))
+        if n > o.max_motion_px:
+            v *= o.max_motion_px / n
+        kernel = motion_kernel(v)
+    pad = int(math.ceil(3 * sigma)) + (kernel.shape[0] // 2 + 1 if kernel is not None else 0)
+    if pad:
+        nx0, ny0, nx1, ny1 = max(0, x0 - pad), max(0, y0 - pad), min(fw, x1 + pad), min(fh, y1 + pad)
+        grown = np.zeros((ny1 - ny0, nx1 - nx0, 4), np.uint8)
+        grown[y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0] = bgra
+        bgra, (x0, y0, x1, y1) = grown, (nx0, ny0, nx1, ny1)
+    # uint8 throughout (OpenCV's fixed-point paths): a few hundred microseconds for a top.
+    out = bgra
+    if o.tone and (look.black > 0.5 or look.white < 254.5):
+        # Premultiplied: (black + c (white - black) / 255) a = c gain + a black / 255.
+        colour, alpha = out[:, :, :3], cv2.merge([out[:, :, 3]] * 3)
+        toned = cv2.addWeighted(colour, (look.white - look.black) / 255.0, alpha, look.black / 255.0, 0.0)
+        out = cv2.merge([toned, out[:, :, 3]])
+    if sigma > 0.3:
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    if kernel is not None:
+        out = cv2.filter2D(out, -1, kernel, borderType=cv2.BORDER_CONSTANT)
+    if out is bgra:
+        out = bgra.copy()
+    sig = _added_sigma(math.sqrt(float(np.mean(np.square(look.noise_sigma)))))
+    if o.noise and sig > 0.02:
+        h, w = out.shape[:2]
+        indep, shared = _noise_table(fh + 64, fw + 64)
+        rng = rng or np.random.default_rng()
+        oy, ox = (int(v) for v in rng.integers(0, 64, 2))
+        ys, xs = slice(y0 + oy, y0 + oy + h), slice(x0 + ox, x0 + ox + w)
+        rho = float(np.clip(look.noise_shared, 0.0, 1.0))
+        # Added at full strength and clipped to the coverage (premultiplied: colour <= alpha):
+        # transparent pixels stay black, and only the soft edge's few pixels differ from n * a.
+        colour = _add_noise(out[:, :, :3], indep[ys, xs], shared[ys, xs], sig, rho)
+        out = cv2.merge([cv2.min(colour, cv2.merge([out[:, :, 3]] * 3)), out[:, :, 3]])
+    res = out
+    return ItemLayer(res, (x0, y0, x1, y1), layer.size)
+
+
+def keypoint_velocity(
+    prev_px: np.ndarray | None, now_px: np.ndarray | None, reliable: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The median image motion (2,) px of the keypoints between two frames, None without both."""
+    if prev_px is None or now_px is None or prev_px.shape != now_px.shape:
+        return None
+    d = now_px - prev_px
+    if reliable is not None and reliable.sum() >= 3:
+        d = d[reliable]
+    return np.median(d, axis=0)
+
+
+class CameraMatcher:
+    """Per-stream camera matching: ``update`` measures the frame now and then (smoothed),
+    ``apply`` gives the items the look and the motion since the last frame."""
+
+    def __init__(self, options: CameraMatchOptions | None = None) -> None:
+        self.options = options or CameraMatchOptions()
+        self.reset()
+
+    def reset(self) -> None:
+        self.look: CameraLook | None = None
+        self._last_ms: float | None = None
+        self._prev_keypoints: np.ndarray | None = None
+        self._rng = np.random.default_rng(11)
+
+    def update(self, frame_bgr: np.ndarray, timestamp_ms: float | None, person_mask: np.ndarray | None) -> CameraLook:
+        o = self.options
+        if (
+            self.look is not None
+            and timestamp_ms is not None
+            and self._last_ms is not None
+            and 0 <= timestamp_ms - self._last_ms < o.interval_ms
+        ):
+            return self.look
+        new = measure(frame_bgr, person_mask)
+        last = self._last_ms
+        if self.look is not None and timestamp_ms is not None and last is not None and timestamp_ms > last:
+            a = 1.0 - math.exp(-(timestamp_ms - self._last_ms) / o.time_constant_ms)
+            new = self.look.blend(new, a)
+        self.look = new
+        self._last_ms = timestamp_ms
+        return new
+
+    def motion(self, keypoints_px: np.ndarray | None, reliable: np.ndarray | None, timestamp_ms: float | None):
+        """The keypoints' motion since the previous frame of the stream (px), or None."""
+        prev, self._prev_keypoints = self._prev_keypoints, None if keypoints_px is None else keypoints_px.copy()
+        if timestamp_ms is None:
+            self._prev_keypoints = None
+            return None
+        return keypoint_velocity(prev, keypoints_px, reliable)
+
+    def apply(self, layer: ItemLayer, velocity_px: np.ndarray | None = None) -> ItemLayer:
+        if self.look is None or not self.options.any:
+            return layer
+        return apply_look(layer, self.look, velocity_px, self.options, self._rng)

@@ -1,0 +1,184 @@
+"""Contact shadows: the items shade the shopper (and each other) from the key light.
+
+Screen-space, like a game engine's contact shadows (HDRP marches the depth buffer): the
+renderer hands back the depth it drew (the posed body occluder and the items, camera z in
+metres) around the items, with where the items are; at every ``STEP_PX``-th pixel the surface
+point is rebuilt from its depth and marched toward the key light (``Lighting.key_direction``)
+a few centimetres at a time; where the march passes behind an *item* (the depth there nearer
+than the ray, by more than a bias and less than a slab's thickness) the point is in shadow.
+The body itself casts nothing (its shadows are already in the photo). The coarse map is
+blurred (a soft shadow) and brought to full size, then darkens the camera frame where the
+person is (a collar on the neck, a brim on the forehead, a sleeve on the hand) and the items
+themselves (a top's hem on the jeans), by the share of the light the key light carries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.frames import CameraIntrinsics
+from tryon.render.lighting import Lighting, sh_irradiance
+from tryon.render.types import ItemLayer
+
+#: Distances marched toward the light, metres: contact first, a hat brim's reach last.
+MARCH_M = (0.006, 0.012, 0.02, 0.03, 0.043, 0.06, 0.08, 0.105)
+
+
+@dataclass(frozen=True)
+class ShadowOptions:
+    """step_px : the shadow map's pixel pitch (shadows are soft: a coarse map will do).
+    margin_px : how far around the items the body's depth is drawn (where shadows may fall).
+    bias_m : a caster must be this much nearer than the marched point (no self-shadowing of a
+    surface by its own depth steps). thickness_m : ... and no more than this (a hand far in
+    front is not touching). blur_px : the softness (Gaussian sigma, full-size px).
+    max_darkening : the deepest a shadow goes, a share of the pixel's brightness."""
+
+    step_px: int = 4
+    margin_px: int = 24
+    bias_m: float = 0.008
+    thickness_m: float = 0.25
+    blur_px: float = 5.0
+    max_darkening: float = 0.6
+
+
+@dataclass(frozen=True)
+class SceneDepth:
+    """What the renderer drew around the items, sampled every ``step`` px.
+
+    depth_m : (h, w) float32 camera z in metres of the nearest surface drawn (body occluder or
+    item), ``inf`` where nothing was. roi : (x0, y0, x1, y1) full-size image px it covers
+    (sample (i, j) is pixel (x0 + j step, y0 + i step)). step : its pitch in px."""
+
+    depth_m: np.ndarray
+    roi: tuple[int, int, int, int]
+    step: int
+
+
+def key_share(lighting: Lighting) -> float:
+    """The share of a front-facing surface's light the key light gives (what a shadow takes
+    away): key irradiance at a typical 55-degree incidence over key plus SH ambient."""
+    lum = np.array([0.2126, 0.7152, 0.0722])
+    ambient = float(sh_irradiance(np.asarray(lighting.sh), np.array([[0.0, 0.0, -1.0]]))[0] @ lum)
+    key = float(np.asarray(lighting.key_color) @ lum) * 0.57 * math.pi
+    return key / max(key + max(ambient, 0.0), 1e-6)
+
+
+def shadow_map(
+    scene: SceneDepth, caster: np.ndarray, light_dir_cam: np.ndarray, K: CameraIntrinsics, options: ShadowOptions
+) -> np.ndarray:
+    """(h, w) float32 in [0, 1] at the scene's pitch: how much each sampled point is shadowed
+    by the items. caster : (h, w) bool, the samples where an item was drawn."""
+    z = scene.depth_m
+    h, w = z.shape
+    x0, y0 = scene.roi[0], scene.roi[1]
+    s = scene.step
+    valid = np.isfinite(z)
+    if not valid.any() or not caster.any():
+        return np.zeros((h, w), np.float32)
+    zc = np.where(caster & valid, z, np.float32(np.inf)).astype(np.float32)
+    # Every point marched the same image-space steps, those of the scene's median point: at a
+    # shopper's distance perspective changes a few-centimetre march by a fraction of a sample.
+    zm = float(np.median(z[valid]))
+    ys, xs = np.nonzero(valid)
+    pm = np.array([(x0 + xs.mean() * s - K.cx) / K.fx * zm, (y0 + ys.mean() * s - K.cy) / K.fy * zm, zm])
+    L = np.asarray(light_dir_cam, np.float64)
+    L = L / max(float(np.linalg.norm(L)), 1e-9)
+    um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
+    zf = np.where(valid, z, np.float32(-np.inf))  # nothing drawn: never shadowed
+    shade = np.zeros((h, w), np.float32)
+    pad = np.full((h, w), np.inf, np.float32)
+    for t in MARCH_M:
+        q = pm + t * L
+        if q[2] <= 0.05:
+            break
+        du = int(round((K.fx * q[0] / q[2] - um) / s))
+        dv = int(round((K.fy * q[1] / q[2] - vm) / s))
+        if abs(du) >= w or abs(dv) >= h:
+            break
+        # shifted[i, j] = zc[i + dv, j + du] (inf outside)
+        shifted = pad.copy()
+        shifted[max(0, -dv) : h - max(0, dv), max(0, -du) : w - max(0, du)] = zc[
+            max(0, dv) : h - max(0, -dv), max(0, du) : w - max(0, -du)
+        ]
+        ray_z = zf + np.float32(t * L[2])
+        hit = (shifted < ray_z - options.bias_m) & (shifted > ray_z - options.thickness_m)
+        weight = 1.0 if t <= 0.045 else 0.045 / t + 0.4 * (1 - 0.045 / t)  # farther: fainter
+        np.maximum(shade, hit * np.float32(weight), out=shade)
+    return shade
+
+
+
+def darken(
+    frame_bgr: np.ndarray,
+    layer: ItemLayer,
+    scene: SceneDepth,
+    lighting: Lighting,
+    K: CameraIntrinsics,
+    person_mask: np.ndarray | None = None,
+    options: ShadowOptions | None = None,
+) -> tuple[np.ndarray, ItemLayer, np.ndarray | None]:
+    """The frame and the items' layer with the items' contact shadows.
+
+    Returns (frame, layer, shade): a darkened copy of the frame (the frame itself when nothing
+    is shadowed), the layer with its own shadowed pixels darkened (a new array), and the
+    shadow (h, w) float32 in [0, 1] over ``scene.roi`` at full size (None when none)."""
+    o = options or ShadowOptions()
+    if layer.empty:
+        return frame_bgr, layer, None
+    sx0, sy0, sx1, sy1 = scene.roi
+    s = scene.step
+    lx0, ly0, lx1, ly1 = layer.roi
+    # Where the items are, on the scene's grid: the layer's alpha sampled at the same pixels.
+    hs, ws = scene.depth_m.shape
+    gy = sy0 + np.arange(hs) * s
+    gx = sx0 + np.arange(ws) * s
+    iy = np.clip(gy - ly0, 0, max(ly1 - ly0 - 1, 0))
+    ix = np.clip(gx - lx0, 0, max(lx1 - lx0 - 1, 0))
+    inside = ((gy >= ly0) & (gy < ly1))[:, None] & ((gx >= lx0) & (gx < lx1))[None, :]
+    caster = inside & (layer.bgra[iy[:, None], ix[None, :], 3] > 128)
+    coarse = shadow_map(scene, caster, lighting.key_direction, K, o)
+    if not coarse.any():
+        return frame_bgr, layer, None
+    coarse = cv2.GaussianBlur(coarse, (0, 0), max(o.blur_px / s, 0.5))
+    fw, fh = sx1 - sx0, sy1 - sy0
+    full = cv2.resize(coarse, (ws * s, hs * s), interpolation=cv2.INTER_LINEAR)[:fh, :fw]
+    if full.shape != (fh, fw):
+        full = cv2.copyMakeBorder(full, 0, fh - full.shape[0], 0, fw - full.shape[1], cv2.BORDER_REPLICATE)
+    strength = min(key_share(lighting), o.max_darkening)
+    # Only the box the shadow touches is worked on at full size.
+    ys, xs = np.nonzero(coarse > 0.01)
+    bx0, by0 = int(xs.min()) * s, int(ys.min()) * s
+    bx1, by1 = min((int(xs.max()) + 1) * s, fw), min((int(ys.max()) + 1) * s, fh)
+    if bx1 <= bx0 or by1 <= by0:
+        return frame_bgr, layer, None
+    shade = full[by0:by1, bx0:bx1] * np.float32(strength)
+    sx0, sy0, sx1, sy1 = sx0 + bx0, sy0 + by0, sx0 + bx1, sy0 + by1
+    fw, fh = sx1 - sx0, sy1 - sy0
+    # The frame: only on the person (the body proxy's depth is rough at its outline).
+    receive = shade
+    if person_mask is not None:
+        H, W = frame_bgr.shape[:2]
+        mh, mw = person_mask.shape
+        my0, my1 = int(sy0 * mh / H), max(int(math.ceil(sy1 * mh / H)), int(sy0 * mh / H) + 1)
+        mx0, mx1 = int(sx0 * mw / W), max(int(math.ceil(sx1 * mw / W)), int(sx0 * mw / W) + 1)
+        m = cv2.resize(person_mask[my0:my1, mx0:mx1].astype(np.float32), (fw, fh), interpolation=cv2.INTER_LINEAR)
+        receive = shade * np.clip(m, 0.0, 1.0)
+    keep = cv2.convertScaleAbs(receive, alpha=-255.0, beta=255.0)  # 255 (1 - receive), uint8
+    out = frame_bgr.copy()
+    roi = out[sy0:sy1, sx0:sx1]
+    cv2.multiply(roi, cv2.merge([keep] * 3), dst=roi, scale=1.0 / 255.0)
+    # The items: their own pixels in another item's (or a fold's) shadow.
+    bgra = layer.bgra.copy()
+    ox0, oy0 = max(lx0, sx0), max(ly0, sy0)
+    ox1, oy1 = min(lx1, sx1), min(ly1, sy1)
+    if ox1 > ox0 and oy1 > oy0:
+        sub = bgra[oy0 - ly0 : oy1 - ly0, ox0 - lx0 : ox1 - lx0]
+        k1 = cv2.convertScaleAbs(shade[oy0 - sy0 : oy1 - sy0, ox0 - sx0 : ox1 - sx0], alpha=-255.0, beta=255.0)
+        cv2.multiply(sub, cv2.merge([k1, k1, k1, np.full_like(k1, 255)]), dst=sub, scale=1.0 / 255.0)
+    full_shade = np.zeros(full.shape, np.float32)
+    full_shade[by0:by1, bx0:bx1] = shade
+    return out, ItemLayer(bgra, layer.roi, layer.size), full_shade
