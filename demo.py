@@ -213,7 +213,10 @@ def main(argv=None) -> int:
     import cv2
 
     from tryon import Catalog, EngineOptions, TryOnEngine
+    from tryon.runtime import configure_process
     from tryon.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SourceError, VideoWriter, open_source
+
+    configure_process()  # the demo owns its process: BLAS kept to one thread (tryon.runtime)
 
     catalog = Catalog(args.catalog)
     if args.list_items:

@@ -10,18 +10,18 @@ The public API::
     for result in engine.process_stream(frames, fps=30):   # a stream (tracking, smoothing)
         ...
     engine.process(frame_bgr, timestamp_ms=t)              # or one stream frame at a time
+
+Importing tryon changes nothing process-wide (threads, BLAS, CPU affinity): a stream tunes
+them for its duration, and a program that owns its process turns tuning on for good with
+``tryon.runtime.configure_process()`` (see :mod:`tryon.runtime`).
 """
 
-from tryon.cpu import limit_blas_threads
-
-limit_blas_threads()  # before numpy is imported below, where it can
-
-from tryon.catalog.catalog import Catalog  # noqa: E402
-from tryon.catalog.categories import CATEGORIES  # noqa: E402
-from tryon.catalog.item import Garment  # noqa: E402
-from tryon.engine import EngineOptions, FrameResult, TryOnEngine  # noqa: E402
-from tryon.frames import CameraIntrinsics  # noqa: E402
-from tryon.pose.types import Pose  # noqa: E402
+from tryon.catalog.catalog import Catalog
+from tryon.catalog.categories import CATEGORIES
+from tryon.catalog.item import Garment
+from tryon.engine import EngineOptions, FrameResult, TryOnEngine
+from tryon.frames import CameraIntrinsics
+from tryon.pose.types import Pose
 
 __version__ = "0.1.0"
 

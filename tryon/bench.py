@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tryon import runtime
 from tryon.engine import STAGES, EngineOptions, TryOnEngine
 from tryon.pose.landmarker import PoseEstimator
 from tryon.video import VideoFile
@@ -126,15 +127,14 @@ class SpeedResult:
     engine_mb: float = 0.0
 
 
-def bare_pose(frames: list[np.ndarray], fps: float, cpus: set[int] | None = None) -> tuple[float, float]:
+def bare_pose(frames: list[np.ndarray], fps: float, cpus: frozenset[int] | None = None) -> tuple[float, float]:
     """Throughput (fps) and median latency (ms) of BlazePose alone (video mode, mask on),
     on its own thread pinned like the engine's pose thread (``cpus``), so the two compare
     like for like."""
     out: dict[str, float] = {}
 
     def work() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
+        runtime.pin_current_thread(cpus)
         with PoseEstimator() as est:
             est.detect_for_video(frames[0], 0)  # graph start-up is not part of the figure
             lat = []
@@ -174,7 +174,7 @@ def engine_speed(
     pose_runs, engine_runs, latencies = [], [], []
     baseline_mb = PeakMemory.rss_mb()  # the clip is loaded; what follows is the engine's
     with PeakMemory() as mem, TryOnEngine(items=items, catalog=catalog, options=EngineOptions()) as engine:
-        pose_cpus, _ = engine._pinning()
+        pose_cpus, _ = runtime.split_cpus(engine.options.pin_threads)
         _timed_run(engine, frames[:3], fps, True)  # warm-up: graphs, shaders, buffers
         for _ in range(rounds):
             pose_runs.append(bare_pose(frames, fps, pose_cpus))

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from tryon.runtime import configure_process
+
 
 def _fail(message: str, code: int = 2) -> int:
     print(f"tryon: error: {message}", file=sys.stderr)
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_process()  # the CLI owns its process: BLAS kept to one thread (tryon.runtime)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,63 +1,66 @@
-"""TryOnEngine: camera frames in, composited try-on frames out.
+"""TryOnEngine: camera frames in, composited try-on frames out. It wires the stages, and
+nothing else: each stage lives in its own module (see the README's architecture section).
 
-The stages, in the order a frame travels (each testable alone, see the README):
+The stages, in the order a frame travels (``STAGES``; each testable alone):
 
     frame -> pose (BlazePose) -> smoothing -> details (face mesh, hands: only for items that
           need them) -> rig solve -> items (skin / attach, hide what is not seen) -> lighting
           -> keep-out (hands, hair) -> render (moderngl, body occluder) -> composite -> FrameResult
+
+Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (pose,
+smoothing, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
+:meth:`TryOnEngine._finish`: a sequence of small steps, each filling in the frame's
+:class:`FrameScene` and timing itself on the frame's :class:`~tryon.timing.StageTimer`.
+
+Adding a stage: a pose-side stage (reads the image, e.g. a stabilizer after smoothing) is a
+call in ``_analyze`` whose output is a new typed field of :class:`FrameAnalysis` (give it a
+default); a GL-side stage (e.g. cloth after skinning, shadows around the render, a clean-up
+before compositing) is a new ``_step`` method called in order in ``_finish``, reading and
+writing :class:`FrameScene` fields. Name its timing in ``STAGES``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 import queue
-import sys
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import cv2
 import numpy as np
 
+from tryon import runtime
 from tryon.body.mannequin import load_mannequin
 from tryon.body.proportions import BodyMeasurements, ProportionTracker, body_shape, measure
 from tryon.body.solver import PosedBody, RigSolver, SolverOptions
 from tryon.catalog.catalog import Catalog
 from tryon.catalog.item import Garment
-from tryon.deform import SKINNING_METHODS, body_occluder, deform_item, part_visible
+from tryon.deform import SKINNING_METHODS, body_occluder, deform_item
 from tryon.details import NO_DETAILS, DetailOptions, Details, DetailTracker, needed
 from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
 from tryon.image import as_bgr_uint8
-from tryon.pose.filters import PoseSmoother, SmoothingOptions, TrackFader
+from tryon.pose.filters import PoseSmoother, SmoothingOptions
 from tryon.pose.landmarker import PoseEstimator, PoseOptions
 from tryon.pose.types import Pose
+from tryon.presentation import ItemPresentation
 from tryon.render.compositor import Compositor, Coverage
 from tryon.render.keepout import KeepoutOptions, keepout_mask
 from tryon.render.light_estimate import LightEstimator
 from tryon.render.lighting import Lighting
+from tryon.render.types import Draw, ItemLayer
+from tryon.timing import StageTimer
 
 log = logging.getLogger(__name__)
 
-#: Python's thread switch interval while a pipelined stream runs, seconds.
-PIPELINE_SWITCH_INTERVAL_S = 0.0002
+#: Kept for callers of the engine's old name for it; the value lives in :mod:`tryon.runtime`.
+PIPELINE_SWITCH_INTERVAL_S = runtime.PIPELINE_SWITCH_INTERVAL_S
 
-STAGES = (
-    "pose",
-    "smoothing",
-    "details",
-    "rig_solve",
-    "skinning",
-    "lighting",
-    "keepout",
-    "render",
-    "readback",
-    "composite",
-)
-
-
+#: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
+ANALYSIS_STAGES = ("pose", "smoothing", "details")
+DRAW_STAGES = ("skinning", "lighting", "keepout", "render", "readback", "composite")
+STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
 class EngineOptions:
     """How the engine runs.
@@ -80,6 +83,9 @@ class EngineOptions:
         rings; see :mod:`tryon.details`).
     part_fade_ms : how fast an item's part appears or vanishes as its body part comes into
         view or leaves it (streams; stills switch at once).
+    tune_runtime : streams tune the process's threads for their duration (BLAS threads,
+        switch interval, OpenCV threads, CPU affinity; see :mod:`tryon.runtime`), restored
+        when the stream ends. False leaves the host process's settings alone.
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -99,6 +105,7 @@ class EngineOptions:
     keepout: KeepoutOptions = field(default_factory=KeepoutOptions)
     details: DetailOptions = field(default_factory=DetailOptions)
     part_fade_ms: float = 120.0
+    tune_runtime: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.lighting, str) and self.lighting != "estimate":
@@ -140,6 +147,66 @@ class FrameResult:
         return self.coverage.to_float()
 
 
+class WornItem(NamedTuple):
+    """An item as worn: the catalog item and its colourway (None: the item's default)."""
+
+    garment: Garment
+    variant: str | None
+
+
+@dataclass
+class FrameAnalysis:
+    """What the pose thread hands the GL thread for one frame.
+
+    frame : (H, W, 3) uint8 BGR, the checked camera frame.
+    timestamp_ms : the stream time of the frame, or None for a still image.
+    intrinsics : the camera for this frame's size (computed once per frame, here).
+    items : the outfit as it was when this frame was analysed (one snapshot: a change of
+        items mid-stream takes effect from a whole frame on, never halfway through one).
+    raw_pose : the frame's unsmoothed pose, for what is drawn from the image itself (hands
+        and hair keep-out must not trail a moving hand); None when nobody was found.
+    pose : the smoothed pose the body is solved from (a still: the raw pose).
+    details : the face mesh, head pose and hands the worn items need.
+    timer : the frame's stage timer (pose-thread stages recorded).
+
+    New pose-side stages add their output as a typed field with a default here.
+    """
+
+    frame: np.ndarray
+    timestamp_ms: int | None
+    intrinsics: CameraIntrinsics
+    items: tuple[WornItem, ...]
+    raw_pose: Pose | None
+    pose: Pose | None
+    details: Details
+    timer: StageTimer
+
+
+@dataclass
+class FrameScene:
+    """What the GL thread builds for one frame, step by step (see ``TryOnEngine._finish``).
+
+    opacity : the outfit's opacity this frame (fading); body : the solved skeleton in camera
+    space (or the last one while fading out), None when there is nothing to dress.
+    measurements : the shopper's held measurements (cm) in a stream, or None.
+    draws : the deformed meshes to draw (camera metres); occluder : the posed body drawn
+    depth-only, or None; lighting : the items' light; keepout : (h, w) float32 soft mask of
+    hands and hair in front of clothes at the segmentation's size, or None; layer : the
+    rendered items, read back.
+
+    New GL-side stages add their output as a typed field with a default here.
+    """
+
+    opacity: float
+    body: PosedBody | None = None
+    measurements: BodyMeasurements | None = None
+    draws: list[Draw] = field(default_factory=list)
+    occluder: Draw | None = None
+    lighting: Lighting | None = None
+    keepout: np.ndarray | None = None
+    layer: ItemLayer | None = None
+
+
 def _parse_item_spec(spec: str | Garment) -> tuple[str | Garment, str | None]:
     if isinstance(spec, Garment):
         return spec, None
@@ -157,6 +224,10 @@ class TryOnEngine:
     items : catalog ids (``"id"`` or ``"id:variant"`` for a colourway) or Garment objects.
     catalog : a Catalog or a folder; defaults to the bundled ``garments/``.
     Owns a GL context and MediaPipe graphs: call ``close()`` (or use ``with``).
+
+    The outfit may be changed from any thread while a stream runs (``set_items``, ``wear``,
+    ``take_off``, ``toggle``): it is an immutable tuple swapped whole under a lock, and each
+    frame takes one snapshot of it.
     """
 
     def __init__(
@@ -166,60 +237,68 @@ class TryOnEngine:
         options: EngineOptions | None = None,
     ) -> None:
         self.options = options or EngineOptions()
+        o = self.options
         self.catalog = catalog if isinstance(catalog, Catalog) else Catalog(catalog)
         self.mannequin = load_mannequin()
-        self.solver = RigSolver(self.mannequin, self.options.solver)
-        self.estimator = PoseEstimator(self.options.pose)
-        self.smoother = PoseSmoother(self.options.smoothing)
+        self.solver = RigSolver(self.mannequin, o.solver)
+        self.estimator = PoseEstimator(o.pose)
+        self.smoother = PoseSmoother(o.smoothing)
         self.proportions = ProportionTracker(self.mannequin)
-        self.fader = TrackFader(self.options.fade_in_ms, self.options.fade_out_ms)
+        self.presentation = ItemPresentation(o.fade_in_ms, o.fade_out_ms, o.part_fade_ms)
         self.light = LightEstimator()
-        self.details = DetailTracker(self.options.details)
-        self._part_opacity: dict[tuple[str, int], float] = {}
-        self._last_ms: int | None = None
-        self._items: list[tuple[Garment, str | None]] = []
+        self.detail_tracker = DetailTracker(o.details)
+        self._items_lock = threading.Lock()
+        self._items: tuple[WornItem, ...] = ()
         self.set_items(items)
         self._renderer = None
-        self.compositor = Compositor(antialias=self.options.antialias)
-        self._last_body: PosedBody | None = None
+        self.compositor = Compositor(antialias=o.antialias)
         self._closed = False
 
-    # -- items -----------------------------------------------------------------------
+    # -- items (any thread) ----------------------------------------------------------
     @property
     def items(self) -> list[Garment]:
-        return [g for g, _ in self._items]
+        return [worn.garment for worn in self._items]
+
+    @property
+    def worn(self) -> tuple[WornItem, ...]:
+        """The outfit now: (garment, variant) pairs, a snapshot."""
+        return self._items
 
     def set_items(self, items: Sequence[str | Garment]) -> None:
         """Replace what the shopper wears. Unknown ids raise KeyError naming the catalog's items."""
-        resolved = [self._resolve(spec) for spec in items]
-        self._items = resolved
+        resolved = tuple(self._resolve(spec) for spec in items)
+        with self._items_lock:
+            self._items = resolved
 
     def wear(self, spec: str | Garment) -> None:
         """Put on one more item (``"id"``, ``"id:variant"`` or a Garment); one already worn with
         the same id is replaced (e.g. another colourway)."""
-        garment, variant = self._resolve(spec)
-        items = [(g, v) for g, v in self._items if g.id != garment.id]
-        self._items = items + [(garment, variant)]
+        worn = self._resolve(spec)
+        with self._items_lock:
+            self._items = (*(w for w in self._items if w.garment.id != worn.garment.id), worn)
 
     def take_off(self, item_id: str) -> None:
         """Take an item off (nothing happens if it is not worn)."""
-        self._items = [(g, v) for g, v in self._items if g.id != item_id]
+        with self._items_lock:
+            self._items = tuple(w for w in self._items if w.garment.id != item_id)
 
     def toggle(self, spec: str | Garment) -> bool:
         """Put the item on if it is off, take it off if it is on; returns whether it is now worn."""
         item_id = spec.id if isinstance(spec, Garment) else _parse_item_spec(spec)[0]
-        if any(g.id == item_id for g, _ in self._items):
-            self.take_off(item_id)
-            return False
-        self.wear(spec)
+        with self._items_lock:
+            kept = tuple(w for w in self._items if w.garment.id != item_id)
+            if len(kept) < len(self._items):
+                self._items = kept
+                return False
+        self.wear(spec)  # resolved outside the lock: loading an item can take a while
         return True
 
-    def _resolve(self, spec: str | Garment) -> tuple[Garment, str | None]:
+    def _resolve(self, spec: str | Garment) -> WornItem:
         item, variant = _parse_item_spec(spec)
         garment = item if isinstance(item, Garment) else self.catalog.get(item)
         if variant is not None:
             garment.materials_for(variant)  # raises KeyError for an unknown colourway
-        return garment, variant
+        return WornItem(garment, variant)
 
     # -- GL --------------------------------------------------------------------------
     def _gl(self):
@@ -235,18 +314,15 @@ class TryOnEngine:
             return CameraIntrinsics.from_fov(width, height, self.options.hfov_deg)
         return K if (K.width, K.height) == (width, height) else K.scaled_to(width, height)
 
-    # -- the stages ------------------------------------------------------------------
+    # -- one frame -------------------------------------------------------------------
     def reset(self) -> None:
         """Start a new stream: forget tracking, smoothing, proportions and fading."""
         self.estimator.reset_stream()
         self.smoother.reset()
         self.proportions.reset()
-        self.fader.reset()
+        self.presentation.reset()
         self.light.reset()
-        self.details.reset()
-        self._part_opacity.clear()
-        self._last_ms = None
-        self._last_body = None
+        self.detail_tracker.reset()
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
         """Process one frame. Without ``timestamp_ms`` it is a still image (no tracking or
@@ -255,134 +331,132 @@ class TryOnEngine:
         Raises ValueError for frames that are not images (see :func:`tryon.image.as_bgr_uint8`).
         """
         self._check_open()
-        return self._finish(*self._analyze(frame, timestamp_ms))
+        return self._finish(self._analyze(frame, timestamp_ms))
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this TryOnEngine is closed (close() or its with-block ended); make a new one")
 
-    def _analyze(self, frame, timestamp_ms: int | None):
-        """The pose stages: frame check, BlazePose, smoothing. Thread-safe against
-        ``_finish`` (they share no state), so a stream can run them on another thread."""
-        t_start = time.perf_counter()
+    def _analyze(self, frame, timestamp_ms: int | None) -> FrameAnalysis:
+        """The pose thread's stages: frame check, BlazePose, smoothing, details. Thread-safe
+        against ``_finish`` (they share no state), so a stream runs them on another thread."""
+        timer = StageTimer()
         frame = as_bgr_uint8(frame)
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
+        items = self._items  # one snapshot for the whole frame
+        K = self.intrinsics_for(frame.shape[1], frame.shape[0])
+        timer.mark()
         if timestamp_ms is None:
             raw = self.estimator.detect(frame)
         else:
             raw = self.estimator.detect_for_video(frame, int(timestamp_ms))
-        t1 = time.perf_counter()
-        timings["pose"] = (t1 - t0) * 1e3
+        timer.lap("pose")
         pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
-        t2 = time.perf_counter()
-        timings["smoothing"] = (t2 - t1) * 1e3
-        face, hands = needed([g.category for g, _ in self._items], self.options.details)
-        K = self.intrinsics_for(frame.shape[1], frame.shape[0])
-        details = self.details.update(frame, pose, K, timestamp_ms, face, hands)
-        timings["details"] = (time.perf_counter() - t2) * 1e3
-        return frame, pose, details, timestamp_ms, timings, t_start, raw
+        timer.lap("smoothing")
+        face, hands = needed([w.garment.category for w in items], self.options.details)
+        details = self.detail_tracker.update(frame, pose, K, timestamp_ms, face, hands)
+        timer.lap("details")
+        return FrameAnalysis(frame, timestamp_ms, K, items, raw, pose, details, timer)
 
-    def _finish(
-        self,
-        frame: np.ndarray,
-        pose: Pose | None,
-        details: Details,
-        timestamp_ms: int | None,
-        timings: dict[str, float],
-        t_start: float,
-        raw_pose: Pose | None = None,
-    ) -> FrameResult:
-        """The GL thread's stages. ``raw_pose``: the frame's unsmoothed pose, for what is
-        drawn from the image itself (hands and hair keep-out must not trail a moving hand)."""
-        h, w = frame.shape[:2]
-        K = self.intrinsics_for(w, h)
-        opacity = 1.0 if timestamp_ms is None else self.fader.update(pose is not None, timestamp_ms)
-        if timestamp_ms is None and pose is None:
-            opacity = 0.0
+    def _finish(self, a: FrameAnalysis) -> FrameResult:
+        """The GL thread's stages, in order; each step fills in the frame's scene."""
+        scene = self._step_solve(a)
+        if scene.body is None or not a.items or scene.opacity <= 0:
+            return self._passthrough(a, scene)
+        self._step_skin(a, scene)
+        self._step_light(a, scene)
+        self._step_keepout(a, scene)
+        self._step_render(a, scene)
+        return self._step_composite(a, scene)
 
-        t0 = time.perf_counter()
-        body = None
+    # -- the GL thread's steps -------------------------------------------------------
+    def _step_solve(self, a: FrameAnalysis) -> FrameScene:
+        """rig_solve: the outfit's opacity, the skeleton (or the last one while fading out)."""
+        pose, ts = a.pose, a.timestamp_ms
+        scene = FrameScene(opacity=self.presentation.outfit_opacity(pose is not None, ts))
+        a.timer.mark()
+        solved = None
         if pose is not None:
-            if timestamp_ms is None:
+            if ts is None:
                 shape = body_shape(measure(pose.world_m, pose.visibility), self.proportions.reference)
             else:
                 self.proportions.update(pose.world_m, pose.visibility)
                 shape = self.proportions.shape()
-            body = self.solver.solve(pose, K, shape, details.head_pose, details.hands)
-            self._last_body = body
-        elif opacity > 0 and self._last_body is not None and self._last_body.intrinsics == K:
-            body = self._last_body  # fading out where the shopper was last seen
-        if pose is None and opacity == 0:
-            self._last_body = None
-        timings["rig_solve"] = (time.perf_counter() - t0) * 1e3
+            solved = self.solver.solve(pose, a.intrinsics, shape, a.details.head_pose, a.details.hands)
+        scene.body = self.presentation.body_to_draw(solved, scene.opacity, a.intrinsics)
+        a.timer.lap("rig_solve")
+        if ts is not None and pose is not None:
+            scene.measurements = self.proportions.measurements()
+        return scene
 
-        measurements = self.proportions.measurements() if timestamp_ms is not None and pose is not None else None
-        if body is None or not self._items or opacity <= 0:
-            comp = self.compositor.passthrough(frame, self.options.mirror)
-            for k in ("skinning", "lighting", "keepout", "render", "readback", "composite"):
-                timings[k] = 0.0
-            timings["total"] = (time.perf_counter() - t_start) * 1e3
-            return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, 0.0, details)
+    def _step_skin(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """skinning: each item deformed onto the body (parts faded in and out), the occluder."""
+        a.timer.mark()
+        body = scene.body
+        garments = [w.garment for w in a.items]
+        opacities = self.presentation.part_opacities(garments, body, scene.opacity, a.timestamp_ms)
+        for worn, part_opacity in zip(a.items, opacities):
+            scene.draws += deform_item(worn.garment, body, worn.variant, self.options.skinning, part_opacity)
+        scene.occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
+        a.timer.lap("skinning")
 
-        t0 = time.perf_counter()
-        draws = []
-        part_fade = self._part_fade_step(timestamp_ms)
-        for garment, variant in self._items:
-            draws += deform_item(
-                garment, body, variant, self.options.skinning, self._part_opacities(garment, body, part_fade, opacity)
-            )
-        occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
-        t1 = time.perf_counter()
-        timings["skinning"] = (t1 - t0) * 1e3
-
-        mask = pose.segmentation if pose is not None else None
+    def _step_light(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """lighting: fixed, or estimated from the frame and the posed body."""
         lighting = self.options.lighting
         if isinstance(lighting, str):  # "estimate"
-            occ = occluder or body_occluder(self.mannequin, body)
+            occ = scene.occluder or body_occluder(self.mannequin, scene.body)
+            mask = a.pose.segmentation if a.pose is not None else None
+            regions = self.mannequin.occluder.regions
             lighting = self.light.update(
-                frame, timestamp_ms, mask, (occ.positions_cam_m, occ.normals_cam, self.mannequin.occluder.regions), K
+                a.frame, a.timestamp_ms, mask, (occ.positions_cam_m, occ.normals_cam, regions), a.intrinsics
             )
-        t_light = time.perf_counter()
-        timings["lighting"] = (t_light - t1) * 1e3
-        t1 = t_light
-        keepout = None
-        if pose is not None and self.options.occlusion:
-            keepout = keepout_mask(frame, raw_pose if raw_pose is not None else pose, self.options.keepout)
+        scene.lighting = lighting
+        a.timer.lap("lighting")
 
-        t_keep = time.perf_counter()
-        timings["keepout"] = (t_keep - t1) * 1e3
-        t1 = t_keep
+    def _step_keepout(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """keepout: visible hands and hair that come out in front of clothes (raw pose)."""
+        if a.pose is not None and self.options.occlusion:
+            pose = a.raw_pose if a.raw_pose is not None else a.pose
+            scene.keepout = keepout_mask(a.frame, pose, self.options.keepout)
+        a.timer.lap("keepout")
+
+    def _step_render(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """render + readback: the items drawn over the body occluder, read back."""
         renderer = self._gl()
-        layer = renderer.render_items(K, draws, occluder, mask, lighting, keepout)
-        t2 = time.perf_counter()
-        timings["render"] = renderer.last_draw_ms
-        timings["readback"] = (t2 - t1) * 1e3 - renderer.last_draw_ms
-        comp = self.compositor.composite(frame, layer, self.options.mirror)
-        t3 = time.perf_counter()
-        timings["composite"] = (t3 - t2) * 1e3
-        timings["total"] = (t3 - t_start) * 1e3
-        return FrameResult(comp.image, pose, comp.coverage, body, measurements, timings, timestamp_ms, opacity, details)
+        mask = a.pose.segmentation if a.pose is not None else None
+        scene.layer = renderer.render_items(
+            a.intrinsics, scene.draws, scene.occluder, mask, scene.lighting, scene.keepout
+        )
+        elapsed_ms = a.timer.lap("readback")
+        a.timer.record("render", renderer.last_draw_ms)
+        a.timer.record("readback", elapsed_ms - renderer.last_draw_ms)
 
-    def _part_fade_step(self, timestamp_ms: int | None) -> float | None:
-        """How far a part's opacity moves toward shown/hidden this frame (None: at once)."""
-        last, self._last_ms = self._last_ms, timestamp_ms
-        if timestamp_ms is None or last is None or timestamp_ms <= last:
-            return None
-        return min(1.0, (timestamp_ms - last) / max(self.options.part_fade_ms, 1e-3))
+    def _step_composite(self, a: FrameAnalysis, scene: FrameScene) -> FrameResult:
+        """composite: the read-back items over the frame."""
+        comp = self.compositor.composite(a.frame, scene.layer, self.options.mirror)
+        a.timer.lap("composite")
+        return self._result(a, scene, comp.image, comp.coverage, scene.opacity)
 
-    def _part_opacities(self, item: Garment, body: PosedBody, step: float | None, opacity: float) -> list[float]:
-        """Each part's opacity: the item's fade times whether its body part is seen (faded)."""
-        out = []
-        for k in range(len(item.parts)):
-            target = 1.0 if part_visible(item, k, body) else 0.0
-            key = (item.id, k)
-            now = self._part_opacity.get(key, target) if step is not None else target
-            now = now + float(np.clip(target - now, -step, step)) if step is not None else target
-            self._part_opacity[key] = now
-            out.append(now * opacity)
-        return out
+    def _passthrough(self, a: FrameAnalysis, scene: FrameScene) -> FrameResult:
+        """Nothing to draw: the frame as it came (mirrored if the engine mirrors)."""
+        comp = self.compositor.passthrough(a.frame, self.options.mirror)
+        a.timer.skip(DRAW_STAGES)
+        return self._result(a, scene, comp.image, comp.coverage, 0.0)
 
+    @staticmethod
+    def _result(a: FrameAnalysis, scene: FrameScene, image, coverage, opacity: float) -> FrameResult:
+        return FrameResult(
+            image=image,
+            pose=a.pose,
+            coverage=coverage,
+            body=scene.body,
+            measurements=scene.measurements,
+            timings_ms=a.timer.finish(),
+            timestamp_ms=a.timestamp_ms,
+            opacity=opacity,
+            details=a.details,
+        )
+
+    # -- streams ---------------------------------------------------------------------
     def process_stream(self, frames: Iterable, fps: float = 30.0, pipelined: bool = True) -> Iterator[FrameResult]:
         """Process a stream, in order, one result per valid frame.
 
@@ -392,18 +466,25 @@ class TryOnEngine:
         ahead of the rest (MediaPipe releases the GIL), so throughput approaches the pose
         model's alone; ``False`` runs every stage in turn on this thread. Each result's
         ``timestamp_ms`` says which frame it is (a skipped frame has none).
+
+        Unless ``EngineOptions.tune_runtime`` is False, the stream runs inside
+        :func:`tryon.runtime.tuned` (BLAS threads, switch interval, OpenCV threads, CPU
+        affinity), all put back when the stream ends or is closed.
         """
         self._check_open()
         self.reset()
         stamped = self._stamped(frames, fps)
-        if not pipelined:
-            for frame, ts, i in stamped:
-                try:
-                    yield self._finish(*self._analyze(frame, ts))
-                except ValueError as exc:
-                    log.warning("skipping frame %d: %s", i, exc)
-            return
-        yield from self._pipelined(stamped)
+        o = self.options
+        tuning = runtime.StreamTuning.for_stream(pipelined, o.pin_threads) if o.tune_runtime else runtime.StreamTuning()
+        with runtime.tuned(tuning):
+            if not pipelined:
+                for frame, ts, i in stamped:
+                    try:
+                        yield self._finish(self._analyze(frame, ts))
+                    except ValueError as exc:
+                        log.warning("skipping frame %d: %s", i, exc)
+                return
+            yield from self._pipelined(stamped, tuning.pose_cpus)
 
     @staticmethod
     def _stamped(frames: Iterable, fps: float):
@@ -414,31 +495,14 @@ class TryOnEngine:
                 frame, ts = entry, round(i * 1000.0 / fps)
             yield frame, int(ts), i
 
-    def _pinning(self) -> tuple[set[int] | None, set[int] | None]:
-        """CPU sets for the pose thread and this (render) thread, or (None, None).
-
-        On two cores, llvmpipe's rasterizer threads preempt the pose model unless the two
-        stages keep to their own core (measured: engine/pose ratio ~0.83 -> ~0.94)."""
-        choice = self.options.pin_threads
-        if choice is False or not hasattr(os, "sched_setaffinity"):
-            return None, None
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) < 2 or (choice is None and len(cpus) != 2):
-            return None, None
-        return {cpus[0]}, set(cpus[1:])
-
-    def _pipelined(self, stamped) -> Iterator[FrameResult]:
+    def _pipelined(self, stamped, pose_cpus: frozenset[int] | None) -> Iterator[FrameResult]:
         done = object()
         analyzed: queue.Queue = queue.Queue(maxsize=1)  # one frame ahead: low latency
         stop = threading.Event()
 
-        pose_cpus, render_cpus = self._pinning()
-        main_affinity = os.sched_getaffinity(0) if pose_cpus else None
-
         def pose_worker() -> None:
-            if pose_cpus:
-                # MediaPipe's graph threads, created from this thread, inherit this too.
-                os.sched_setaffinity(0, pose_cpus)
+            # MediaPipe's graph threads, created from this thread, inherit its affinity.
+            runtime.pin_current_thread(pose_cpus)
             try:
                 for frame, ts, i in stamped:
                     if stop.is_set():
@@ -460,18 +524,6 @@ class TryOnEngine:
                 analyzed.put(done)
 
         worker = threading.Thread(target=pose_worker, name="tryon-pose", daemon=True)
-        if render_cpus:
-            os.sched_setaffinity(0, render_cpus)
-        # The pose thread needs the GIL for a moment after each inference; with Python's default
-        # 5 ms switch interval it would wait behind this thread's Python work (measured: the
-        # pose model 22 -> 40 ms a frame against a busy Python thread; 23 ms at 0.2 ms).
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch, PIPELINE_SWITCH_INTERVAL_S))
-        # OpenCV's own worker threads would float onto the pose model's core; each stage's
-        # small images are worked on the thread that asks.
-        cv_threads = cv2.getNumThreads()
-        if pose_cpus:
-            cv2.setNumThreads(1)
         worker.start()
         try:
             while True:
@@ -480,7 +532,7 @@ class TryOnEngine:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                yield self._finish(*item)
+                yield self._finish(item)
         finally:
             stop.set()
             while worker.is_alive():  # unblock a worker waiting to put
@@ -489,10 +541,6 @@ class TryOnEngine:
                 except queue.Empty:
                     pass
             worker.join()
-            sys.setswitchinterval(switch)
-            cv2.setNumThreads(cv_threads)
-            if main_affinity:
-                os.sched_setaffinity(0, main_affinity)
 
     # -- lifetime --------------------------------------------------------------------
     def close(self) -> None:
@@ -500,7 +548,7 @@ class TryOnEngine:
             return
         self._closed = True
         self.estimator.close()
-        self.details.close()
+        self.detail_tracker.close()
         if self._renderer is not None:
             self._renderer.close()
 

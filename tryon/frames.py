@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -47,6 +48,14 @@ MODEL_TO_CAMERA = np.diag([1.0, -1.0, -1.0]).astype(np.float32)
 
 #: MakeHuman assets are in decimetres.
 MAKEHUMAN_UNIT_M = 0.1
+
+#: Centimetres to metres (MediaPipe's canonical face model, size charts).
+CM_TO_M = 0.01
+
+#: The GL depth range every render uses, camera z in metres: nearer than ``GL_NEAR_M`` is
+#: clipped (the renderer refuses such geometry), farther than ``GL_FAR_M`` too.
+GL_NEAR_M = 0.05
+GL_FAR_M = 50.0
 
 #: Horizontal field of view assumed when the camera's own is unknown (a typical webcam).
 DEFAULT_HFOV_DEG = 60.0
@@ -118,13 +127,75 @@ def backproject(points_px: np.ndarray, depth_m: np.ndarray, K: CameraIntrinsics)
     return pixel_rays(points_px, K) * np.asarray(depth_m, dtype=np.float64)[..., None]
 
 
-def normalized_to_px(points_norm: np.ndarray, width: int, height: int) -> np.ndarray:
-    """MediaPipe normalized (..., 2) -> image px (..., 2)."""
-    p = np.asarray(points_norm, dtype=np.float64)
-    return p * np.array([width, height], dtype=np.float64)
+def normalized_to_px(
+    points_norm: np.ndarray, width: int, height: int, offset_px: tuple[float, float] = (0.0, 0.0)
+) -> np.ndarray:
+    """MediaPipe normalized (..., 2) of a ``width`` x ``height`` image -> image px (..., 2) float32.
+
+    ``offset_px``: where that image's top-left corner lies in the frame, px (a model run on a
+    crop of the frame at ``(x0, y0)``); the result is then in the frame's px.
+    """
+    p = np.asarray(points_norm, dtype=np.float32)[..., :2]
+    return p * np.array([width, height], dtype=np.float32) + np.array(offset_px, dtype=np.float32)
 
 
-def gl_projection(K: CameraIntrinsics, near_m: float = 0.05, far_m: float = 50.0) -> np.ndarray:
+def px_scale(from_size: tuple[int, int], to_size: tuple[int, int]) -> tuple[float, float]:
+    """``(sx, sy)`` taking px of an image ``from_size = (width, height)`` to px of the same view
+    resampled to ``to_size`` (the frame to a mask, a mask to the frame): ``u_to = u_from * sx``."""
+    return to_size[0] / from_size[0], to_size[1] / from_size[1]
+
+
+def px_to_index(points_px: np.ndarray, from_size: tuple[int, int], to_shape: tuple[int, ...]) -> tuple:
+    """Image px (N, 2) of an image ``from_size = (width, height)`` -> ``(rows, cols)`` int
+    indices into an array of ``to_shape = (height, width, ...)`` showing the same view at
+    another resolution (a mask, a smaller copy), truncated and clipped to the array."""
+    th, tw = to_shape[0], to_shape[1]
+    sx, sy = px_scale(from_size, (tw, th))
+    p = np.asarray(points_px)
+    cols = np.clip((p[:, 0] * sx).astype(int), 0, tw - 1)
+    rows = np.clip((p[:, 1] * sy).astype(int), 0, th - 1)
+    return rows, cols
+
+
+class Side(str, Enum):
+    """A side of the person (the person's own left or right, not the image's). Its value is the
+    spelling MediaPipe, the details and the categories use (``"left"``); :attr:`letter` is the
+    rig's bone suffix (``"L"``, as in ``upperarm01.L``). :meth:`of` reads either spelling."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+    __hash__ = str.__hash__  # a dict keyed by "left" finds Side.LEFT and the other way round
+    __str__ = str.__str__
+
+    @property
+    def letter(self) -> str:
+        return "L" if self is Side.LEFT else "R"
+
+    @property
+    def other(self) -> Side:
+        return Side.RIGHT if self is Side.LEFT else Side.LEFT
+
+    @property
+    def sign(self) -> float:
+        """+1 for the left (the model frame's +x), -1 for the right."""
+        return 1.0 if self is Side.LEFT else -1.0
+
+    @classmethod
+    def of(cls, name: str | Side) -> Side:
+        """``"left"``/``"L"``/``"l"`` (any case) -> LEFT, likewise RIGHT; a bone name such as
+        ``"wrist.L"`` reads its suffix. Anything else raises ValueError."""
+        if isinstance(name, Side):
+            return name
+        key = str(name).rsplit(".", 1)[-1].strip().lower()
+        if key in ("left", "l"):
+            return cls.LEFT
+        if key in ("right", "r"):
+            return cls.RIGHT
+        raise ValueError(f"not a side: {name!r} (use 'left'/'right' or 'L'/'R')")
+
+
+def gl_projection(K: CameraIntrinsics, near_m: float = GL_NEAR_M, far_m: float = GL_FAR_M) -> np.ndarray:
     """(4, 4) float32 projection from camera metres to GL clip space, row-major maths.
 
     Keeps OpenCV's y-down so that framebuffer row 0 is image row 0 (see the module
@@ -143,7 +214,7 @@ def gl_projection(K: CameraIntrinsics, near_m: float = 0.05, far_m: float = 50.0
     )
 
 
-def linearize_depth(depth01: np.ndarray, near_m: float = 0.05, far_m: float = 50.0) -> np.ndarray:
+def linearize_depth(depth01: np.ndarray, near_m: float = GL_NEAR_M, far_m: float = GL_FAR_M) -> np.ndarray:
     """GL depth-buffer values in [0, 1] (from :func:`gl_projection`) -> camera z in metres.
 
     Cleared pixels (depth 1.0) come back as ``far_m``.

@@ -13,7 +13,7 @@ import numpy as np
 
 from tryon.body.mannequin import FingerFrame, ring_finger
 from tryon.body.rotations import cross3, norm3, normalize
-from tryon.frames import CameraIntrinsics, pixel_rays
+from tryon.frames import CameraIntrinsics, Side, pixel_rays
 from tryon.pose.hands import Hand, HandLandmark
 
 #: The hand-model landmarks a ring finger's frame is built from, in this order.
@@ -26,8 +26,6 @@ RING_FRAME_LANDMARKS = (
 )
 #: Nearest a hand landmark is placed to the camera, metres.
 MIN_HAND_DEPTH_M = 0.05
-#: The hand model's side names -> the skeleton's side suffixes.
-HAND_SIDE = {"left": "L", "right": "R"}
 
 
 def ring_finger_frame(hand: Hand, wrist_depth_m: float, K: CameraIntrinsics, bind: FingerFrame) -> np.ndarray | None:
@@ -62,9 +60,9 @@ def finger_frames(
     hand bone's depth by skeleton side (``"L"`` / ``"R"``)."""
     fingers = {}
     for side, hand in hands.items():
-        if side not in HAND_SIDE:
+        if side not in (Side.LEFT, Side.RIGHT):
             raise ValueError(f"hands are keyed by the person's side, 'left' or 'right'; got {side!r}")
-        s = HAND_SIDE[side]
+        s = Side(side).letter
         frame_map = ring_finger_frame(hand, wrist_depth_m[s], K, ring_finger(s))
         if frame_map is not None:
             fingers[f"ring_finger.{s}"] = frame_map

@@ -17,9 +17,8 @@ from tryon.body.context import BindPose, FrameContext, PoseBuffer
 from tryon.body.rotations import slerp
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.torso import chain_scale, frame_pair, place_chain
-from tryon.frames import CameraIntrinsics
+from tryon.frames import CM_TO_M, CameraIntrinsics
 from tryon.pose.face import (
-    CM_TO_M,
     LEFT_EYE_CONTOUR,
     RIGHT_EYE_CONTOUR,
     FacePoint,

@@ -20,6 +20,7 @@ import numpy as np
 from tryon.body import makehuman as mh
 from tryon.body.skeleton import BONE_NAMES, NUM_BONES, Skeleton, reduce_bone
 from tryon.frames import MAKEHUMAN_UNIT_M
+from tryon.geometry import vertex_normals
 from tryon.pose.bundle import cache_dir
 from tryon.pose.landmarks import NUM_LANDMARKS, L
 
@@ -135,17 +136,6 @@ class Mannequin:
     @property
     def height_m(self) -> float:
         return float(self.positions_m[:, 1].max() - self.positions_m[:, 1].min())
-
-
-def vertex_normals(positions: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(V, 3) float32 area-weighted vertex normals of a triangle mesh."""
-    p = positions.astype(np.float64)
-    fn = np.cross(p[faces[:, 1]] - p[faces[:, 0]], p[faces[:, 2]] - p[faces[:, 0]])
-    n = np.zeros_like(p)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-    return n.astype(np.float32)
 
 
 def _source_files() -> list[Path]:

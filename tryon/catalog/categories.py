@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tryon.frames import Side
+
 #: How a size is measured for unit guessing: "height" (y extent), "length" (the longest
 #: horizontal extent), "width" (x extent), "max" (the largest extent).
 SIZE_MEASURES = ("height", "length", "width", "max")
@@ -127,7 +129,7 @@ class Category:
         """The person's hand ("left" / "right") whose hand model places it, or None."""
         if self.detail != "hand" or self.bone is None:
             return None
-        return "left" if self.bone.endswith(".L") else "right"
+        return Side.of(self.bone).value
 
 
 def _clothes(name: str, noun: str, size: SizeRule, **facts) -> Category:

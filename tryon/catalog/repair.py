@@ -22,28 +22,10 @@ from tryon.catalog.assets import (
     TooManyTrianglesError,
 )
 from tryon.catalog.formats.safety import DEFAULT_LIMITS
+from tryon.geometry import vertex_normals
 
 #: A face whose area is below this fraction of the squared bounding-box diagonal is degenerate.
 DEGENERATE_AREA_REL = 1e-12
-
-
-def vertex_normals(positions: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals: (V, 3) float64 from (V, 3) positions and (F, 3) faces.
-
-    Vertices on no face (or only on zero-area faces) get (0, 0, 1).
-    """
-    p = np.asarray(positions, dtype=np.float64)
-    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
-    fn = np.cross(p[f[:, 1]] - p[f[:, 0]], p[f[:, 2]] - p[f[:, 0]])  # |fn| = 2 * area
-    out = np.zeros_like(p)
-    for c in range(3):
-        for k in range(3):
-            out[:, c] += np.bincount(f[:, k], weights=fn[:, c], minlength=len(p))
-    length = np.linalg.norm(out, axis=1)
-    ok = length > 1e-30
-    out[ok] /= length[ok, None]
-    out[~ok] = (0.0, 0.0, 1.0)
-    return out
 
 
 def _drop_unused(part: RawPart, faces: np.ndarray) -> RawPart:
@@ -287,7 +269,7 @@ def validate_and_repair(asset: RawAsset, limits: ImportLimits = DEFAULT_LIMITS) 
                 uvs[bad] = 0.0
                 warnings.append(f"part '{p.name}': {int(bad.sum())} invalid (NaN) texture coordinates set to 0")
             p.uvs = uvs
-        computed = vertex_normals(p.positions, p.faces)
+        computed = vertex_normals(p.positions, p.faces, np.float64)
         if p.normals is None:
             p.normals = computed.astype(np.float32)
             continue

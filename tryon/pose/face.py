@@ -42,29 +42,25 @@ face 1.8 (the detector only); :attr:`Face.head_pose` adds 0.5 when read. ``irise
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
+from tryon.frames import CM_TO_M, DEFAULT_HFOV_DEG, CameraIntrinsics, normalized_to_px
 from tryon.pose.bundle import face_landmarker_task
-from tryon.pose.landmarker import quiet_native_stderr
+from tryon.pose.tasks import TaskRunner, mp_image
 
 #: The canonical face model (468 vertices in landmark order, centimetres).
 CANONICAL_FACE_MODEL = Path(__file__).resolve().parent.parent / "data" / "face" / "canonical_face_model.obj"
 
 MESH_POINTS = 468
 MESH_WITH_IRISES_POINTS = 478
-CM_TO_M = 0.01
 
 
 class FacePoint(IntEnum):
@@ -358,75 +354,6 @@ def crop_roi(frame_bgr: np.ndarray, roi: Sequence[float] | None) -> tuple[np.nda
     return np.ascontiguousarray(crop), (x0, y0)
 
 
-def mp_image(frame_bgr: np.ndarray):
-    import mediapipe as mp
-
-    return mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-
-
-class TaskRunner:
-    """A MediaPipe Tasks model in both running modes: one instance per mode, created on first
-    use (``create(video: bool)``), native start-up noise silenced, stream timestamps kept
-    increasing. ``close()`` is idempotent."""
-
-    def __init__(self, name: str, create: Callable[[bool], Any]) -> None:
-        self.name = name
-        self._create = create
-        self._image = None
-        self._video = None
-        self._last_ts: int | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        self._warmed: set = set()
-
-    def _task(self, video: bool):
-        with self._lock:
-            if self._closed:
-                raise RuntimeError(f"{self.name} is closed")
-            if video and self._video is None:
-                with quiet_native_stderr():
-                    self._video = self._create(True)
-            if not video and self._image is None:
-                with quiet_native_stderr():
-                    self._image = self._create(False)
-            return self._video if video else self._image
-
-    def run(self, image, timestamp_ms: int | None):
-        """``detect`` (``timestamp_ms`` None) or ``detect_for_video`` on an ``mp.Image``."""
-        video = timestamp_ms is not None
-        task = self._task(video)
-        quiet = quiet_native_stderr() if task not in self._warmed else contextlib.nullcontext()
-        with quiet:
-            if not video:
-                result = task.detect(image)
-            else:
-                ts = int(timestamp_ms)
-                if self._last_ts is not None and ts <= self._last_ts:
-                    # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
-                    ts = self._last_ts + 1
-                self._last_ts = ts
-                result = task.detect_for_video(image, ts)
-        self._warmed.add(task)
-        return result
-
-    def reset_stream(self) -> None:
-        with self._lock:
-            if self._video is not None:
-                self._warmed.discard(self._video)
-                self._video.close()
-                self._video = None
-            self._last_ts = None
-
-    def close(self) -> None:
-        with self._lock:
-            for task in (self._image, self._video):
-                if task is not None:
-                    task.close()
-            self._image = self._video = None
-            self._warmed.clear()
-            self._closed = True
-
-
 # --- the face estimator ----------------------------------------------------------------------
 
 
@@ -485,8 +412,7 @@ class FaceEstimator:
             norm = np.array([[p.x, p.y, p.z] for p in lms[:n]], dtype=np.float32)
             faces.append(
                 Face(
-                    landmarks_px=norm[:, :2] * np.array([cw, ch], dtype=np.float32)
-                    + np.array([ox, oy], dtype=np.float32),
+                    landmarks_px=normalized_to_px(norm, cw, ch, (ox, oy)),
                     depth_px=norm[:, 2] * np.float32(cw),
                     image_size=(w, h),
                     intrinsics=camera,

@@ -43,9 +43,11 @@ from enum import IntEnum
 
 import numpy as np
 
+from tryon.frames import normalized_to_px
 from tryon.pose.bundle import hand_landmarker_task
-from tryon.pose.face import TaskRunner, check_frame, crop_roi, mp_image
+from tryon.pose.face import check_frame, crop_roi
 from tryon.pose.landmarks import L
+from tryon.pose.tasks import TaskRunner, mp_image
 from tryon.pose.types import Pose
 
 NUM_HAND_LANDMARKS = 21
@@ -238,8 +240,7 @@ class HandEstimator:
             best = max(cats, key=lambda c: c.score)
             hands.append(
                 Hand(
-                    landmarks_px=norm[:, :2] * np.array([cw, ch], dtype=np.float32)
-                    + np.array([ox, oy], dtype=np.float32),
+                    landmarks_px=normalized_to_px(norm, cw, ch, (ox, oy)),
                     depth_px=norm[:, 2] * np.float32(cw),
                     world_m=np.array([[p.x, p.y, p.z] for p in world], dtype=np.float32),
                     handedness=PERSON_SIDE_OF_LABEL[best.category_name],

@@ -7,17 +7,15 @@ shopper's :class:`~tryon.pose.types.Pose`, or ``None`` when nobody is there.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import sys
-import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from tryon.frames import normalized_to_px
 from tryon.pose.bundle import pose_landmarker_task
+from tryon.pose.tasks import TaskRunner, mp_image
 from tryon.pose.types import Pose, segmentation_size
 
 log = logging.getLogger(__name__)
@@ -52,28 +50,6 @@ class PoseOptions:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-
-
-@contextlib.contextmanager
-def quiet_native_stderr():
-    """Silence C++ logging on file descriptor 2 for the duration (MediaPipe's graph start-up
-    and first frame print harmless warnings there). ``TRYON_MEDIAPIPE_LOGS=1`` keeps them."""
-    if os.environ.get("TRYON_MEDIAPIPE_LOGS") == "1":
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 #: People a still image (and a stream's shopper check) looks for.
@@ -118,13 +94,8 @@ class PoseEstimator:
 
     def __init__(self, options: PoseOptions | None = None) -> None:
         self.options = options or PoseOptions()
-        self._image = None
-        self._video = None
-        self._last_ts: int | None = None
+        self._runner = TaskRunner("PoseEstimator", self._create, warm_when=lambda r: bool(r.pose_landmarks))
         self._previous: Pose | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        self._warmed: set = set()  # landmarkers past their first (noisy) detection
         self._focus: tuple[float, float, float, float] | None = None  # the shopper's region (others in view)
         self._last_check_ms: float | None = None
 
@@ -141,45 +112,12 @@ class PoseEstimator:
             min_tracking_confidence=o.min_tracking_confidence,
             output_segmentation_masks=o.segmentation,
         )
-        with quiet_native_stderr():
-            return vision.PoseLandmarker.create_from_options(opts)
-
-    def _landmarker(self, video: bool):
-        if self._closed:
-            raise RuntimeError("PoseEstimator is closed")
-        with self._lock:
-            if video and self._video is None:
-                self._video = self._create(True)
-            if not video and self._image is None:
-                self._image = self._create(False)
-        return self._video if video else self._image
-
-    @staticmethod
-    def _mp_image(frame_bgr: np.ndarray):
-        import mediapipe as mp
-
-        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-        return mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        return vision.PoseLandmarker.create_from_options(opts)
 
     def detect_all(self, frame_bgr: np.ndarray, timestamp_ms: int | None = None) -> list[Pose]:
         """Every person found (at most ``num_poses``), image mode when ``timestamp_ms`` is None."""
         h, w = frame_bgr.shape[:2]
-        image = self._mp_image(frame_bgr)
-        video = timestamp_ms is not None
-        landmarker = self._landmarker(video)
-        quiet = quiet_native_stderr() if landmarker not in self._warmed else contextlib.nullcontext()
-        with quiet:
-            if not video:
-                result = landmarker.detect(image)
-            else:
-                ts = int(timestamp_ms)
-                if self._last_ts is not None and ts <= self._last_ts:
-                    # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
-                    ts = self._last_ts + 1
-                self._last_ts = ts
-                result = landmarker.detect_for_video(image, ts)
-        if result.pose_landmarks:
-            self._warmed.add(landmarker)
+        result = self._runner.run(mp_image(frame_bgr), timestamp_ms)
         return [_to_pose(result, i, w, h, timestamp_ms) for i in range(len(result.pose_landmarks))]
 
     def detect(self, frame_bgr: np.ndarray) -> Pose | None:
@@ -208,22 +146,13 @@ class PoseEstimator:
 
     def reset_stream(self) -> None:
         """Forget the stream (a new clip or camera): the next video frame starts afresh."""
-        with self._lock:
-            if self._video is not None:
-                self._video.close()
-                self._video = None
-        self._last_ts = None
+        self._runner.reset_stream()
         self._previous = None
         self._focus = None
         self._last_check_ms = None
 
     def close(self) -> None:
-        with self._lock:
-            for lm in (self._image, self._video):
-                if lm is not None:
-                    lm.close()
-            self._image = self._video = None
-            self._closed = True
+        self._runner.close()
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -267,7 +196,7 @@ def _to_pose(result, i: int, w: int, h: int, timestamp_ms: int | None) -> Pose:
         sw, sh = segmentation_size(w, h)
         seg = cv2.resize(np.asarray(view, dtype=np.float32), (sw, sh), interpolation=cv2.INTER_AREA)
     return Pose(
-        keypoints_px=norm[:, :2] * np.array([w, h], dtype=np.float32),
+        keypoints_px=normalized_to_px(norm, w, h),
         depth_px=norm[:, 2] * np.float32(w),
         visibility=np.clip(vis, 0.0, 1.0),
         presence=np.clip(pres, 0.0, 1.0),

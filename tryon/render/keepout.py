@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.frames import px_scale
 from tryon.image import shrink
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose, segmentation_size
@@ -53,7 +54,7 @@ HAIR_WORK_PX = 256
 
 
 def _scale(pose: Pose, size: tuple[int, int]) -> np.ndarray:
-    return np.array([size[0] / pose.width, size[1] / pose.height])
+    return np.array(px_scale((pose.width, pose.height), size))
 
 
 def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None) -> np.ndarray:
@@ -114,7 +115,7 @@ def hair_mask(
     if bx1 - bx0 < 4 or by1 - by0 < 4:
         return empty
     fh, fw = frame_bgr.shape[:2]
-    sx, sy = fw / w, fh / h
+    sx, sy = px_scale((w, h), (fw, fh))
     crop = frame_bgr[
         int(by0 * sy) : max(int(by1 * sy), int(by0 * sy) + 1), int(bx0 * sx) : max(int(bx1 * sx), int(bx0 * sx) + 1)
     ]
@@ -126,7 +127,7 @@ def hair_mask(
     lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
     seg = pose.segmentation
     seg_h, seg_w = seg.shape
-    qx, qy = seg_w / w, seg_h / h
+    qx, qy = px_scale((w, h), (seg_w, seg_h))
     seg_crop = seg[
         int(by0 * qy) : max(int(by1 * qy), int(by0 * qy) + 1), int(bx0 * qx) : max(int(bx1 * qx), int(bx0 * qx) + 1)
     ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tryon.frames import CameraIntrinsics, project
+from tryon.frames import CameraIntrinsics, project, px_to_index
 from tryon.image import shrink, srgb8_to_linear
 from tryon.render.lighting import Lighting, gradient_sh
 
@@ -153,14 +153,11 @@ def estimate_direction(
     gray = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
     sh, sw = gray.shape
     uv = np.round(px[inside]).astype(int)
-    su = np.clip((px[inside, 0] * sw / w).astype(int), 0, sw - 1)
-    sv = np.clip((px[inside, 1] * sh / h).astype(int), 0, sh - 1)
+    sv, su = px_to_index(px[inside], (w, h), gray.shape)
     lum = srgb8_to_linear(gray[sv, su])
     keep = np.ones(len(uv), bool)
     if mask is not None:
-        mh, mw = mask.shape
-        mu = np.clip((uv[:, 0] * mw / w).astype(int), 0, mw - 1)
-        mv = np.clip((uv[:, 1] * mh / h).astype(int), 0, mh - 1)
+        mv, mu = px_to_index(uv, (w, h), mask.shape)
         keep &= mask[mv, mu] > 0.7
     keep &= (lum > 0.002) & (lum < 0.98)  # not crushed shadows or clipped highlights
     n = normals_cam[inside][keep]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tryon.frames import CameraIntrinsics, gl_projection, linearize_depth, project
+from tryon.frames import GL_NEAR_M, CameraIntrinsics, gl_projection, linearize_depth, project
 from tryon.image import srgb8_to_linear
 from tryon.render.context import create_context, program
 from tryon.render.lighting import Lighting
@@ -28,8 +28,6 @@ from tryon.render.types import Draw, ItemLayer, Material
 
 log = logging.getLogger(__name__)
 
-NEAR_M = 0.05
-FAR_M = 50.0
 #: Pixels added around the items' projected bounds (smooth edges, normals pointing out).
 ROI_MARGIN_PX = 3
 
@@ -83,7 +81,7 @@ def items_roi(draws: list[Draw], K: CameraIntrinsics, margin_px: int = ROI_MARGI
         p = d.positions_cam_m
         if len(p) == 0:
             continue
-        if p[:, 2].min() <= NEAR_M:
+        if p[:, 2].min() <= GL_NEAR_M:
             return (0, 0, K.width, K.height)
         px = project(p, K)
         lo = np.minimum(lo, px.min(axis=0))
@@ -296,7 +294,7 @@ class Renderer:
         ctx.scissor = region
         ctx.enable(ctx.DEPTH_TEST)
         ctx.disable(ctx.CULL_FACE)
-        proj = gl_projection(K, NEAR_M, FAR_M).T.tobytes()
+        proj = gl_projection(K).T.tobytes()
         self._occ_prog["u_projection"].write(proj)
 
         if occluder is not None:
@@ -403,7 +401,7 @@ class Renderer:
         w, h = x1 - x0, y1 - y0
         raw = self._fbo.read(viewport=(x0, y0, w, h), components=1, attachment=-1, dtype="f4", alignment=1)
         d01 = np.frombuffer(raw, np.float32).reshape(h, w)[::step, ::step]
-        depth_m = linearize_depth(d01, NEAR_M, FAR_M)
+        depth_m = linearize_depth(d01)
         depth_m[d01 >= 1.0] = np.inf
         return SceneDepth(depth_m, roi, step)
 
@@ -427,7 +425,7 @@ class Renderer:
             depth = self._depth_pass(K, draws, occluder)
         else:
             depth = np.frombuffer(self._depth.read(alignment=1), np.float32).reshape(h, w)
-        depth_m = linearize_depth(depth, NEAR_M, FAR_M)
+        depth_m = linearize_depth(depth)
         depth_m[depth >= 1.0] = np.inf
         return Layers(bgra=bgra, depth_m=depth_m)
 

@@ -1,0 +1,99 @@
+"""The engine's wiring: the analysis record, the outfit changed from another thread while a
+stream runs, and the runtime tuning a stream turns on and puts back. Real MediaPipe, real EGL."""
+
+import sys
+import threading
+
+import numpy as np
+import pytest
+from helpers import ROOT, TOP, load_photo
+
+from tryon import EngineOptions, TryOnEngine
+from tryon.engine import STAGES, FrameAnalysis, WornItem
+from tryon.video import VideoFile
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return [f for f, _ in VideoFile(ROOT / "samples" / "dance.mp4", max_frames=12)]
+
+
+def test_a_frame_is_drawn_with_the_outfit_it_was_analysed_with(engine):
+    """The pose thread's snapshot of the outfit travels with the frame: taking the items off
+    between the two halves of a frame does not change what that frame draws."""
+    engine.set_items([TOP])
+    photo = load_photo("pixabay_suit")
+    analysis = engine._analyze(photo, None)
+    assert isinstance(analysis, FrameAnalysis)
+    assert [w.garment.id for w in analysis.items] == [TOP] and analysis.pose is not None
+    assert (analysis.intrinsics.width, analysis.intrinsics.height) == (photo.shape[1], photo.shape[0])
+    engine.set_items([])
+    result = engine._finish(analysis)
+    assert result.garment_alpha.max() > 0.9 and result.opacity == 1.0
+    assert set(result.timings_ms) == {*STAGES, "total"}
+    assert engine.process(photo).garment_alpha.max() == 0.0  # the next frame has no items
+    engine.set_items([TOP])
+
+
+def test_outfit_changes_from_other_threads_during_a_stream(clip):
+    """Two threads change the outfit as fast as they can while a pipelined stream runs: every
+    frame comes back, each drawn with one whole outfit, and no change is lost."""
+    with TryOnEngine(items=[TOP]) as eng:
+        stop = threading.Event()
+        errors = []
+
+        def churn(spec: str) -> None:
+            try:
+                while not stop.is_set():
+                    eng.wear(spec)
+                    eng.toggle(spec)  # off again
+                    eng.toggle(spec)  # on
+                    eng.take_off(spec)
+            except Exception as exc:  # pragma: no cover - the failure the test looks for
+                errors.append(exc)
+
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible: races show
+        threads = [threading.Thread(target=churn, args=(s,)) for s in ("red-glasses", "white-tee")]
+        try:
+            for t in threads:
+                t.start()
+            results = list(eng.process_stream(clip, fps=20))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+            sys.setswitchinterval(switch)
+        assert not errors
+        assert len(results) == len(clip)
+        assert all(r.image.shape == clip[0].shape for r in results)
+        # every churn cycle ends with the item off: only the first outfit is left, whole
+        assert eng.worn == (WornItem(eng.catalog.get(TOP), None),)
+        assert results[-1].pose is not None
+
+
+def test_a_stream_tunes_the_runtime_and_puts_it_back(clip):
+    switch = sys.getswitchinterval()
+    seen = []
+    with TryOnEngine(items=[TOP]) as eng:
+        for _ in eng.process_stream(clip[:3], fps=20):
+            seen.append(sys.getswitchinterval())
+        assert sys.getswitchinterval() == switch
+        assert seen and all(s == pytest.approx(min(switch, 0.0002)) for s in seen)
+        stream = eng.process_stream(clip[:3], fps=20)
+        next(stream)
+        stream.close()  # a stream closed halfway puts it back too
+        assert sys.getswitchinterval() == switch
+    with TryOnEngine(items=[TOP], options=EngineOptions(tune_runtime=False)) as eng:
+        seen = [sys.getswitchinterval() for _ in eng.process_stream(clip[:2], fps=20)]
+    assert seen == [switch, switch]
+
+
+def test_results_are_unchanged_by_the_outfit_snapshot_on_a_still(engine):
+    """``process`` = ``_finish(_analyze(...))``: same image as the two halves by hand."""
+    photo = load_photo("pixabay_suit")
+    whole = engine.process(photo)
+    halves = engine._finish(engine._analyze(photo, None))
+    assert np.array_equal(whole.image, halves.image)

@@ -1,0 +1,176 @@
+"""Process-wide runtime tuning: the one place that touches threads, BLAS and CPU affinity.
+
+Nothing here happens on ``import tryon``: a host application keeps its own settings unless it
+(or the engine, for the duration of a stream) turns tuning on explicitly.
+
+* :func:`configure_process` — for programs that own their process (the ``tryon`` CLI, the demo,
+  the mirror): numpy's BLAS kept to ``TRYON_BLAS_THREADS`` (default 1) threads for good.
+* :func:`tuned` — a context manager a stream runs inside (``TryOnEngine.process_stream`` does,
+  unless ``EngineOptions.tune_runtime`` is False): the BLAS limit, Python's thread switch
+  interval, OpenCV's thread count and this thread's CPU affinity, each put back as it was
+  when the block ends. :func:`pin_current_thread` pins the pose thread inside it.
+
+Why each knob (measured on the two-core reference machine):
+
+* BLAS threads: the engine's numpy work is many small arrays (bone matrices, a few thousand
+  vertices), where a BLAS thread pool buys nothing; OpenBLAS's worker threads spin between
+  calls and take CPU time from the pose model (an idle-spinning BLAS thread used 1.5 s of CPU
+  over a 150-frame stream, and the bare pose model ran ~10% slower beside it).
+* Switch interval: the pose thread needs the GIL for a moment after each inference; with
+  Python's default 5 ms switch interval it waits behind the GL thread's Python work (the pose
+  model 22 -> 40 ms a frame against a busy Python thread; 23 ms at 0.2 ms).
+* CPU affinity and OpenCV threads: on two cores llvmpipe's rasterizer threads preempt the
+  pose model unless the two stages keep to their own core (engine/pose ratio ~0.83 -> ~0.94);
+  OpenCV's own worker threads would float onto the pose model's core, so each stage's small
+  images are worked on the thread that asks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+#: Python's thread switch interval while a pipelined stream runs, seconds.
+PIPELINE_SWITCH_INTERVAL_S = 0.0002
+
+#: OpenBLAS's thread-count setters and getters, as numpy's own and plain builds name them.
+_SETTERS = ("openblas_set_num_threads64_", "openblas_set_num_threads", "scipy_openblas_set_num_threads64_")
+_GETTERS = ("openblas_get_num_threads64_", "openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+
+
+def blas_threads_wanted() -> int | None:
+    """``TRYON_BLAS_THREADS`` (default 1); None when it is 0 (leave BLAS alone)."""
+    n = int(os.environ.get("TRYON_BLAS_THREADS", "1") or 0)
+    return n if n > 0 else None
+
+
+def _openblas() -> tuple | None:
+    """(setter, getter) of the OpenBLAS mapped into this process, or None."""
+    for path in _loaded_libraries("openblas"):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
+        getter = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
+        if setter is not None and getter is not None:
+            setter.argtypes = [ctypes.c_int]
+            getter.restype = ctypes.c_int
+            return setter, getter
+    return None
+
+
+def blas_threads() -> int | None:
+    """The BLAS thread count now in force, or None when no OpenBLAS is loaded."""
+    lib = _openblas()
+    return None if lib is None else int(lib[1]())
+
+
+def set_blas_threads(n: int) -> int | None:
+    """Tell numpy's OpenBLAS to use ``n`` threads; returns the count it had, or None when no
+    OpenBLAS is loaded yet (then ``OPENBLAS_NUM_THREADS`` is set for when numpy loads it,
+    unless the environment already says)."""
+    lib = _openblas()
+    if lib is None:
+        if "numpy" not in sys.modules:
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", str(n))
+        return None
+    setter, getter = lib
+    before = int(getter())
+    setter(int(n))
+    return before
+
+
+def configure_process() -> None:
+    """For a program that owns its process (CLI, demo, mirror): BLAS kept to
+    ``TRYON_BLAS_THREADS`` threads from now on. Call early; nothing is restored."""
+    n = blas_threads_wanted()
+    if n is not None:
+        set_blas_threads(n)
+
+
+def split_cpus(choice: bool | None) -> tuple[frozenset[int] | None, frozenset[int] | None]:
+    """CPU sets for a stream's pose thread and its render thread, or (None, None) to leave
+    affinity alone. ``choice``: True pins whenever there are two CPUs or more; None only when
+    the process has exactly two (where it was measured to help); False never."""
+    if choice is False or not hasattr(os, "sched_setaffinity"):
+        return None, None
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or (choice is None and len(cpus) != 2):
+        return None, None
+    return frozenset(cpus[:1]), frozenset(cpus[1:])
+
+
+def pin_current_thread(cpus: frozenset[int] | None) -> None:
+    """Keep the calling thread (and the threads it starts later, e.g. MediaPipe's graph
+    threads) on ``cpus``; None leaves it alone. Linux sets affinity per thread."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+@dataclass(frozen=True)
+class StreamTuning:
+    """What :func:`tuned` changes for a stream's duration.
+
+    blas_threads : BLAS thread count (None: leave).
+    switch_interval_s : Python's thread switch interval at most this (None: leave).
+    render_cpus : the calling (render) thread's CPUs (None: leave); also sets OpenCV to one
+        thread, since its workers would otherwise float onto the pose thread's CPU.
+    pose_cpus : the pose thread's CPUs, for it to pin itself with :func:`pin_current_thread`.
+    """
+
+    blas_threads: int | None = None
+    switch_interval_s: float | None = None
+    render_cpus: frozenset[int] | None = None
+    pose_cpus: frozenset[int] | None = None
+
+    @classmethod
+    def for_stream(cls, pipelined: bool, pin_threads: bool | None) -> StreamTuning:
+        """The engine's tuning for a stream (see the module docstring for why)."""
+        if not pipelined:
+            return cls(blas_threads=blas_threads_wanted())
+        pose_cpus, render_cpus = split_cpus(pin_threads)
+        return cls(blas_threads_wanted(), PIPELINE_SWITCH_INTERVAL_S, render_cpus, pose_cpus)
+
+
+@contextlib.contextmanager
+def tuned(tuning: StreamTuning) -> Iterator[StreamTuning]:
+    """Apply ``tuning`` for the block; every process-wide setting (BLAS threads, switch
+    interval, OpenCV threads) and this thread's affinity are put back when it ends."""
+    import cv2
+
+    restore: list = []
+    try:
+        if tuning.blas_threads is not None:
+            before = set_blas_threads(tuning.blas_threads)
+            if before is not None:
+                restore.append(lambda: set_blas_threads(before))
+        if tuning.switch_interval_s is not None:
+            switch = sys.getswitchinterval()
+            sys.setswitchinterval(min(switch, tuning.switch_interval_s))
+            restore.append(lambda: sys.setswitchinterval(switch))
+        if tuning.render_cpus:
+            affinity = os.sched_getaffinity(0)
+            cv_threads = cv2.getNumThreads()
+            cv2.setNumThreads(1)
+            restore.append(lambda: cv2.setNumThreads(cv_threads))
+            os.sched_setaffinity(0, tuning.render_cpus)
+            restore.append(lambda: os.sched_setaffinity(0, affinity))
+        yield tuning
+    finally:
+        for undo in reversed(restore):
+            undo()
+
+
+def _loaded_libraries(fragment: str) -> list[str]:
+    """Paths of the shared libraries mapped into this process whose name contains ``fragment``."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if fragment in line and line.rstrip().endswith(".so")}
+    except OSError:
+        return []
+    return sorted(p for p in paths if os.path.isabs(p))
