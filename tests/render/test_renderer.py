@@ -103,10 +103,22 @@ def test_msaa_softens_edges():
     assert partial > 20
 
 
-def test_release_twice_is_safe():
-    r = Renderer()
+def test_a_closed_renderer_refuses_to_draw_and_others_keep_drawing(renderer):
+    q = quad(-0.2, -0.1, 0.3, 0.2, 2.0, "q")
+    r = Renderer(RenderOptions(samples=0))
+    assert r.render_layers(K, [q]).bgra[:, :, 3].max() == 255
     r.close()
-    r.close()
+    r.close()  # twice is safe
+    with pytest.raises(RuntimeError, match="closed"):
+        r.render_layers(K, [q])
+    with pytest.raises(RuntimeError, match="closed"):
+        r.render_items(K, [q])
+    with Renderer(RenderOptions(samples=0)) as r2:
+        assert not r2.render_items(K, [q]).empty
+    with pytest.raises(RuntimeError, match="closed"):
+        r2.render_items(K, [q])
+    # closing those released their own GL objects only: another renderer draws as before
+    assert renderer.render_layers(K, [q]).bgra[:, :, 3].max() == 255
 
 
 @pytest.mark.slow
