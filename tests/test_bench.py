@@ -1,4 +1,5 @@
-"""A fast smoke run of `tryon bench`, so the benchmark cannot rot (no speed is asserted)."""
+"""A short run of `tryon bench`, so the benchmark cannot rot: its figures must be plausible and
+agree with each other (no speed is asserted: this machine is shared and slow)."""
 
 import json
 import subprocess
@@ -41,20 +42,7 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "| resolution |" in proc.stdout and "ratio" in proc.stdout
-    report = json.loads(out.read_text())
-    assert [r["resolution"] for r in report["resolutions"]] == ["320x240", "240x320"]
-    for r in report["resolutions"]:
-        for key in ("pose_fps", "engine_fps", "ratio", "latency_ms", "stages_ms", "peak_rss_mb"):
-            assert key in r
-        assert r["engine_fps"] > 0 and r["pose_fps"] > 0
-        assert set(r["stages_ms"]) >= {"pose", "rig_solve", "skinning", "render", "readback", "composite"}
-    acc = report["accuracy"]["summary"]
-    assert acc["scenes"] >= 15 and acc["detected"] >= 12 and 0 < acc["iou_median"] <= 1
-    assert report["accuracy"]["photo_mask_share"]
-    clips = report["jitter"]["clips"]
-    assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
-    known = report["jitter"]["known_truth"]
-    assert set(known) == {"still", "sweep"} and all(c["frames"] == 8 for c in known.values())
+    assert_plausible(json.loads(out.read_text()))
     assert plot.stat().st_size > 1000
 
 
@@ -67,3 +55,43 @@ def test_bench_rejects_bad_options():
         timeout=60,
     )
     assert proc.returncode == 2 and "640x480" in proc.stderr
+
+
+def assert_plausible(report: dict) -> None:
+    """The figures of a bench report are in range and consistent with each other."""
+    assert [r["resolution"] for r in report["resolutions"]] == ["320x240", "240x320"]
+    for r in report["resolutions"]:
+        for c in r["configurations"]:
+            where = (c["resolution"], c["items"])
+            assert 0 < c["engine_fps"] and 0 < c["pose_fps"], where
+            # the headline ratio is engine over pose alone (medians of paired runs: near the plain quotient)
+            assert 0 < c["ratio"] <= 1.3, where
+            assert 0.67 < c["ratio"] / (c["engine_fps"] / c["pose_fps"]) < 1.5, where
+            # a frame's latency includes the pose model's
+            assert c["latency_ms"] > 0.8 * c["pose_latency_ms"] > 0, where
+            # the sequential run: its stages add up to (at most) its wall-clock total, which gives its fps
+            stages = c["stages_ms"]
+            assert set(stages) >= {"pose", "rig_solve", "skinning", "render", "readback", "composite", "total"}
+            timed = sum(v for k, v in stages.items() if k != "total")
+            assert 0.8 * stages["total"] <= timed <= stages["total"] + 0.1 * len(stages), (where, timed, stages)
+            assert all(v >= 0 for v in stages.values()) and stages["pose"] > 0 and stages["render"] > 0, where
+            assert 0.75 < c["sequential_fps"] * stages["total"] / 1000 < 1.33, (where, c["sequential_fps"])
+            assert 0 <= c["engine_mb"] < c["peak_rss_mb"] < 6000, where
+        one, outfit = r["configurations"][0], r["configurations"][-1]
+        assert one["items"] == ["navy-longsleeve"] and "red-glasses" in outfit["items"]
+        # the face mesh runs for the glasses only
+        assert outfit["stages_ms"]["details"] > 5 * max(one["stages_ms"]["details"], 0.5)
+    acc = report["accuracy"]["summary"]
+    assert acc["scenes"] >= 15 and acc["detected"] >= acc["scenes"] - 2
+    assert 0.7 < acc["iou_median"] <= 1 and acc["iou_mean"] <= 1
+    assert 0 < acc["vertex_error_rel_median"] < 0.05
+    shares = report["accuracy"]["photo_mask_share"]
+    assert len(shares) >= 7 and all(0.9 < v <= 1 for v in shares.values()), shares
+    clips = report["jitter"]["clips"]
+    assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
+    known = report["jitter"]["known_truth"]
+    assert set(known) == {"still", "sweep"} and all(c["frames"] == 8 for c in known.values())
+    # smoothing steadies: less jitter than the raw keypoints give, where nothing moves on purpose
+    for name in ("upper_body", "dance"):
+        assert 0 < clips[name]["jitter_px_smoothed"] < clips[name]["jitter_px_raw"], name
+    assert 0 < known["still"]["shake_px_smoothed"] < known["still"]["shake_px_raw"]
