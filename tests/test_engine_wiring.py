@@ -1,6 +1,8 @@
 """The engine's wiring: the analysis record, the outfit changed from another thread while a
 stream runs, and the runtime tuning a stream turns on and puts back. Real MediaPipe, real EGL."""
 
+import dataclasses
+import logging
 import sys
 import threading
 
@@ -97,3 +99,35 @@ def test_results_are_unchanged_by_the_outfit_snapshot_on_a_still(engine):
     whole = engine.process(photo)
     halves = engine._finish(engine._analyze(photo, None))
     assert np.array_equal(whole.image, halves.image)
+
+
+def _broken_copy(garment, item_id, how):
+    """A copy of ``garment`` broken as a bad import could break it: a NaN vertex in its first
+    part, or its first part's skin weights lost (deforming it raises)."""
+    parts = [dataclasses.replace(p, positions=p.positions.copy()) for p in garment.parts]
+    broken = dataclasses.replace(garment, id=item_id, parts=parts)
+    if how == "nan":
+        parts[0].positions[len(parts[0].positions) // 2] = np.nan
+    else:
+        parts[0].skin = None  # after the item's own checks, which would refuse it
+    return broken
+
+
+@pytest.mark.parametrize("how, words", [("nan", "non-finite"), ("no-skin", "Error")])
+def test_a_broken_item_is_skipped_and_the_others_still_drawn(engine, caplog, how, words):
+    """An item with non-finite geometry (or one whose deformation fails), worn with another
+    item: the other is drawn exactly as it is alone, and the broken one is named in one
+    warning."""
+    photo = load_photo("pixabay_suit")
+    broken = _broken_copy(engine.catalog.get("blue-jeans"), f"broken-jeans-{how}", how)
+    engine.set_items([TOP])
+    alone = engine.process(photo)
+    engine.set_items([broken, TOP])
+    with caplog.at_level(logging.WARNING, logger="tryon.engine"):
+        both = engine.process(photo)
+        engine.process(photo)
+    engine.set_items([TOP])
+    assert alone.garment_alpha.max() > 0.9
+    assert np.array_equal(both.image, alone.image)
+    warned = [r.getMessage() for r in caplog.records if f"broken-jeans-{how}" in r.getMessage()]
+    assert len(warned) == 1 and words in warned[0]

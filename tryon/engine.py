@@ -252,6 +252,7 @@ class TryOnEngine:
         self.set_items(items)
         self._renderer = None
         self.compositor = Compositor(antialias=o.antialias)
+        self._broken_items: set[str] = set()  # item ids already warned about as not drawable
         self._closed = False
 
     # -- items (any thread) ----------------------------------------------------------
@@ -395,9 +396,25 @@ class TryOnEngine:
         garments = [w.garment for w in a.items]
         opacities = self.presentation.part_opacities(garments, body, scene.opacity, a.timestamp_ms)
         for worn, part_opacity in zip(a.items, opacities):
-            scene.draws += deform_item(worn.garment, body, worn.variant, self.options.skinning, part_opacity)
+            scene.draws += self._item_draws(worn, body, part_opacity)
         scene.occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
         a.timer.lap("skinning")
+
+    def _item_draws(self, worn: WornItem, body: PosedBody, part_opacity: list[float]) -> list[Draw]:
+        """One item's draws on the body; a broken item (its deformation fails, or gives
+        non-finite vertices) is skipped with a warning (once per item), never blanking the
+        others."""
+        try:
+            draws = deform_item(worn.garment, body, worn.variant, self.options.skinning, part_opacity)
+            problem = next((p for d in draws if (p := d.problem()) is not None), None)
+        except Exception as exc:  # noqa: BLE001 - one item's bug must not take the outfit down
+            draws, problem = [], f"{type(exc).__name__}: {exc}"
+        if problem is None:
+            return draws
+        if worn.garment.id not in self._broken_items:
+            self._broken_items.add(worn.garment.id)
+            log.warning("not drawing item %r: %s (the other items are drawn)", worn.garment.id, problem)
+        return []
 
     def _step_light(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """lighting: fixed, or estimated from the frame and the posed body."""

@@ -172,6 +172,7 @@ class Renderer:
         self._size: tuple[int, int] | None = None
         self._targets: list = []
         self._closed = False
+        self._skipped: set[str] = set()  # mesh keys warned about as not drawable
         #: Milliseconds the last ``render_items`` spent drawing (until the GPU finished).
         self.last_draw_ms = 0.0
         #: The depth the last ``render_items`` drew around the items, when asked for (shadows).
@@ -375,6 +376,7 @@ class Renderer:
         and the depth drawn (every ``depth_step_px``-th pixel) is kept in ``last_scene_depth``
         (contact shadows; single-sampled rendering only)."""
         self.last_scene_depth = None
+        draws, occluder = self._drawable(draws, occluder)
         roi = items_roi(draws, K)
         x0, y0, x1, y1 = roi
         if x1 <= x0 or y1 <= y0:
@@ -396,6 +398,26 @@ class Renderer:
         bgra = np.frombuffer(self._readback, np.uint8, count=rw * rh * 4).reshape(rh, rw, 4)
         return ItemLayer(bgra, roi, (K.width, K.height))
 
+    def _drawable(self, draws: list[Draw], occluder: Draw | None) -> tuple[list[Draw], Draw | None]:
+        """The draws (and occluder) that can be drawn; a broken one is skipped with a warning
+        (once per mesh key and renderer), never blanking the others."""
+        kept = []
+        for d in draws:
+            problem = d.problem()
+            if problem is None:
+                kept.append(d)
+            else:
+                self._warn_skipped(d.key, problem)
+        if occluder is not None and (problem := occluder.problem()) is not None:
+            self._warn_skipped(occluder.key, problem)
+            occluder = None
+        return kept, occluder
+
+    def _warn_skipped(self, key: str, problem: str) -> None:
+        if key not in self._skipped:
+            self._skipped.add(key)
+            log.warning("not drawing %r: %s (the other items are drawn)", key, problem)
+
     def _scene_depth(self, roi: tuple[int, int, int, int], step: int) -> SceneDepth:
         x0, y0, x1, y1 = roi
         w, h = x1 - x0, y1 - y0
@@ -416,6 +438,7 @@ class Renderer:
         keepout: np.ndarray | None = None,
     ) -> Layers:
         """The items alone over the whole frame, with depth (previews, tests, benchmark)."""
+        draws, occluder = self._drawable(draws, occluder)
         w, h = K.width, K.height
         self._draw(K, draws, occluder, person_mask, lighting or Lighting.studio(), (0, 0, w, h), keepout)
 

@@ -64,6 +64,16 @@ class Draw:
     keepout: bool = True
     depth_bias_m: float = 0.0
 
+    def problem(self) -> str | None:
+        """Why this mesh cannot be drawn (non-finite positions or normals, faces outside its
+        vertices), or None when it can. A broken mesh drawn anyway would blank every item (its
+        bounds become NaN) or read outside its vertex buffer."""
+        if not (np.isfinite(self.positions_cam_m).all() and np.isfinite(self.normals_cam).all()):
+            return "non-finite vertex positions or normals"
+        if len(self.faces) and (self.faces.min() < 0 or self.faces.max() >= len(self.positions_cam_m)):
+            return "faces index vertices it does not have"
+        return None
+
 
 @dataclass(frozen=True)
 class ItemLayer:
