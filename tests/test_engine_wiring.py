@@ -131,3 +131,35 @@ def test_a_broken_item_is_skipped_and_the_others_still_drawn(engine, caplog, how
     assert np.array_equal(both.image, alone.image)
     warned = [r.getMessage() for r in caplog.records if f"broken-jeans-{how}" in r.getMessage()]
     assert len(warned) == 1 and words in warned[0]
+
+
+ABSURD = [0, 50, 2**62, 100, -5, float("nan"), 150, 120, "200", 250, float("inf"), -(2**62), 300]
+KEPT = [0, 50, 100, -5, 150, 120, 250, 300]  # the caller's stamps of the frames not refused
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_a_stream_survives_any_timestamp(clip, caplog, pipelined):
+    """Real MediaPipe: absurd, negative, non-monotonic and NaN timestamps. The ones that are
+    not a time are refused for their frame with a warning; the stream goes on and tracks."""
+    pairs = [(clip[i % len(clip)], t) for i, t in enumerate(ABSURD)]
+    with TryOnEngine(items=[TOP]) as eng, caplog.at_level(logging.WARNING):
+        results = list(eng.process_stream(pairs, pipelined=pipelined))
+    assert [r.timestamp_ms for r in results] == KEPT
+    assert all(r.pose is not None for r in results[1:])
+    assert results[-1].garment_alpha.max() > 0.9 and results[-1].opacity == 1.0
+    skipped = [r.getMessage() for r in caplog.records if "skipping frame" in r.getMessage()]
+    assert len(skipped) == 5 and any("out of range" in m for m in skipped) and any("finite" in m for m in skipped)
+
+
+def test_one_frame_at_a_time_an_absurd_timestamp_is_refused_and_the_next_frame_works(clip):
+    with TryOnEngine(items=[TOP]) as eng:
+        assert eng.process(clip[0], timestamp_ms=0).pose is not None
+        with pytest.raises(ValueError, match="out of range"):
+            eng.process(clip[1], timestamp_ms=2**62)
+        with pytest.raises(ValueError, match="finite"):
+            eng.process(clip[1], timestamp_ms=float("nan"))
+        later = [eng.process(clip[i], timestamp_ms=50 * i) for i in range(1, 6)]
+        assert all(r.pose is not None for r in later) and later[-1].opacity == 1.0
+        with pytest.raises(ValueError, match="out of range"):
+            eng.estimator.detect_for_video(clip[6], 2**62)  # the pose model alone too
+        assert eng.estimator.detect_for_video(clip[6], 400) is not None

@@ -1,10 +1,12 @@
 """The stage timer: laps, marks, recorded and skipped stages, the total."""
 
+import logging
 import time
 
+import numpy as np
 import pytest
 
-from tryon.timing import StageTimer
+from tryon.timing import MAX_TIMESTAMP_MS, StageTimer, StreamClock, check_timestamp_ms
 
 
 def test_laps_marks_and_total():
@@ -38,3 +40,42 @@ def test_a_stage_lapped_twice_adds_up():
     a = timer.lap("details")
     b = timer.lap("details")
     assert timer.ms["details"] == pytest.approx(a + b)
+
+
+def test_check_timestamp_refuses_what_is_not_a_time():
+    assert check_timestamp_ms(33) == 33 and check_timestamp_ms(33.9) == 33 and check_timestamp_ms(np.int64(7)) == 7
+    assert check_timestamp_ms(1_800_000_000_000) == 1_800_000_000_000  # epoch milliseconds fit
+    for bad, words in [
+        (2**62, "out of range"),
+        (-(2**62), "out of range"),
+        (float("nan"), "finite"),
+        (float("inf"), "finite"),
+        ("12", "number"),
+        (None, "number"),
+        (True, "number"),
+    ]:
+        with pytest.raises(ValueError, match=words):
+            check_timestamp_ms(bad)
+
+
+def test_stream_clock_never_goes_back_and_keeps_the_spacing(caplog):
+    clock = StreamClock()
+    with caplog.at_level(logging.WARNING, logger="tryon.timing"):
+        assert [clock(t) for t in (0, 33, 66)] == [0, 33, 66]
+        assert clock(66) == 67  # a repeated stamp: just after
+        assert clock(10) == 68  # the camera restarted: the clock goes on from there ...
+        assert clock(43) == 101  # ... keeping the caller's spacing
+        assert clock(-500) == 102
+    assert len([r for r in caplog.records if "not after the last one" in r.getMessage()]) == 1
+    with pytest.raises(ValueError):
+        clock(float("nan"))
+    assert clock(-400) == 202  # a refused stamp changed nothing
+    clock.reset()
+    assert clock(-100) == 0 and clock(-67) == 33  # a negative start is moved to 0
+
+
+def test_stream_clock_refuses_an_offset_out_of_range():
+    clock = StreamClock()
+    clock(MAX_TIMESTAMP_MS)
+    with pytest.raises(ValueError, match="out of range"):
+        clock(0)

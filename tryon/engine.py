@@ -50,7 +50,7 @@ from tryon.render.keepout import KeepoutOptions, keepout_mask
 from tryon.render.light_estimate import LightEstimator
 from tryon.render.lighting import Lighting
 from tryon.render.types import Draw, ItemLayer
-from tryon.timing import StageTimer
+from tryon.timing import StageTimer, StreamClock, check_timestamp_ms
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,10 @@ class FrameAnalysis:
     """What the pose thread hands the GL thread for one frame.
 
     frame : (H, W, 3) uint8 BGR, the checked camera frame.
-    timestamp_ms : the stream time of the frame, or None for a still image.
+    timestamp_ms : the stream's clock for this frame (ms, strictly increasing: what every
+        stage uses; see :class:`~tryon.timing.StreamClock`), or None for a still image.
+    frame_timestamp_ms : the caller's own timestamp for the frame (``FrameResult.timestamp_ms``);
+        the same as ``timestamp_ms`` unless the caller's clock went back.
     intrinsics : the camera for this frame's size (computed once per frame, here).
     items : the outfit as it was when this frame was analysed (one snapshot: a change of
         items mid-stream takes effect from a whole frame on, never halfway through one).
@@ -180,6 +183,7 @@ class FrameAnalysis:
     pose: Pose | None
     details: Details
     timer: StageTimer
+    frame_timestamp_ms: int | None = None
 
 
 @dataclass
@@ -247,6 +251,7 @@ class TryOnEngine:
         self.presentation = ItemPresentation(o.fade_in_ms, o.fade_out_ms, o.part_fade_ms)
         self.light = LightEstimator()
         self.detail_tracker = DetailTracker(o.details)
+        self.clock = StreamClock()
         self._items_lock = threading.Lock()
         self._items: tuple[WornItem, ...] = ()
         self.set_items(items)
@@ -324,12 +329,16 @@ class TryOnEngine:
         self.presentation.reset()
         self.light.reset()
         self.detail_tracker.reset()
+        self.clock.reset()
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
         """Process one frame. Without ``timestamp_ms`` it is a still image (no tracking or
         smoothing); with it, one frame of a stream (timestamps in ms, increasing).
 
-        Raises ValueError for frames that are not images (see :func:`tryon.image.as_bgr_uint8`).
+        Raises ValueError for frames that are not images (see :func:`tryon.image.as_bgr_uint8`)
+        and for timestamps that are not a time (NaN, infinite, not a number, beyond
+        ``tryon.timing.MAX_TIMESTAMP_MS``); the stream goes on with the next frame. A timestamp
+        that goes back is taken as just after the last one (see :class:`~tryon.timing.StreamClock`).
         """
         self._check_open()
         return self._finish(self._analyze(frame, timestamp_ms))
@@ -343,20 +352,22 @@ class TryOnEngine:
         against ``_finish`` (they share no state), so a stream runs them on another thread."""
         timer = StageTimer()
         frame = as_bgr_uint8(frame)
+        frame_ts = None if timestamp_ms is None else check_timestamp_ms(timestamp_ms)
+        timestamp_ms = None if frame_ts is None else self.clock(frame_ts)
         items = self._items  # one snapshot for the whole frame
         K = self.intrinsics_for(frame.shape[1], frame.shape[0])
         timer.mark()
         if timestamp_ms is None:
             raw = self.estimator.detect(frame)
         else:
-            raw = self.estimator.detect_for_video(frame, int(timestamp_ms))
+            raw = self.estimator.detect_for_video(frame, timestamp_ms)
         timer.lap("pose")
         pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
         timer.lap("smoothing")
         face, hands = needed([w.garment.category for w in items], self.options.details)
         details = self.detail_tracker.update(frame, pose, K, timestamp_ms, face, hands)
         timer.lap("details")
-        return FrameAnalysis(frame, timestamp_ms, K, items, raw, pose, details, timer)
+        return FrameAnalysis(frame, timestamp_ms, K, items, raw, pose, details, timer, frame_ts)
 
     def _finish(self, a: FrameAnalysis) -> FrameResult:
         """The GL thread's stages, in order; each step fills in the frame's scene."""
@@ -468,7 +479,7 @@ class TryOnEngine:
             body=scene.body,
             measurements=scene.measurements,
             timings_ms=a.timer.finish(),
-            timestamp_ms=a.timestamp_ms,
+            timestamp_ms=a.frame_timestamp_ms,
             opacity=opacity,
             details=a.details,
         )
@@ -510,7 +521,7 @@ class TryOnEngine:
                 frame, ts = entry
             else:
                 frame, ts = entry, round(i * 1000.0 / fps)
-            yield frame, int(ts), i
+            yield frame, ts, i  # checked with the frame, on the pose thread
 
     def _pipelined(self, stamped, pose_cpus: frozenset[int] | None) -> Iterator[FrameResult]:
         done = object()

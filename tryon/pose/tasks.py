@@ -18,6 +18,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tryon.timing import check_timestamp_ms
+
 
 @contextlib.contextmanager
 def quiet_native_stderr():
@@ -84,7 +86,8 @@ class TaskRunner:
             return self._video if video else self._image
 
     def run(self, image, timestamp_ms: int | None):
-        """``detect`` (``timestamp_ms`` None) or ``detect_for_video`` on an ``mp.Image``."""
+        """``detect`` (``timestamp_ms`` None) or ``detect_for_video`` on an ``mp.Image``.
+        ValueError for a timestamp that is not a time (see :func:`tryon.timing.check_timestamp_ms`)."""
         video = timestamp_ms is not None
         task = self._task(video)
         quiet = quiet_native_stderr() if task not in self._warmed else contextlib.nullcontext()
@@ -92,12 +95,12 @@ class TaskRunner:
             if not video:
                 result = task.detect(image)
             else:
-                ts = int(timestamp_ms)
+                ts = check_timestamp_ms(timestamp_ms)  # MediaPipe fails on ones out of range
                 if self._last_ts is not None and ts <= self._last_ts:
                     # MediaPipe refuses non-increasing timestamps; a live loop must not die of it.
                     ts = self._last_ts + 1
-                self._last_ts = ts
                 result = task.detect_for_video(image, ts)
+                self._last_ts = ts  # only once MediaPipe took it
         if self._warm_when is None or self._warm_when(result):
             self._warmed.add(task)
         return result
