@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -119,7 +120,8 @@ class FrameContext:
     targets_cam_m : (33, 3) where each keypoint should land, camera metres.
     limb_scale : factor on the held limb lengths (:func:`~tryon.body.targets.limb_scale`).
     image_support : limb segment ``(from, to)`` landmark pair -> [0, 1], measured once for the
-        segments whose end is not usable (:func:`~tryon.body.targets.segment_image_support`).
+        segments whose end is not usable (:func:`~tryon.body.targets.segment_image_support`);
+        read-only.
     """
 
     pose: Pose
@@ -160,7 +162,7 @@ class FrameContext:
             rays=rays,
             targets_cam_m=T,
             limb_scale=limb_scale(T, pose.world_m, reliable),
-            image_support=support,
+            image_support=MappingProxyType(support),
         )
 
     @property
