@@ -223,3 +223,30 @@ def linearize_depth(depth01: np.ndarray, near_m: float = GL_NEAR_M, far_m: float
     n, f = near_m, far_m
     z_ndc = 2.0 * d - 1.0
     return (2.0 * f * n / ((f + n) - z_ndc * (f - n))).astype(np.float32)
+
+
+# -- Resampled images (the tracking stage's working images) ---------------------------------
+# An image resized by ``scale`` (cv2.resize, whole frame) keeps the corner-origin convention:
+# image px ``u`` lands at ``u * scale``. OpenCV's point functions (feature detection, optical
+# flow) index pixels by their centres instead, so their coordinates are half a pixel less.
+
+
+def px_to_scaled_cv(points_px: np.ndarray, scale_xy: np.ndarray) -> np.ndarray:
+    """Image px (..., 2) -> OpenCV point coordinates (pixel centres at integers) in the image
+    resized by ``scale_xy`` ((2,): resized px per frame px along u and v); float32 for OpenCV."""
+    return (np.asarray(points_px, dtype=np.float64) * scale_xy - 0.5).astype(np.float32)
+
+
+def scaled_cv_to_px(points_cv: np.ndarray, scale_xy: np.ndarray) -> np.ndarray:
+    """OpenCV point coordinates (..., 2) in an image resized by ``scale_xy`` -> image px of the
+    full frame (float64)."""
+    return (np.asarray(points_cv, dtype=np.float64) + 0.5) / scale_xy
+
+
+def scaled_size(width: int, height: int, max_side: int) -> tuple[tuple[int, int], np.ndarray]:
+    """((w, h), scale_xy): the size of a frame resized so that its longest side is at most
+    ``max_side`` px (never enlarged), and the exact scale along u and v ((2,), resized px per
+    frame px; rounding the size makes them differ slightly)."""
+    s = min(1.0, max_side / max(width, height))
+    w, h = max(1, round(width * s)), max(1, round(height * s))
+    return (w, h), np.array([w / width, h / height])

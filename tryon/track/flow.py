@@ -1,0 +1,302 @@
+"""The shopper's image motion per body region, measured by sparse optical flow.
+
+Corners inside the person mask are found on a reduced copy of the frame (longest side
+``work_max_side_px``) and followed to the next frame by pyramidal Lucas-Kanade; each feature
+belongs to the body region whose capsule it lies in (:mod:`tryon.track.regions`). Per region,
+a similarity transform (shift, rotation, scale) is fitted robustly (Tukey-weighted least
+squares, started from the median shift), so a limb swinging about its joint is followed
+along its length, and a feature that slid on a sleeve's edge or a hand passing in front
+counts for little. A region with too few features says so (``ok`` False): the keypoints
+then stand alone.
+
+All coordinates handed out are full-frame image px (:mod:`tryon.frames`); the working
+image's OpenCV coordinates are converted at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.frames import px_to_scaled_cv, scaled_cv_to_px, scaled_size
+from tryon.track.regions import NUM_REGIONS, PARENT_INDEX, REGIONS, assign_regions, body_scale_px
+
+_TRUNK = REGIONS.index("trunk")
+
+
+@dataclass(frozen=True)
+class FlowOptions:
+    """How image motion is measured.
+
+    work_max_side_px : longest side of the reduced grey image the flow runs on.
+    max_features : corners looked for inside the person mask; they are followed from frame
+        to frame and looked for afresh every ``redetect_every`` frames, or when fewer than
+        ``redetect_below`` of those found are left.
+    min_distance_work_px : least distance between two corners (working px); quality : the
+        weakest corner kept, as a share of the strongest (low: a plain suit has few corners).
+    lk_window_work_px, lk_levels : Lucas-Kanade's window (working px) and pyramid levels
+        (3 levels follow up to about 40 working px a frame).
+    max_lk_error : a feature whose patch changed more than this (mean absolute grey levels)
+        is dropped (occluded, blurred).
+    min_region_features : fewer followed features than this leave a region unmeasured.
+    rotation_prior : each region's rotation and scale are drawn toward none as if its
+        features spread this share of the body's scale further (a short forearm's few
+        features would otherwise turn it by their noise).
+    articulation : how far a limb part carried by its parent (its own motion unmeasured) may
+        move on its own in a frame, as a share of the body's scale.
+    """
+
+    work_max_side_px: int = 320
+    max_features: int = 160
+    min_distance_work_px: int = 3
+    quality: float = 0.001
+    redetect_every: int = 5
+    redetect_below: float = 0.6
+    lk_window_work_px: int = 9
+    lk_levels: int = 3
+    max_lk_error: float = 20.0
+    min_region_features: int = 6
+    rotation_prior: float = 0.08
+    articulation: float = 0.004
+
+    def __post_init__(self) -> None:
+        if self.work_max_side_px < 32:
+            raise ValueError(f"work_max_side_px must be at least 32, got {self.work_max_side_px}")
+        if self.max_features < 1 or self.min_region_features < 2:
+            raise ValueError("max_features must be >= 1 and min_region_features >= 2")
+        if self.lk_window_work_px < 3 or self.lk_window_work_px % 2 == 0:
+            raise ValueError(f"lk_window_work_px must be odd and >= 3, got {self.lk_window_work_px}")
+
+
+@dataclass(frozen=True)
+class RegionMotion:
+    """How each body region moved in the image since the previous frame.
+
+    Per region ``r``: ``x_now = [[a, -b], [b, a]] @ x_prev + t_px`` (image px), fitted to
+    ``features`` followed features (Tukey weights summed) whose previous centroid is
+    ``centre_px`` and mean squared distance from it ``spread_px2`` (prior included);
+    ``noise_px`` is the features' residual RMS, ``ok`` whether the region was measured.
+    A region not measured whose parent (:data:`tryon.track.regions.PARENT`) moved is carried
+    by it (``borrowed``), less surely: ``extra_var_px2`` is added to its prediction's
+    variance. Arrays are (R,) or (R, 2) in :data:`tryon.track.regions.REGIONS` order.
+    """
+
+    a: np.ndarray
+    b: np.ndarray
+    t_px: np.ndarray
+    centre_px: np.ndarray
+    spread_px2: np.ndarray
+    noise_px: np.ndarray
+    features: np.ndarray
+    ok: np.ndarray
+    borrowed: np.ndarray
+    extra_var_px2: np.ndarray
+
+    def displacement_px(
+        self, points_px: np.ndarray, membership: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The image motion of points (N, 2) image px at the previous frame, each moving with
+        the regions in its ``membership`` row ((N, R), rows summing to 1).
+
+        Returns displacement (N, 2) px, its standard error (N,) px, and support (N,) in
+        [0, 1]: the share of the point's regions that were measured, a borrowed one counting
+        half (0: not predicted)."""
+        p = np.asarray(points_px, dtype=np.float64)
+        x, y = p[:, 0:1], p[:, 1:2]  # (N, 1) against (R,)
+        dx = (self.a - 1.0) * x - self.b * y + self.t_px[:, 0]
+        dy = self.b * x + (self.a - 1.0) * y + self.t_px[:, 1]
+        lever2 = np.sum((p[:, None, :] - self.centre_px[None]) ** 2, axis=2)
+        n = np.maximum(self.features, 1.0)
+        var = self.noise_px**2 * (1.0 + lever2 / np.maximum(self.spread_px2, 1e-6)) / n + self.extra_var_px2
+        w = membership * (self.ok | self.borrowed)
+        support = (membership * (self.ok + 0.5 * self.borrowed)).sum(axis=1)
+        wn = w / np.maximum(w.sum(axis=1), 1e-9)[:, None]
+        d = np.stack([(wn * dx).sum(axis=1), (wn * dy).sum(axis=1)], axis=1)
+        sigma = np.sqrt((wn * wn * var).sum(axis=1))
+        return d, sigma, support
+
+
+def _group_median(values: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(R,) median of ``values`` (N,) within each group (N,) ints in [0, R); 0 for empty ones."""
+    order = np.lexsort((values, groups))
+    v = values[order]
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    lo = start + np.maximum(counts - 1, 0) // 2
+    hi = start + counts // 2
+    out = np.zeros(len(counts))
+    has = counts > 0
+    out[has] = 0.5 * (v[lo[has]] + v[np.minimum(hi[has], len(v) - 1)])
+    return out
+
+
+def fit_region_motion(
+    prev_px: np.ndarray,
+    now_px: np.ndarray,
+    region: np.ndarray,
+    prior_px: float,
+    min_features: int,
+    articulation_px: float,
+    iterations: int = 3,
+) -> RegionMotion:
+    """Robust similarity transforms per region from features' positions (N, 2) image px in the
+    previous and this frame and their region (N,) (-1: none); see :class:`RegionMotion`.
+    ``prior_px``: the spread (px) by which rotation and scale are drawn toward none;
+    ``articulation_px``: how far (px, one frame) a region carried by its parent may move on
+    its own."""
+    R = NUM_REGIONS
+    keep = region >= 0
+    r = region[keep]
+    # complex image px (u + iv): a similarity is then z1 = m z0 + t with m = a + ib
+    z0 = prev_px[keep, 0] + 1j * prev_px[keep, 1]
+    z1 = now_px[keep, 0] + 1j * now_px[keep, 1]
+    counts = np.bincount(r, minlength=R)
+    d = z1 - z0
+    # start: each region's median shift; features far from it weigh little from the outset
+    med = _group_median(d.real, r, counts) + 1j * _group_median(d.imag, r, counts)
+    dev = np.abs(d - med[r])
+    spread0 = np.maximum(1.4826 * _group_median(dev, r, counts), 0.05)
+    w = np.clip(1.0 - (dev / (4.0 * spread0[r])) ** 2, 0.0, None) ** 2
+    lam = prior_px**2
+    m = np.ones(R, dtype=complex)
+    t, c0 = med, np.zeros(R, dtype=complex)
+    den = np.ones(R)
+    sw = np.zeros(R)
+    noise = np.ones(R)
+    for _ in range(iterations):
+        sw = np.bincount(r, w, R)
+        sws = np.maximum(sw, 1e-9)
+        wz0, wz1 = w * z0, w * z1
+        c0 = (np.bincount(r, wz0.real, R) + 1j * np.bincount(r, wz0.imag, R)) / sws
+        c1 = (np.bincount(r, wz1.real, R) + 1j * np.bincount(r, wz1.imag, R)) / sws
+        P, C = z0 - c0[r], z1 - c1[r]
+        wPC = w * np.conj(P) * C
+        den = np.bincount(r, w * (P.real**2 + P.imag**2), R) + lam * sw
+        m = (np.bincount(r, wPC.real, R) + lam * sw + 1j * np.bincount(r, wPC.imag, R)) / np.maximum(den, 1e-9)
+        t = c1 - m * c0
+        e = z1 - (m[r] * z0 + t[r])
+        e2 = e.real**2 + e.imag**2
+        noise = np.sqrt(np.bincount(r, w * e2, R) / sws)
+        s = np.maximum(noise, 0.05)
+        w = np.clip(1.0 - e2 / (3.0 * s[r]) ** 2, 0.0, None) ** 2
+    a, b = m.real.copy(), m.imag.copy()
+    t = np.stack([t.real, t.imag], axis=1)
+    c0 = np.stack([c0.real, c0.imag], axis=1)
+    ok = sw >= min_features
+    spread = den / np.maximum(sw, 1e-9)
+    noise = np.maximum(noise, 0.02)
+    borrowed = np.zeros(R, dtype=bool)
+    extra = np.zeros(R)
+    if not ok[_TRUNK] and len(d) >= min_features:
+        # the trunk unmeasured (a plain shirt): the body's features together, shift only
+        all_d = np.median(d.real) + 1j * np.median(d.imag)
+        borrowed[_TRUNK] = True
+        a[_TRUNK], b[_TRUNK], t[_TRUNK] = 1.0, 0.0, (all_d.real, all_d.imag)
+        c0[_TRUNK] = (np.mean(z0.real), np.mean(z0.imag))
+        sw[_TRUNK] = len(d)
+        noise[_TRUNK] = max(1.4826 * float(np.median(np.abs(d - all_d))), 0.02)
+        spread[_TRUNK] = float(np.mean(np.abs(z0 - z0.mean()) ** 2)) + lam
+        extra[_TRUNK] = articulation_px**2
+    for i, parent in enumerate(PARENT_INDEX):  # parents come first
+        if ok[i] or parent < 0 or not (ok[parent] or borrowed[parent]):
+            continue
+        borrowed[i] = True
+        a[i], b[i], t[i], c0[i] = a[parent], b[parent], t[parent], c0[parent]
+        spread[i], noise[i], sw[i] = spread[parent], noise[parent], sw[parent]
+        extra[i] = extra[parent] + articulation_px**2
+    return RegionMotion(
+        a=a,
+        b=b,
+        t_px=t,
+        centre_px=c0,
+        spread_px2=spread,
+        noise_px=noise,
+        features=sw,
+        ok=ok,
+        borrowed=borrowed,
+        extra_var_px2=extra,
+    )
+
+
+class RegionFlow:
+    """Follows features on the shopper from frame to frame; one instance per stream.
+
+    ``__call__(frame_bgr, person_mask, keypoints_prev_px)`` returns the :class:`RegionMotion`
+    since the previous call (None on the first frame or after ``reset``)."""
+
+    def __init__(self, options: FlowOptions | None = None) -> None:
+        self.options = options or FlowOptions()
+        self.reset()
+
+    def reset(self) -> None:
+        self._prev_grey: np.ndarray | None = None
+        self._size: tuple[int, int] | None = None
+        self._pts_cv = np.zeros((0, 1, 2), np.float32)
+        self._since_detect = 0
+        self._detected = 0
+        self.last_features = 0
+
+    def __call__(
+        self, frame_bgr: np.ndarray, person_mask: np.ndarray | None, keypoints_prev_px: np.ndarray
+    ) -> RegionMotion | None:
+        """frame_bgr : (H, W, 3) uint8. person_mask : (h, w) float32 in [0, 1] at any size of
+        the frame's aspect ratio (the Pose's segmentation), or None. keypoints_prev_px : (33, 2)
+        image px, the body at the previous frame (features are sorted into regions by it)."""
+        o = self.options
+        h, w = frame_bgr.shape[:2]
+        work_size, scale_xy = scaled_size(w, h, o.work_max_side_px)
+        if self._size != (w, h):
+            self.reset()
+            self._size = (w, h)
+        grey = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+        if work_size != (w, h):
+            grey = cv2.resize(grey, work_size, interpolation=cv2.INTER_AREA)
+        win = (o.lk_window_work_px, o.lk_window_work_px)
+
+        motion = None
+        if self._prev_grey is not None and len(self._pts_cv):
+            nxt, status, err = cv2.calcOpticalFlowPyrLK(
+                self._prev_grey, grey, self._pts_cv, None, winSize=win, maxLevel=o.lk_levels
+            )
+            good = (status.ravel() == 1) & (err.ravel() < o.max_lk_error)
+            good &= np.isfinite(nxt).all(axis=(1, 2))
+            p0 = scaled_cv_to_px(self._pts_cv[good, 0], scale_xy)
+            p1 = scaled_cv_to_px(nxt[good, 0], scale_xy)
+            inside = (p1[:, 0] >= 0) & (p1[:, 0] < w) & (p1[:, 1] >= 0) & (p1[:, 1] < h)
+            p0, p1 = p0[inside], p1[inside]
+            scale = body_scale_px(keypoints_prev_px)
+            region = assign_regions(p0, keypoints_prev_px, scale)
+            motion = fit_region_motion(
+                p0, p1, region, o.rotation_prior * scale, o.min_region_features, o.articulation * scale
+            )
+            self._pts_cv = nxt[good][inside]
+        self.last_features = len(self._pts_cv)
+
+        self._since_detect += 1
+        if self._since_detect >= o.redetect_every or len(self._pts_cv) < o.redetect_below * self._detected:
+            self._pts_cv = self._detect(grey, person_mask, keypoints_prev_px, scale_xy)
+            self._since_detect = 0
+            self._detected = len(self._pts_cv)
+        self._prev_grey = grey
+        return motion
+
+    def _detect(
+        self, grey: np.ndarray, person_mask: np.ndarray | None, keypoints_px: np.ndarray, scale_xy: np.ndarray
+    ) -> np.ndarray:
+        """(N, 1, 2) float32 corners (working OpenCV coordinates) on the person."""
+        o = self.options
+        hw, ww = grey.shape
+        if person_mask is not None:
+            m = cv2.resize(person_mask, (ww, hw), interpolation=cv2.INTER_LINEAR)
+            mask = (m > 0.5).astype(np.uint8)
+            mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=1)
+        else:  # no segmentation: the keypoints' box
+            mask = np.zeros((hw, ww), np.uint8)
+            lo = np.floor(px_to_scaled_cv(np.nanmin(keypoints_px, axis=0), scale_xy)).astype(int)
+            hi = np.ceil(px_to_scaled_cv(np.nanmax(keypoints_px, axis=0), scale_xy)).astype(int)
+            mask[max(lo[1], 0) : max(hi[1], 0), max(lo[0], 0) : max(hi[0], 0)] = 1
+        if not mask.any():
+            return np.zeros((0, 1, 2), np.float32)
+        pts = cv2.goodFeaturesToTrack(grey, o.max_features, o.quality, o.min_distance_work_px, mask=mask, blockSize=5)
+        return np.zeros((0, 1, 2), np.float32) if pts is None else pts.astype(np.float32)

@@ -1,0 +1,225 @@
+"""Image motion and keypoints fused: a Kalman filter per keypoint (image px) and per world
+landmark (metres) whose motion model is the measured image motion and whose measurement is
+the pose model's output.
+
+- **Image.** Each keypoint is moved by the image motion of its regions (the prediction),
+  then drawn toward the pose model's keypoint by the usual Kalman gain. While the image
+  shows no motion the prediction is certain and the gain falls: a still body stays still
+  whatever the keypoints do (they are averaged, not followed). A moving body is carried by
+  the image at the image's pace, so nothing trails. A keypoint that jumps where the image
+  shows no motion (beyond ``gate`` standard deviations) is not believed; if it insists for
+  ``max_rejected_frames`` the filter re-locks onto it (the flow may have lost the limb).
+- **World.** World landmarks are hip-centred, so the image's motion of a point *relative to
+  the hips* is what may change them: it sets their process noise. Swaying, stepping or
+  standing still leaves the world landmarks (and with them the body's depth and rotation,
+  which the rig solver takes from them) averaged and held; an arm that moves lets its world
+  landmarks follow the model.
+
+Where the image motion was not measured (too few features: motion blur, occlusion, a bare
+wall of a shirt), a point falls back to the smoothed pose and its filter restarts there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tryon.pose.landmarks import GROUPS, NUM_LANDMARKS, L
+from tryon.track.flow import RegionMotion
+from tryon.track.regions import MEMBERSHIP, body_scale_px
+
+#: Frames per second the per-frame noise figures are stated at.
+REFERENCE_FPS = 30.0
+
+
+def _default_keypoint_sigma() -> dict[str, float]:
+    # the pose model's noise on a keypoint, as a share of the body's scale (shoulder width)
+    return {"face": 0.02, "torso": 0.02, "arms": 0.03, "hands": 0.04, "legs": 0.03, "feet": 0.04}
+
+
+def _default_world_sigma() -> dict[str, float]:
+    # the pose model's noise on a world landmark, metres
+    return {"face": 0.02, "torso": 0.015, "arms": 0.025, "hands": 0.03, "legs": 0.025, "feet": 0.03}
+
+
+@dataclass(frozen=True)
+class FusionOptions:
+    """How image motion and keypoints are weighed.
+
+    keypoint_sigma : per landmark group, the keypoints' noise as a share of the body's scale
+        (:func:`tryon.track.regions.body_scale_px`); a point of visibility v counts as
+        ``1 / sqrt(max(v, 0.05))`` times noisier, one outside the picture (the model's guess)
+        ``sqrt(outside_factor)`` times more.
+    still_sigma : motion the flow cannot see (per frame at 30 fps, share of the body's scale).
+    motion_sigma : share of a point's measured motion (px) that may be wrong.
+    measurement_lag_frames : the pose model's keypoints trail a moving body (MediaPipe's own
+        tracking smooths them): their noise grows by this many frames of the point's motion.
+    gate : innovations beyond this many standard deviations are rejected ...
+    max_rejected_frames : ... until they have persisted this many frames (then re-locked).
+    world_sigma_m : per group, world landmarks' noise (metres).
+    world_still_sigma_m : world motion unseen in the image (per frame at 30 fps, metres).
+    world_motion_sigma : share of a point's image motion relative to the hips (in metres at
+        the body's scale) by which its world landmark may change.
+    """
+
+    keypoint_sigma: dict[str, float] = field(default_factory=_default_keypoint_sigma)
+    still_sigma: float = 0.0005
+    motion_sigma: float = 0.02
+    measurement_lag_frames: float = 1.0
+    outside_factor: float = 25.0
+    gate: float = 4.0
+    max_rejected_frames: int = 5
+    world_sigma_m: dict[str, float] = field(default_factory=_default_world_sigma)
+    world_still_sigma_m: float = 0.0003
+    world_motion_sigma: float = 2.0
+
+    def __post_init__(self) -> None:
+        for name in ("keypoint_sigma", "world_sigma_m"):
+            table = getattr(self, name)
+            missing = set(GROUPS) - set(table)
+            if missing:
+                raise ValueError(f"{name} missing for groups: {sorted(missing)}")
+            if any(v <= 0 for v in table.values()):
+                raise ValueError(f"{name} must be > 0, got {table}")
+        if self.gate <= 0 or self.max_rejected_frames < 0:
+            raise ValueError("gate must be > 0 and max_rejected_frames >= 0")
+
+
+def _per_point(table: dict[str, float]) -> np.ndarray:
+    out = np.ones(NUM_LANDMARKS)
+    for group, idx in GROUPS.items():
+        out[list(idx)] = table[group]
+    return out
+
+
+_HIPS = [L.LEFT_HIP, L.RIGHT_HIP]
+_TORSO_EDGES = np.array(
+    [
+        (L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
+        (L.LEFT_HIP, L.RIGHT_HIP),
+        (L.LEFT_SHOULDER, L.LEFT_HIP),
+        (L.RIGHT_SHOULDER, L.RIGHT_HIP),
+    ]
+)
+
+
+def metres_per_px(world_m: np.ndarray, keypoints_px: np.ndarray) -> float:
+    """The body's scale, world metres per image px, from the trunk's four edges."""
+    ew = world_m[_TORSO_EDGES[:, 0], :2] - world_m[_TORSO_EDGES[:, 1], :2]
+    ei = keypoints_px[_TORSO_EDGES[:, 0]] - keypoints_px[_TORSO_EDGES[:, 1]]
+    return float(np.sqrt(np.sum(ew * ew) / max(float(np.sum(ei * ei)), 1e-6)))
+
+
+class KeypointFusion:
+    """The per-point filters of one stream (image keypoints and world landmarks).
+
+    ``update`` returns (keypoints_px (33, 2), world_m (33, 3), support (33,)): the fused
+    pose and how much of each point's motion the image measured (0: the smoothed pose).
+    """
+
+    def __init__(self, options: FusionOptions | None = None) -> None:
+        self.options = options or FusionOptions()
+        self._sigma = _per_point(self.options.keypoint_sigma)
+        self._world_sigma = _per_point(self.options.world_sigma_m)
+        self.reset()
+
+    def reset(self) -> None:
+        self._x: np.ndarray | None = None  # (33, 2) image px
+        self._p: np.ndarray | None = None  # (33,) px^2, per axis
+        self._xw: np.ndarray | None = None  # (33, 3) world m
+        self._pw: np.ndarray | None = None  # (33,) m^2, per axis
+        self._rejected = np.zeros(NUM_LANDMARKS, dtype=np.int64)
+        self._rejected_w = np.zeros(NUM_LANDMARKS, dtype=np.int64)
+        self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
+
+    @property
+    def keypoints_px(self) -> np.ndarray | None:
+        """(33, 2) image px: the fused keypoints of the last frame (None before the first)."""
+        return None if self._x is None else self._x.copy()
+
+    def update(
+        self,
+        measured_px: np.ndarray,
+        measured_world_m: np.ndarray,
+        fallback_px: np.ndarray,
+        fallback_world_m: np.ndarray,
+        visibility: np.ndarray,
+        motion: RegionMotion | None,
+        dt_s: float,
+        in_frame: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One frame. measured_* : the pose model's keypoints (33, 2) px and world landmarks
+        (33, 3) m for this frame, unsmoothed (the filter is the smoother); fallback_* : the
+        smoothed pose's, taken where the image motion is unknown. visibility : (33,) in [0, 1].
+        motion : the regions' image motion since the last frame (None: unknown everywhere).
+        dt_s : seconds since the last frame. in_frame : (33,) bool, the keypoint lies in the
+        picture (None: all do)."""
+        o = self.options
+        z = np.asarray(measured_px, dtype=np.float64)
+        zw = np.asarray(measured_world_m, dtype=np.float64)
+        scale = body_scale_px(z if self._x is None else self._x)
+        vis_factor = 1.0 / np.maximum(np.asarray(visibility, dtype=np.float64), 0.05)
+        if in_frame is not None:  # a point outside the picture is the model's guess
+            vis_factor = np.where(in_frame, vis_factor, vis_factor * o.outside_factor)
+        r = (self._sigma * scale) ** 2 * vis_factor
+        rw = self._world_sigma**2 * vis_factor
+        frames = max(dt_s * REFERENCE_FPS, 1e-3)
+
+        if self._x is None or motion is None:
+            support = np.zeros(NUM_LANDMARKS)
+            d = np.zeros((NUM_LANDMARKS, 2))
+            sigma_d = np.zeros(NUM_LANDMARKS)
+        else:
+            d, sigma_d, support = motion.displacement_px(self._x, MEMBERSHIP)
+        seen = support > 0
+        if self._x is None:
+            self._x, self._p = np.asarray(fallback_px, np.float64).copy(), r.copy()
+            self._xw, self._pw = np.asarray(fallback_world_m, np.float64).copy(), rw.copy()
+            self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
+            return self._x.copy(), self._xw.copy(), support
+
+        # -- image keypoints: predict by the image's motion ---------------------------
+        x = self._x + d
+        speed = np.sqrt(np.sum(d * d, axis=1))
+        q = sigma_d**2 + (o.motion_sigma * speed) ** 2 + frames * (o.still_sigma * scale) ** 2
+        p = self._p + q
+        r = r + (o.measurement_lag_frames * speed) ** 2
+        x[~seen] = fallback_px[~seen]
+        p[~seen] = r[~seen]
+
+        x, p, self._rejected, rejected = self._correct(x, p, z, r, self._rejected, seen)
+        self._x, self._p = x, p
+        self.last_rejected = rejected
+
+        # -- world landmarks: held unless the image shows the point moving on the body --
+        hips = 0.5 * (d[L.LEFT_HIP] + d[L.RIGHT_HIP]) if seen[_HIPS].all() else np.zeros(2)
+        rel = d - hips
+        rel_m = np.sqrt(np.sum(rel * rel, axis=1)) * metres_per_px(self._xw, self._x)
+        qw = (o.world_motion_sigma * rel_m) ** 2 + frames * o.world_still_sigma_m**2
+        xw = self._xw.copy()
+        pw = self._pw + qw
+        xw[~seen] = fallback_world_m[~seen]
+        pw[~seen] = rw[~seen]
+        xw, pw, self._rejected_w, _ = self._correct(xw, pw, zw, rw, self._rejected_w, seen)
+        self._xw, self._pw = xw, pw
+        return x.copy(), xw.copy(), support
+
+    def _correct(self, x, p, z, r, rejected_count, seen):
+        """The Kalman update with gating, isotropic per point: x (33, D), p and r (33,)."""
+        o = self.options
+        y = z - x
+        s = p + r
+        m2 = np.sum(y * y, axis=1) / s
+        reject = seen & (m2 > o.gate**2)
+        rejected_count = np.where(reject, rejected_count + 1, 0)
+        relock = rejected_count > o.max_rejected_frames
+        # re-lock: the point's uncertainty grows to its miss, so the gain takes it over
+        p = np.where(relock, p + np.sum(y * y, axis=1), p)
+        s = p + r
+        rejected_count[relock] = 0
+        use = ~reject | relock
+        k = np.where(use, p / s, 0.0)
+        x = x + k[:, None] * y
+        p = (1.0 - k) * p
+        return x, p, rejected_count, reject & ~relock
