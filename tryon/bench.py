@@ -353,7 +353,7 @@ def run(
     if jitter_frames is not None:
         from tryon import stability
 
-        log("stability: tracking garment anchors on the sample clips...")
+        log("stability: tracking garment anchors (raw, filtered, anchored) on the sample clips and photos...")
         st = stability.run(garment, max_frames=jitter_frames or None, catalog=catalog)
         known = stability.run_known_truth(garment, max_frames=jitter_frames or None, catalog=catalog)
         md = stability.markdown(st) + "\n\n" + stability.markdown_known_truth(known)

@@ -46,6 +46,8 @@ class FlowOptions:
         features would otherwise turn it by their noise).
     articulation : how far a limb part carried by its parent (its own motion unmeasured) may
         move on its own in a frame, as a share of the body's scale.
+    max_region_noise : a region whose features stray from one motion by more than this
+        (RMS, share of the body's scale) is not measured (hands crossing the chest).
     """
 
     work_max_side_px: int = 320
@@ -60,6 +62,7 @@ class FlowOptions:
     min_region_features: int = 6
     rotation_prior: float = 0.08
     articulation: float = 0.004
+    max_region_noise: float = 0.03
 
     def __post_init__(self) -> None:
         if self.work_max_side_px < 32:
@@ -95,10 +98,11 @@ class RegionMotion:
     extra_var_px2: np.ndarray
 
     def displacement_px(
-        self, points_px: np.ndarray, membership: np.ndarray
+        self, points_px: np.ndarray, membership: np.ndarray, shift_only: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The image motion of points (N, 2) image px at the previous frame, each moving with
-        the regions in its ``membership`` row ((N, R), rows summing to 1).
+        the regions in its ``membership`` row ((N, R), rows summing to 1); a point flagged in
+        ``shift_only`` ((N,) bool) moves by its regions' shift alone.
 
         Returns displacement (N, 2) px, its standard error (N,) px, and support (N,) in
         [0, 1]: the share of the point's regions that were measured, a borrowed one counting
@@ -108,6 +112,13 @@ class RegionMotion:
         dx = (self.a - 1.0) * x - self.b * y + self.t_px[:, 0]
         dy = self.b * x + (self.a - 1.0) * y + self.t_px[:, 1]
         lever2 = np.sum((p[:, None, :] - self.centre_px[None]) ** 2, axis=2)
+        if shift_only is not None and shift_only.any():
+            # the region's shift where its features are: its turn is not carried out to a
+            # point the picture does not show
+            cx, cy = self.centre_px[:, 0], self.centre_px[:, 1]
+            dx[shift_only] = ((self.a - 1.0) * cx - self.b * cy + self.t_px[:, 0])[None]
+            dy[shift_only] = (self.b * cx + (self.a - 1.0) * cy + self.t_px[:, 1])[None]
+            lever2[shift_only] = 0.0
         n = np.maximum(self.features, 1.0)
         var = self.noise_px**2 * (1.0 + lever2 / np.maximum(self.spread_px2, 1e-6)) / n + self.extra_var_px2
         w = membership * (self.ok | self.borrowed)
@@ -138,13 +149,14 @@ def fit_region_motion(
     prior_px: float,
     min_features: int,
     articulation_px: float,
+    max_noise_px: float = np.inf,
     iterations: int = 3,
 ) -> RegionMotion:
     """Robust similarity transforms per region from features' positions (N, 2) image px in the
     previous and this frame and their region (N,) (-1: none); see :class:`RegionMotion`.
     ``prior_px``: the spread (px) by which rotation and scale are drawn toward none;
     ``articulation_px``: how far (px, one frame) a region carried by its parent may move on
-    its own."""
+    its own; ``max_noise_px``: features' residual RMS beyond which a region is not measured."""
     R = NUM_REGIONS
     keep = region >= 0
     r = region[keep]
@@ -183,12 +195,13 @@ def fit_region_motion(
     a, b = m.real.copy(), m.imag.copy()
     t = np.stack([t.real, t.imag], axis=1)
     c0 = np.stack([c0.real, c0.imag], axis=1)
-    ok = sw >= min_features
+    # a region whose features disagree (hands moving in front of the chest) is not one motion
+    ok = (sw >= min_features) & (noise <= max_noise_px)
     spread = den / np.maximum(sw, 1e-9)
     noise = np.maximum(noise, 0.02)
     borrowed = np.zeros(R, dtype=bool)
     extra = np.zeros(R)
-    if not ok[_TRUNK] and len(d) >= min_features:
+    if not ok[_TRUNK] and sw[_TRUNK] < min_features and len(d) >= min_features:
         # the trunk unmeasured (a plain shirt): the body's features together, shift only
         all_d = np.median(d.real) + 1j * np.median(d.imag)
         borrowed[_TRUNK] = True
@@ -268,7 +281,13 @@ class RegionFlow:
             scale = body_scale_px(keypoints_prev_px)
             region = assign_regions(p0, keypoints_prev_px, scale)
             motion = fit_region_motion(
-                p0, p1, region, o.rotation_prior * scale, o.min_region_features, o.articulation * scale
+                p0,
+                p1,
+                region,
+                o.rotation_prior * scale,
+                o.min_region_features,
+                o.articulation * scale,
+                o.max_region_noise * scale,
             )
             self._pts_cv = nxt[good][inside]
         self.last_features = len(self._pts_cv)

@@ -55,6 +55,11 @@ class FusionOptions:
     motion_sigma : share of a point's measured motion (px) that may be wrong.
     measurement_lag_frames : the pose model's keypoints trail a moving body (MediaPipe's own
         tracking smooths them): their noise grows by this many frames of the point's motion.
+    consistency, consistency_alpha : a point whose innovations run (running mean, weight of
+        the newest ``consistency_alpha``) above ``consistency`` times their expected square
+        has its image motion trusted less, until they do not.
+    unmeasured_sigma : where the image motion is unknown a point moves as the smoothed pose
+        does, this uncertain (per frame, share of the body's scale).
     gate : innovations beyond this many standard deviations are rejected ...
     max_rejected_frames : ... until they have persisted this many frames (then re-locked).
     world_sigma_m : per group, world landmarks' noise (metres).
@@ -67,7 +72,10 @@ class FusionOptions:
     still_sigma: float = 0.0005
     motion_sigma: float = 0.02
     measurement_lag_frames: float = 1.0
+    consistency: float = 1.5
+    consistency_alpha: float = 0.3
     outside_factor: float = 25.0
+    unmeasured_sigma: float = 0.01
     gate: float = 4.0
     max_rejected_frames: int = 5
     world_sigma_m: dict[str, float] = field(default_factory=_default_world_sigma)
@@ -130,8 +138,14 @@ class KeypointFusion:
         self._xw: np.ndarray | None = None  # (33, 3) world m
         self._pw: np.ndarray | None = None  # (33,) m^2, per axis
         self._rejected = np.zeros(NUM_LANDMARKS, dtype=np.int64)
+        self._nis = np.ones(NUM_LANDMARKS)  # innovations' running normalized square
+        self._s = np.zeros(NUM_LANDMARKS)  # last innovation variance, px^2 per axis
         self._rejected_w = np.zeros(NUM_LANDMARKS, dtype=np.int64)
         self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
+        self.last_suspect = np.zeros(NUM_LANDMARKS, dtype=bool)
+        self._d = np.zeros((NUM_LANDMARKS, 2))  # last frame's image motion, px
+        self._fallback: np.ndarray | None = None  # last frame's smoothed keypoints, px
+        self._z: np.ndarray | None = None  # last frame's measured keypoints, px
 
     @property
     def keypoints_px(self) -> np.ndarray | None:
@@ -171,11 +185,14 @@ class KeypointFusion:
             d = np.zeros((NUM_LANDMARKS, 2))
             sigma_d = np.zeros(NUM_LANDMARKS)
         else:
-            d, sigma_d, support = motion.displacement_px(self._x, MEMBERSHIP)
+            d, sigma_d, support = motion.displacement_px(
+                self._x, MEMBERSHIP, None if in_frame is None else ~np.asarray(in_frame, bool)
+            )
         seen = support > 0
         if self._x is None:
             self._x, self._p = np.asarray(fallback_px, np.float64).copy(), r.copy()
             self._xw, self._pw = np.asarray(fallback_world_m, np.float64).copy(), rw.copy()
+            self._fallback = self._x.copy()
             self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
             return self._x.copy(), self._xw.copy(), support
 
@@ -183,10 +200,38 @@ class KeypointFusion:
         x = self._x + d
         speed = np.sqrt(np.sum(d * d, axis=1))
         q = sigma_d**2 + (o.motion_sigma * speed) ** 2 + frames * (o.still_sigma * scale) ** 2
+        # Where the keypoints disagree with the image's motion more than the two noises allow
+        # (cloth sliding over a dancing body, features on a passing arm), the image's motion
+        # is not the body's: its uncertainty grows until the disagreement is explained.
+        q = q + np.maximum(self._nis - o.consistency, 0.0) * self._s
         p = self._p + q
+        r_still = r
         r = r + (o.measurement_lag_frames * speed) ** 2
-        x[~seen] = fallback_px[~seen]
-        p[~seen] = r[~seen]
+        # Unmeasured: the point moves as the smoothed pose does, and the keypoints weigh more.
+        fb = np.asarray(fallback_px, np.float64)
+        moved = fb - (self._fallback if self._fallback is not None else fb)
+        x[~seen] = self._x[~seen] + moved[~seen]
+        p[~seen] = self._p[~seen] + (o.unmeasured_sigma * scale) ** 2
+        self._fallback = fb
+        y = z - x
+        # A sudden image motion the keypoint does not share (a hand passing in front of the
+        # chest carried the trunk's features along): far more than the keypoint's own step and
+        # than the image's motion a frame before, and leaving the keypoint beyond the gate.
+        # This frame's motion is not believed; the point stays, uncertain by that motion.
+        y_still = z - self._x
+        e2 = np.sum(y * y, axis=1)
+        step = np.sqrt(np.sum((z - self._z) ** 2, axis=1)) if self._z is not None else speed
+        before = np.sqrt(np.sum(self._d * self._d, axis=1))
+        margin = o.gate * np.sqrt(p + r_still)
+        suspect = seen & (e2 > margin**2) & (speed > 2.0 * np.maximum(step, before) + margin)
+        self._d, self._z = np.where(suspect[:, None], 0.0, d), z
+        x[suspect] = self._x[suspect]
+        p[suspect] += speed[suspect] ** 2
+        y[suspect] = y_still[suspect]
+        self.last_suspect = suspect
+        nis = 0.5 * np.sum(y * y, axis=1) / (p + r)
+        self._nis = np.where(seen, (1 - o.consistency_alpha) * self._nis + o.consistency_alpha * nis, 1.0)
+        self._s = p + r
 
         x, p, self._rejected, rejected = self._correct(x, p, z, r, self._rejected, seen)
         self._x, self._p = x, p
