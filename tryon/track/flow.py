@@ -293,7 +293,8 @@ class RegionFlow:
         self.last_features = len(self._pts_cv)
 
         self._since_detect += 1
-        if self._since_detect >= o.redetect_every or len(self._pts_cv) < o.redetect_below * self._detected:
+        few = len(self._pts_cv) == 0 or len(self._pts_cv) < o.redetect_below * self._detected
+        if few or self._since_detect >= o.redetect_every:
             self._pts_cv = self._detect(grey, person_mask, keypoints_prev_px, scale_xy)
             self._since_detect = 0
             self._detected = len(self._pts_cv)

@@ -1,0 +1,143 @@
+"""Image-anchored tracking judged as issue 15 asks, on the project's real photos and clip.
+
+Known-truth clips from every photo (camera noise and JPEG on every frame): held still, and
+swayed ±40 px over 30 frames. The garment's anchors (collar, shoulder seams, hem, cuffs) are
+tracked raw, filtered (the smoothing stage) and anchored (the stabilize stage) from one run of
+the pose model. Targets are shares of the shopper's height in the picture. Where a photo's
+clip misses a target today the test is marked xfail with the measured figure and the reason;
+the tests also check that the stage is what meets them (with it off, they are missed).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from helpers import TOP, load_photo
+
+from tryon import stability
+from tryon.catalog.catalog import Catalog
+
+pytestmark = pytest.mark.slow  # the pose model on 7 photos x 150 frames and a 225-frame clip
+
+PHOTOS = [p.stem for p in stability.project_photos()]
+
+#: Photos whose known-truth clips miss a target today, and why (figures: README, Performance).
+STILL_MISSES = {
+    "coco_000000000785": "cuffs: the skier's forearms have too few corners, carried by the upper arm",
+    "mediapipe_samples_pose_test_image": "cuffs and hem: seated, forearms and hands on the lap shake",
+    "pixabay_image2": "left cuff: the crossed arms of a black suit have no corners; the wrist shakes",
+    "skimage_astronaut": "close-up: hips below the frame are the model's guess; the trunk turns with them",
+    "skimage_camera": "the pose model loses and re-finds the cameraman (its own error is 7 px)",
+}
+SWEEP_MISSES = {
+    "pixabay_image2": "as its still clip: the left cuff's wrist",
+    "skimage_astronaut": "arms out of the frame: the solver's guess for them moves with the pan",
+    "skimage_camera": "the pose model loses and re-finds the cameraman",
+}
+
+
+def _params(misses: dict[str, str]):
+    xfail = pytest.mark.xfail
+    return [pytest.param(p, marks=xfail(reason=misses[p], strict=False)) if p in misses else p for p in PHOTOS]
+
+
+@pytest.fixture(scope="module")
+def known_truth() -> dict:
+    return stability.run_known_truth()
+
+
+@pytest.mark.parametrize("photo", _params(STILL_MISSES))
+def test_a_still_shoppers_anchors_shake_under_a_thousandth_of_their_height(known_truth, photo):
+    r = known_truth[photo]["still"]
+    assert r["error_px_anchored"] <= stability.STILL_TARGET * r["height_px"], r
+
+
+@pytest.mark.parametrize("photo", _params(SWEEP_MISSES))
+def test_a_swaying_shoppers_anchors_stay_within_four_thousandths_of_their_height(known_truth, photo):
+    r = known_truth[photo]["sweep"]
+    assert r["error_px_anchored"] <= stability.SWEEP_TARGET * r["height_px"], r
+    assert r["lag_frames_anchored"] <= 0.5, r
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_anchored_is_never_worse_than_the_raw_keypoints(known_truth, photo):
+    for kind in ("still", "sweep"):
+        r = known_truth[photo][kind]
+        assert r["error_px_anchored"] <= r["error_px_raw"], (kind, r)
+
+
+def test_the_stage_is_what_meets_the_targets(known_truth):
+    """With the stage off (the filtered anchors) the targets are met on fewer clips, and the
+    sweep is followed worse than raw keypoints on every photo (smoothing trails the sway)."""
+
+    def met(mode: str) -> int:
+        n = 0
+        for r in known_truth.values():
+            n += r["still"][f"error_px_{mode}"] <= stability.STILL_TARGET * r["still"]["height_px"]
+            n += r["sweep"][f"error_px_{mode}"] <= stability.SWEEP_TARGET * r["sweep"]["height_px"]
+        return n
+
+    assert met("anchored") >= met("filtered") + 5, (met("anchored"), met("filtered"))
+    worse = [p for p, r in known_truth.items() if r["sweep"]["error_px_filtered"] > r["sweep"]["error_px_raw"]]
+    assert len(worse) >= 4, worse
+    assert all(r["sweep"]["error_px_anchored"] < r["sweep"]["error_px_filtered"] for r in known_truth.values())
+
+
+def test_the_upper_body_clip_trunk_anchors_without_lag():
+    """samples/upper_body.mp4 (a real, gesturing shopper): the trunk's anchors are no more
+    jittery than the filtered ones, and do not trail the raw keypoints (the filtered ones
+    trail by about two frames)."""
+    report = stability.run(clips={"upper_body": stability.CLIPS["upper_body"]})["upper_body"]
+    assert report["lag_frames_anchored"] <= 0.5, report
+    assert report["lag_frames_filtered"] > 1.0, report  # the stage off trails
+    assert report["torso_jitter_px_anchored"] <= report["torso_jitter_px_filtered"], report
+    assert report["torso_jitter_px_anchored"] < report["torso_jitter_px_raw"], report
+
+
+@pytest.mark.xfail(reason="trunk jitter 0.82 px on the upper-body clip (target 0.5): its hair and hands", strict=False)
+def test_the_upper_body_clip_trunk_jitter_is_under_half_a_pixel():
+    report = stability.run(clips={"upper_body": stability.CLIPS["upper_body"]})["upper_body"]
+    assert report["torso_jitter_px_anchored"] <= 0.5, report
+
+
+def _tracks(frames: list[np.ndarray]) -> dict[str, np.ndarray]:
+    garment = Catalog().get(TOP)
+    tracks, _ = stability.anchor_tracks(frames, stability.pose_stream(frames, 30.0), garment)
+    return tracks
+
+
+def test_a_passer_by_crossing_in_front_does_not_drag_the_clothes():
+    """A still shopper (real photo, camera noise) and a real passer-by (another photo's
+    person, a strip 120 px wide) crossing in front of the torso at 16 px a frame: the anchors
+    stay where the shopper is, no worse than the raw keypoints do."""
+    shopper = load_photo("pixabay_render")
+    strip = cv2.resize(load_photo("pixabay_suit"), (shopper.shape[1], shopper.shape[0]))[:, 140:260]
+    n = 40
+    frames = []
+    for t, frame in enumerate(stability.camera_clip(shopper, n)):
+        x = shopper.shape[1] - 16 * t
+        a, b = max(x, 0), min(x + strip.shape[1], shopper.shape[1])
+        if a < b:
+            frame[:, a:b] = strip[:, a - x : b - x]
+        frames.append(frame)
+    tracks = _tracks(frames)
+    size = (shopper.shape[1], shopper.shape[0])
+    err = {m: stability.error_about_truth(t, np.zeros(n), size) for m, t in tracks.items()}
+    assert np.isfinite(err["anchored"]) and err["anchored"] <= err["raw"] + 0.5, err
+
+
+def test_fast_blurred_motion_falls_back_gracefully():
+    """A sway of ±90 px over 16 frames (up to 35 px a frame) with the motion blurred along it:
+    the anchored anchors stay no further from the known motion than the raw keypoints'."""
+    photo = load_photo("pixabay_yoga")
+    n = 48
+    shift = 90.0 * np.sin(2 * np.pi * np.arange(n) / 16)
+    frames = stability.camera_clip(photo, n, shift)
+    for t in range(1, n):
+        k = int(min(abs(shift[t] - shift[t - 1]), 31)) // 2 * 2 + 1
+        frames[t] = cv2.blur(frames[t], (k, 1))
+    tracks = _tracks(frames)
+    size = (photo.shape[1], photo.shape[0])
+    err = {m: stability.error_about_truth(t, shift, size) for m, t in tracks.items()}
+    assert err["anchored"] <= err["raw"], err
