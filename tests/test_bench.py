@@ -8,6 +8,8 @@ import sys
 import pytest
 from helpers import ROOT
 
+from tryon import stability
+
 pytestmark = pytest.mark.slow  # a bench run in a subprocess
 
 
@@ -90,8 +92,15 @@ def assert_plausible(report: dict) -> None:
     clips = report["jitter"]["clips"]
     assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
     known = report["jitter"]["known_truth"]
-    assert set(known) == {"still", "sweep"} and all(c["frames"] == 8 for c in known.values())
+    # both known-truth clips from every photo, each figure raw, filtered and anchored
+    assert set(known) == {p.stem for p in stability.project_photos()}
+    assert all(c[kind]["frames"] == 8 for c in known.values() for kind in ("still", "sweep"))
+    assert all(c["still"]["height_px"] > 100 for c in known.values())
     # smoothing steadies: less jitter than the raw keypoints give, where nothing moves on purpose
     for name in ("upper_body", "dance"):
-        assert 0 < clips[name]["jitter_px_smoothed"] < clips[name]["jitter_px_raw"], name
-    assert 0 < known["still"]["shake_px_smoothed"] < known["still"]["shake_px_raw"]
+        assert 0 < clips[name]["jitter_px_filtered"] < clips[name]["jitter_px_raw"], name
+        assert clips[name]["jitter_px_anchored"] > 0 and clips[name]["stabilize_ms"] > 0, name
+    still = known["skimage_astronaut"]["still"]
+    assert 0 < still["error_px_filtered"] < still["error_px_raw"], still
+    assert 0 < still["error_px_anchored"] < still["error_px_raw"], still
+    assert "| anchored |" in report["jitter"]["markdown"]

@@ -133,8 +133,8 @@ def test_smoothing_steadies_a_still_shopper_and_keeps_up_with_a_sway():
     garment = Catalog().get(TOP)
     still = stability.camera_clip(load_photo("astronaut_upper_body"), 30)
     size = (still[0].shape[1], still[0].shape[0])
-    raw = stability.track(still, 30.0, garment, smoothing=False)
-    smooth = stability.track(still, 30.0, garment, smoothing=True)
+    tracks, _ = stability.anchor_tracks(still, stability.pose_stream(still, 30.0), garment)
+    raw, smooth = tracks["raw"], tracks["filtered"]
     shake_raw = stability.error_about_truth(raw, np.zeros(30), size)
     shake_smooth = stability.error_about_truth(smooth, np.zeros(30), size)
     assert shake_raw > 1.0  # the noise really shakes BlazePose
@@ -142,8 +142,8 @@ def test_smoothing_steadies_a_still_shopper_and_keeps_up_with_a_sway():
 
     shift = stability.sweep_shift(45)
     sweep = stability.camera_clip(load_photo("pixabay_render"), 45, shift)
-    raw = stability.track(sweep, 30.0, garment, smoothing=False)
-    smooth = stability.track(sweep, 30.0, garment, smoothing=True)
+    tracks, _ = stability.anchor_tracks(sweep, stability.pose_stream(sweep, 30.0), garment)
+    raw, smooth = tracks["raw"], tracks["filtered"]
     assert np.isfinite(smooth).all()
     # the smoothed anchors follow the known motion (correlation of x with the pan)
     x = np.nanmean(smooth[10:, :, 0], axis=1)

@@ -3,12 +3,13 @@ nothing else: each stage lives in its own module (see the README's architecture 
 
 The stages, in the order a frame travels (``STAGES``; each testable alone):
 
-    frame -> pose (BlazePose) -> smoothing -> details (face mesh, hands: only for items that
-          need them) -> rig solve -> items (skin / attach, hide what is not seen) -> lighting
-          -> keep-out (hands, hair) -> render (moderngl, body occluder) -> composite -> FrameResult
+    frame -> pose (BlazePose) -> smoothing -> stabilize (anchored to the image's motion)
+          -> details (face mesh, hands: only for items that need them) -> rig solve -> items
+          (skin / attach, hide what is not seen) -> lighting -> keep-out (hands, hair)
+          -> render (moderngl, body occluder) -> composite -> FrameResult
 
 Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (pose,
-smoothing, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
+smoothing, stabilize, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
 :meth:`TryOnEngine._finish`: a sequence of small steps, each filling in the frame's
 :class:`FrameScene` and timing itself on the frame's :class:`~tryon.timing.StageTimer`.
 
@@ -51,6 +52,7 @@ from tryon.render.light_estimate import LightEstimator
 from tryon.render.lighting import Lighting
 from tryon.render.types import Draw, ItemLayer
 from tryon.timing import StageTimer, StreamClock, check_timestamp_ms
+from tryon.track import StabilizeOptions, Stabilizer
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ log = logging.getLogger(__name__)
 PIPELINE_SWITCH_INTERVAL_S = runtime.PIPELINE_SWITCH_INTERVAL_S
 
 #: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
-ANALYSIS_STAGES = ("pose", "smoothing", "details")
+ANALYSIS_STAGES = ("pose", "smoothing", "stabilize", "details")
 DRAW_STAGES = ("skinning", "lighting", "keepout", "render", "readback", "composite")
 STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class EngineOptions:
         rings; see :mod:`tryon.details`).
     part_fade_ms : how fast an item's part appears or vanishes as its body part comes into
         view or leaves it (streams; stills switch at once).
+    stabilize : the stabilize stage (streams): keypoints and world landmarks anchored to the
+        shopper's own image motion (:mod:`tryon.track`); ``StabilizeOptions(enabled=False)``
+        turns it off (the smoothed pose is solved as it is).
     tune_runtime : streams tune the process's threads for their duration (BLAS threads,
         switch interval, OpenCV threads, CPU affinity; see :mod:`tryon.runtime`), restored
         when the stream ends. False leaves the host process's settings alone.
@@ -98,6 +103,7 @@ class EngineOptions:
     fade_out_ms: float = 150.0
     pose: PoseOptions = field(default_factory=PoseOptions)
     smoothing: SmoothingOptions = field(default_factory=SmoothingOptions)
+    stabilize: StabilizeOptions = field(default_factory=StabilizeOptions)
     solver: SolverOptions = field(default_factory=SolverOptions)
     render_samples: int = 0
     antialias: bool = True
@@ -121,7 +127,7 @@ class FrameResult:
     """One processed frame.
 
     image : (H, W, 3) uint8 BGR, the composited frame (mirrored if the engine mirrors).
-    pose : the (smoothed) Pose, or None when nobody was found.
+    pose : the (smoothed, stabilized) Pose, or None when nobody was found.
     garment_alpha : (H, W) float32 in [0, 1], where the rendered items cover the frame
         (built on first access from the compact ``coverage``).
     body : the solved skeleton in camera space, or None.
@@ -168,7 +174,7 @@ class FrameAnalysis:
         items mid-stream takes effect from a whole frame on, never halfway through one).
     raw_pose : the frame's unsmoothed pose, for what is drawn from the image itself (hands
         and hair keep-out must not trail a moving hand); None when nobody was found.
-    pose : the smoothed pose the body is solved from (a still: the raw pose).
+    pose : the smoothed and stabilized pose the body is solved from (a still: the raw pose).
     details : the face mesh, head pose and hands the worn items need.
     timer : the frame's stage timer (pose-thread stages recorded).
 
@@ -247,6 +253,7 @@ class TryOnEngine:
         self.solver = RigSolver(self.mannequin, o.solver)
         self.estimator = PoseEstimator(o.pose)
         self.smoother = PoseSmoother(o.smoothing)
+        self.stabilizer = Stabilizer(o.stabilize)
         self.proportions = ProportionTracker(self.mannequin)
         self.presentation = ItemPresentation(o.fade_in_ms, o.fade_out_ms, o.part_fade_ms)
         self.light = LightEstimator()
@@ -325,6 +332,7 @@ class TryOnEngine:
         """Start a new stream: forget tracking, smoothing, proportions and fading."""
         self.estimator.reset_stream()
         self.smoother.reset()
+        self.stabilizer.reset()
         self.proportions.reset()
         self.presentation.reset()
         self.light.reset()
@@ -348,7 +356,7 @@ class TryOnEngine:
             raise RuntimeError("this TryOnEngine is closed (close() or its with-block ended); make a new one")
 
     def _analyze(self, frame, timestamp_ms: int | None) -> FrameAnalysis:
-        """The pose thread's stages: frame check, BlazePose, smoothing, details. Thread-safe
+        """The pose thread's stages: frame check, BlazePose, smoothing, stabilize, details. Thread-safe
         against ``_finish`` (they share no state), so a stream runs them on another thread."""
         timer = StageTimer()
         frame = as_bgr_uint8(frame)
@@ -364,6 +372,9 @@ class TryOnEngine:
         timer.lap("pose")
         pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
         timer.lap("smoothing")
+        if timestamp_ms is not None:
+            pose = self.stabilizer(frame, pose, raw, timestamp_ms)
+        timer.lap("stabilize")
         face, hands = needed([w.garment.category for w in items], self.options.details)
         details = self.detail_tracker.update(frame, pose, K, timestamp_ms, face, hands)
         timer.lap("details")

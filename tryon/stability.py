@@ -107,7 +107,7 @@ def anchor_tracks(
     mannequin = load_mannequin()
     idx = list(anchor_vertices(garment).values())
     smoother = PoseSmoother(options.smoothing)
-    stabilizer = Stabilizer(_stabilize_options(options))
+    stabilizer = Stabilizer(replace(options.stabilize, enabled=True))
     solvers = {m: (RigSolver(mannequin, options.solver), ProportionTracker(mannequin)) for m in MODES}
     out = {m: np.full((len(frames), len(idx), 2), np.nan) for m in MODES}
     cpu_s = 0.0
@@ -126,14 +126,6 @@ def anchor_tracks(
             body = solver.solve(pose, K, proportions.shape())
             out[mode][t] = project(deform_item(garment, body)[0].positions_cam_m[idx], K)
     return out, 1000.0 * cpu_s / max(len(frames), 1)
-
-
-def _stabilize_options(options):
-    """The engine's stabilize settings (on), or the stage's defaults before the engine has any."""
-    from tryon.track import StabilizeOptions
-
-    current = getattr(options, "stabilize", None)
-    return replace(current, enabled=True) if current is not None else StabilizeOptions()
 
 
 def shopper_height_px(poses: list) -> float:
