@@ -194,7 +194,15 @@ def test_more_clients_than_allowed_get_503_and_the_rest_are_served():
             for r in readers:
                 r.next_jpeg()
             reply, seconds = exchange(server.port, b"GET / HTTP/1.1\r\n\r\n")
-            assert reply.startswith(b"HTTP/1.0 503") and seconds < 2.0
+            assert reply.startswith(b"HTTP/1.0 503") and b"too many" in reply and seconds < 2.0
+            assert all(frame_number(r.next_jpeg()) > 0 for r in readers)
+            # past twice the limit (three more that say nothing yet) a connection is closed at once
+            idle = [connect(server.port) for _ in range(3)]
+            time.sleep(0.3)
+            reply, seconds = exchange(server.port, b"GET / HTTP/1.1\r\n\r\n")
+            assert reply == b"" and seconds < 2.0
+            for sock in idle:
+                sock.close()
             assert all(frame_number(r.next_jpeg()) > 0 for r in readers)
         finally:
             for r in readers:

@@ -19,8 +19,10 @@ Many, slow and careless clients:
   or the connection is closed; a request line without an HTTP version (HTTP/0.9) or otherwise
   malformed is answered 400, an oversized line or header 414/431, a method other than GET
   501, and closed.
-- A reader that takes no bytes for ``stall_timeout_s`` is dropped; more than ``max_clients``
-  connections at once are answered 503.
+- A reader that takes no bytes for ``stall_timeout_s`` is dropped. Past ``max_clients``
+  connections at once, a request is read and answered 503 (a reply sent before reading would
+  be lost to the reset that closing an unread socket sends); past twice that, a connection is
+  closed at once.
 - A client that goes away, or any error on a connection, is one line in the log (debug for a
   disconnect), never a traceback.
 """
@@ -45,7 +47,7 @@ HOST = "127.0.0.1"
 BOUNDARY = "tryonframe"
 #: The listen backlog (the kernel caps it at net.core.somaxconn).
 LISTEN_BACKLOG = 256
-#: Connections served at once; the next ones are answered 503.
+#: Connections served at once; the next ones are answered 503 (and past twice as many, closed).
 MAX_CLIENTS = 256
 #: A stream socket's send buffer (the kernel doubles it): about one frame in flight for a slow
 #: reader, so what it is sent next is the newest frame, not a queue of old ones.
@@ -55,10 +57,6 @@ REQUEST_TIMEOUT_S = 5.0
 #: Seconds a reader may take no bytes at all before it is dropped.
 STALL_TIMEOUT_S = 30.0
 
-_BUSY_REPLY = (
-    b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
-    b"Connection: close\r\n\r\ntoo many now\n"
-)
 _DISCONNECTS = (ConnectionError, TimeoutError)
 
 PAGE = """<!doctype html>
@@ -106,7 +104,10 @@ class FrameHub:
                 if self._encoded_seq == self.seq:  # encoded while this reader waited
                     return self._encoded, self.seq
                 frame, seq = self._frame, self.seq
-            ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+            try:
+                ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, self.quality])
+            except cv2.error:
+                ok = False
             encoded = None
             if ok:
                 jpeg = buf.tobytes()
@@ -186,7 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _route(self, path: str) -> None:
-        if path in ("/", "/index.html"):
+        if self.server.is_overflow(self.request):
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, "text/plain", b"too many viewers now\n")
+        elif path in ("/", "/index.html"):
             self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.encode())
         elif path == "/snapshot.jpg":
             data, _ = self.server.hub.jpeg()
@@ -242,7 +245,7 @@ class _Server(ThreadingHTTPServer):
         self.request_timeout_s = request_timeout_s
         self.stall_timeout_s = stall_timeout_s
         self.max_clients = max_clients
-        self._clients: set[socket.socket] = set()
+        self._clients: dict[socket.socket, bool] = {}  # connection -> past max_clients (answered 503)
         self._clients_lock = threading.Lock()
         super().__init__(address, _Handler)
 
@@ -253,23 +256,24 @@ class _Server(ThreadingHTTPServer):
 
     def process_request(self, request, client_address) -> None:
         with self._clients_lock:
-            busy = len(self._clients) >= self.max_clients
-            if not busy:
-                self._clients.add(request)
-        if not busy:
-            super().process_request(request, client_address)
+            count = len(self._clients)
+            refused = count >= 2 * self.max_clients
+            if not refused:
+                self._clients[request] = count >= self.max_clients
+        if refused:
+            log.debug("mjpeg %s: %d connections already, closed", client_address[0], count)
+            super().shutdown_request(request)
             return
-        log.debug("mjpeg %s: %d clients already, answered 503", client_address[0], self.max_clients)
-        try:
-            request.setblocking(False)
-            request.send(_BUSY_REPLY)
-        except OSError:
-            pass
-        super().shutdown_request(request)
+        super().process_request(request, client_address)
+
+    def is_overflow(self, request) -> bool:
+        """Whether this connection came past ``max_clients`` (it gets a 503)."""
+        with self._clients_lock:
+            return self._clients.get(request, False)
 
     def shutdown_request(self, request) -> None:
         with self._clients_lock:
-            self._clients.discard(request)
+            self._clients.pop(request, None)
         super().shutdown_request(request)
 
     def drop_clients(self) -> None:
