@@ -66,6 +66,7 @@ share of the chart's weight that could be measured (legs out of view: no height,
 
 from __future__ import annotations
 
+import json
 import math
 from collections import deque
 from collections.abc import Mapping
@@ -114,6 +115,8 @@ CALIBRATED_RATIO_RANGE = (0.8, 1.25)
 UNSURE_BELOW = 0.35
 
 UNITS_TO_CM = {"cm": 1.0, "mm": 0.1, "in": 2.54}
+#: A size chart file nested deeper than this is refused before it is parsed.
+MAX_CHART_NESTING = 32
 
 #: Typical unisex EU sizing (body measurements, cm), in the manifest's ``size_chart`` format.
 DEFAULT_TOP_CHART: dict = {
@@ -170,14 +173,27 @@ class SizeChart:
             for q, bounds in spec.items():
                 if q not in QUANTITIES:
                     raise ValueError(f"size {size!r}: unknown quantity {q!r} (known: {', '.join(QUANTITIES)})")
-                lo, hi = (float(v) * k for v in bounds)
+                try:
+                    lo, hi = (float(v) * k for v in bounds)
+                except (TypeError, ValueError):
+                    raise ValueError(f"size {size!r}: {q} must be two numbers [low, high], got {bounds!r}") from None
+                if not (math.isfinite(lo) and math.isfinite(hi)):
+                    raise ValueError(f"size {size!r}: {q} range must be finite numbers, got {list(bounds)}")
                 if not 0 < lo < hi:
                     raise ValueError(f"size {size!r}: {q} range must be 0 < low < high, got {list(bounds)}")
                 ranges[str(size)][q] = (lo, hi)
         weights = {q: 1.0 for spec in ranges.values() for q in spec}
-        for q, w in dict(data.get("weights") or {}).items():
+        raw_weights = data.get("weights") or {}
+        if not isinstance(raw_weights, Mapping):
+            raise ValueError("a size chart's 'weights' must map quantities to numbers")
+        for q, w in raw_weights.items():
             if q in weights:
-                weights[q] = float(w)
+                try:
+                    weights[q] = float(w)
+                except (TypeError, ValueError):
+                    raise ValueError(f"weight of {q!r} must be a number, got {w!r}") from None
+                if not math.isfinite(weights[q]):
+                    raise ValueError(f"weight of {q!r} must be a finite number, got {w!r}")
         if not any(w > 0 for w in weights.values()):
             raise ValueError("a size chart needs a quantity with a positive weight")
         return cls(tuple(ranges), ranges, weights, source)
@@ -185,6 +201,40 @@ class SizeChart:
     @property
     def quantities(self) -> tuple[str, ...]:
         return tuple(self.weights)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "size chart") -> SizeChart:
+        """A chart from JSON text (see :meth:`from_dict`); ValueError in plain words for text that
+        is not JSON, is nested too deeply to read, or holds NaN / Infinity."""
+        return cls.from_dict(read_chart_json(text), source)
+
+
+def read_chart_json(text: str) -> dict:
+    """The JSON object of a size chart file, read without trusting it: ValueError (plain words)
+    for invalid JSON, nesting deeper than a chart ever has (checked before parsing, so a file
+    nested a hundred thousand deep never reaches the recursive parser), NaN or Infinity."""
+    depth = deepest = 0
+    for ch in text:  # brackets inside strings count too: an upper bound, fine for a chart
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_CHART_NESTING:
+                raise ValueError(f"it is nested more than {MAX_CHART_NESTING} levels deep; a size chart has 4")
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+
+    def no_constant(word: str) -> float:
+        raise ValueError(f"it holds {word}, which is not a number a size chart can use")
+
+    try:
+        data = json.loads(text, parse_constant=no_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("it is nested too deeply to read") from None
+    if not isinstance(data, dict):
+        raise ValueError("a size chart is a JSON object with a 'sizes' entry")
+    return data
 
 
 DEFAULT_CHARTS: dict[str, SizeChart] = {

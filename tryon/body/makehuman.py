@@ -8,16 +8,26 @@ callers convert with :data:`tryon.frames.MAKEHUMAN_UNIT_M`.
 from __future__ import annotations
 
 import json
+import math
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "makehuman"
+#: Vertices of MakeHuman's hm08 base mesh (helpers included): what a ``.mhclo`` refers to.
+HM08_VERTICES = 19158
+#: More triangles than any MakeHuman garment or proxy has: a mesh past this is refused while read.
+MAX_TRIANGLES = 1_000_000
 
 
 class MakeHumanFormatError(ValueError):
     """A MakeHuman file could not be understood."""
+
+
+class NonFiniteError(MakeHumanFormatError):
+    """A MakeHuman file's numbers are NaN or infinite, or make a fitted position so."""
 
 
 @dataclass
@@ -40,21 +50,19 @@ class ObjMesh:
     mtllibs: list[str] = field(default_factory=list)
 
 
-def read_obj(path: str | Path, max_bytes: int | None = None) -> ObjMesh:
+def read_obj(path: str | Path, max_bytes: int | None = None, max_triangles: int = MAX_TRIANGLES) -> ObjMesh:
     """Parse an OBJ file (``v``, ``vt``, ``f``, ``g``/``o``, ``usemtl``, ``mtllib``).
 
     Polygons are fan-triangulated. Negative (relative) indices are resolved. Raises
-    :class:`MakeHumanFormatError` naming the line on malformed input.
+    :class:`MakeHumanFormatError` naming the line on malformed input, and for more than
+    ``max_triangles`` triangles (counted while reading, before they are stored).
     """
     path = Path(path)
     if max_bytes is not None and path.stat().st_size > max_bytes:
         raise MakeHumanFormatError(f"{path.name}: {path.stat().st_size} bytes exceeds the limit of {max_bytes}")
-    positions: list[list[float]] = []
-    uvs: list[list[float]] = []
-    tri_v: list[tuple[int, int, int]] = []
-    tri_vt: list[tuple[int, int, int]] = []
-    tri_group: list[int] = []
-    tri_mat: list[int] = []
+    # typed arrays, a few bytes a value (a list of tuples costs ~100 bytes a triangle)
+    positions, uvs = array("d"), array("d")
+    tri_v, tri_vt, tri_group, tri_mat = array("q"), array("q"), array("i"), array("i")
     groups: list[str] = ["default"]
     materials: list[str] = [""]
     mtllibs: list[str] = []
@@ -69,27 +77,33 @@ def read_obj(path: str | Path, max_bytes: int | None = None) -> ObjMesh:
             try:
                 if tag == "v":
                     xyz = rest.split()[:3]
-                    positions.append([float(xyz[0]), float(xyz[1]), float(xyz[2])])
+                    positions.extend((float(xyz[0]), float(xyz[1]), float(xyz[2])))
                 elif tag == "vt":
                     uv = rest.split()[:2]
-                    uvs.append([float(uv[0]), float(uv[1]) if len(uv) > 1 else 0.0])
+                    uvs.extend((float(uv[0]), float(uv[1]) if len(uv) > 1 else 0.0))
                 elif tag == "f":
                     corners = rest.split()
                     if len(corners) < 3:
                         raise MakeHumanFormatError(f"{path.name}:{lineno}: a face needs at least 3 corners")
+                    if len(tri_group) + len(corners) - 2 > max_triangles:
+                        raise MakeHumanFormatError(
+                            f"{path.name}: more than {max_triangles:,} triangles, far more than a MakeHuman "
+                            "garment has; use the garment's low-poly proxy"
+                        )
+                    n_v, n_vt = len(positions) // 3, len(uvs) // 2
                     vs, vts = [], []
                     for c in corners:
                         parts = c.split("/")
                         vi = int(parts[0])
-                        vs.append(vi - 1 if vi > 0 else len(positions) + vi)
+                        vs.append(vi - 1 if vi > 0 else n_v + vi)
                         if len(parts) > 1 and parts[1]:
                             ti = int(parts[1])
-                            vts.append(ti - 1 if ti > 0 else len(uvs) + ti)
+                            vts.append(ti - 1 if ti > 0 else n_vt + ti)
                         else:
                             vts.append(-1)
                     for k in range(1, len(vs) - 1):
-                        tri_v.append((vs[0], vs[k], vs[k + 1]))
-                        tri_vt.append((vts[0], vts[k], vts[k + 1]))
+                        tri_v.extend((vs[0], vs[k], vs[k + 1]))
+                        tri_vt.extend((vts[0], vts[k], vts[k + 1]))
                         tri_group.append(group_idx)
                         tri_mat.append(mat_idx)
                 elif tag in ("g", "o"):
@@ -104,16 +118,20 @@ def read_obj(path: str | Path, max_bytes: int | None = None) -> ObjMesh:
                     mat_idx = materials.index(name)
                 elif tag == "mtllib":
                     mtllibs.append(rest.strip())
-            except (ValueError, IndexError) as exc:
-                raise MakeHumanFormatError(f"{path.name}:{lineno}: cannot read {tag!r} line ({exc})") from exc
+            except (ValueError, IndexError, OverflowError) as exc:
+                if isinstance(exc, MakeHumanFormatError):
+                    raise
+                raise MakeHumanFormatError(
+                    f"{path.name}:{lineno}: cannot read the {tag!r} line: {line[:80]!r}"
+                ) from exc
     mesh = ObjMesh(
-        positions=np.asarray(positions, dtype=np.float64).reshape(-1, 3),
-        uvs=np.asarray(uvs, dtype=np.float64).reshape(-1, 2),
-        tri_v=np.asarray(tri_v, dtype=np.int64).reshape(-1, 3),
-        tri_vt=np.asarray(tri_vt, dtype=np.int64).reshape(-1, 3),
-        tri_group=np.asarray(tri_group, dtype=np.int64),
+        positions=np.frombuffer(positions, np.float64).reshape(-1, 3).copy(),
+        uvs=np.frombuffer(uvs, np.float64).reshape(-1, 2).copy(),
+        tri_v=np.frombuffer(tri_v, np.int64).reshape(-1, 3).copy(),
+        tri_vt=np.frombuffer(tri_vt, np.int64).reshape(-1, 3).copy(),
+        tri_group=np.frombuffer(tri_group, np.int32).astype(np.int64),
         groups=groups,
-        tri_material=np.asarray(tri_mat, dtype=np.int64),
+        tri_material=np.frombuffer(tri_mat, np.int32).astype(np.int64),
         materials=materials,
         mtllibs=mtllibs,
     )
@@ -122,6 +140,8 @@ def read_obj(path: str | Path, max_bytes: int | None = None) -> ObjMesh:
         raise MakeHumanFormatError(f"{path.name}: a face refers to a vertex that does not exist ({n} vertices)")
     if len(mesh.tri_vt) and mesh.tri_vt.max() >= len(mesh.uvs):
         raise MakeHumanFormatError(f"{path.name}: a face refers to a texture coordinate that does not exist")
+    if not np.isfinite(mesh.positions).all() or not np.isfinite(mesh.uvs).all():
+        raise NonFiniteError(f"{path.name}: some coordinates are NaN or infinite")
     return mesh
 
 
@@ -189,75 +209,129 @@ class MhClothes:
 
     def fit(self, body_positions: np.ndarray) -> np.ndarray:
         """Clothing vertex positions (N, 3) on the given body (same topology as hm08)."""
+        n = len(body_positions)
+        used = [v for a, b, _ in self.scale_refs.values() for v in (a, b)]
+        if (len(self.ref_verts) and not 0 <= self.ref_verts.min() <= self.ref_verts.max() < n) or any(
+            not 0 <= v < n for v in used
+        ):
+            raise MakeHumanFormatError(f"{self.name}: refers to a body vertex the body (of {n:,}) does not have")
         scale = np.ones(3)
         for axis, k in (("x", 0), ("y", 1), ("z", 2)):
             if axis in self.scale_refs:
                 a, b, ref = self.scale_refs[axis]
                 scale[k] = abs(body_positions[a, k] - body_positions[b, k]) / ref
-        mixed = np.einsum("nk,nkd->nd", self.ref_weights, body_positions[self.ref_verts])
-        return mixed + self.offsets * scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            mixed = np.einsum("nk,nkd->nd", self.ref_weights, body_positions[self.ref_verts])
+            out = mixed + self.offsets * scale
+        if not np.isfinite(out).all():
+            raise NonFiniteError(
+                f"{self.name}: its weights, offsets or scales put {int((~np.isfinite(out).all(axis=1)).sum())} "
+                "vertices at infinity (numbers too large)"
+            )
+        return out
 
 
-def read_mhclo(path: str | Path) -> MhClothes:
+def read_mhclo(path: str | Path, n_body: int = HM08_VERTICES) -> MhClothes:
+    """A ``.mhclo`` (or ``.proxy``) fitting file. Every number is checked while read: body vertex
+    indices within ``n_body`` (the ``delete_verts`` ranges too, never expanded beyond it), weights,
+    offsets and scale distances finite, scale distances above 0. Raises
+    :class:`MakeHumanFormatError` in plain words naming the line."""
     path = Path(path)
+    name = path.name
     header: dict[str, str] = {}
     tags: list[str] = []
     scale_refs: dict[str, tuple[int, int, float]] = {}
-    refs: list[list[float]] = []
+    refs = array("d")
     delete_tokens: list[str] = []
     section = None
+
+    def vertex(word: str, lineno: int, what: str) -> int:
+        try:
+            v = int(word)
+        except ValueError:
+            raise MakeHumanFormatError(f"{name} line {lineno}: {what} {word!r} is not a vertex number") from None
+        if not 0 <= v < n_body:
+            raise MakeHumanFormatError(
+                f"{name} line {lineno}: {what} {v} is not a vertex of the body (it has {n_body:,}, numbered from 0)"
+            )
+        return v
+
+    def number(word: str, lineno: int, what: str) -> float:
+        try:
+            x = float(word)
+        except ValueError:
+            raise MakeHumanFormatError(f"{name} line {lineno}: {what} {word!r} is not a number") from None
+        if not math.isfinite(x):
+            raise NonFiniteError(f"{name} line {lineno}: {what} is {word!r}; it must be a finite number")
+        return x
+
     for lineno, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         words = line.split()
-        try:
-            if words[0] == "verts":
-                section = "verts"
-            elif words[0] == "delete_verts":
-                section = "delete"
-            elif section == "verts" and _is_number(words[0]):
-                if len(words) == 1:  # an exact copy of one body vertex
-                    refs.append([int(words[0]), 0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
-                else:
-                    refs.append([float(w) for w in words[:9]])
-            elif section == "delete" and (_is_number(words[0]) or words[0] == "-"):
-                delete_tokens.extend(words)
-            elif words[0] in ("x_scale", "y_scale", "z_scale"):
-                scale_refs[words[0][0]] = (int(words[1]), int(words[2]), float(words[3]))
-            elif words[0] == "tag":
-                tags.append(" ".join(words[1:]))
-            else:  # a header key (some files put "material" between "verts 0" and the data)
-                header[words[0]] = " ".join(words[1:])
-
-        except (ValueError, IndexError) as exc:
-            raise MakeHumanFormatError(f"{path.name}:{lineno}: cannot read line ({exc})") from exc
+        if words[0] == "verts":
+            section = "verts"
+        elif words[0] == "delete_verts":
+            section = "delete"
+        elif section == "verts" and _is_number(words[0]):
+            if len(words) == 1:  # an exact copy of one body vertex
+                refs.extend((vertex(words[0], lineno, "body vertex"), 0, 0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0))
+            elif len(words) < 9:
+                raise MakeHumanFormatError(
+                    f"{name} line {lineno}: a vertex reference needs 9 numbers (3 body vertices, 3 weights, "
+                    f"3 offsets) or 1, not {len(words)}"
+                )
+            else:
+                refs.extend(vertex(w, lineno, "body vertex") for w in words[:3])
+                refs.extend(number(w, lineno, "weight") for w in words[3:6])
+                refs.extend(number(w, lineno, "offset") for w in words[6:9])
+        elif section == "delete" and (_is_number(words[0]) or words[0] == "-"):
+            delete_tokens.extend(words)
+        elif words[0] in ("x_scale", "y_scale", "z_scale"):
+            if len(words) < 4:
+                raise MakeHumanFormatError(f"{name} line {lineno}: {words[0]} needs two body vertices and a distance")
+            a, b = vertex(words[1], lineno, words[0]), vertex(words[2], lineno, words[0])
+            ref = number(words[3], lineno, f"{words[0]} distance")
+            if not ref > 0:
+                raise MakeHumanFormatError(
+                    f"{name} line {lineno}: {words[0]} distance is {words[3]}; it must be above 0"
+                )
+            scale_refs[words[0][0]] = (a, b, ref)
+        elif words[0] == "tag":
+            tags.append(" ".join(words[1:]))
+        else:  # a header key (some files put "material" between "verts 0" and the data)
+            header[words[0]] = " ".join(words[1:])
     if not refs:
-        raise MakeHumanFormatError(f"{path.name}: no 'verts' section with vertex references")
-    deleted = _parse_ranges(delete_tokens, path.name)
-    arr = np.asarray(refs, dtype=np.float64)
-    if arr.shape[1] != 9:
-        raise MakeHumanFormatError(f"{path.name}: vertex references must have 9 numbers each")
+        raise MakeHumanFormatError(f"{name}: no 'verts' section with vertex references")
+    deleted = _parse_ranges(delete_tokens, name, n_body)
+    arr = np.frombuffer(refs, np.float64).reshape(-1, 9)
     if "obj_file" not in header:
-        raise MakeHumanFormatError(f"{path.name}: no 'obj_file' line naming the mesh")
+        raise MakeHumanFormatError(f"{name}: no 'obj_file' line naming the mesh")
+    try:
+        z_depth = int(header.get("z_depth", 50))
+    except ValueError:
+        raise MakeHumanFormatError(f"{name}: z_depth {header['z_depth']!r} is not a whole number") from None
     return MhClothes(
         name=header.get("name", path.stem),
         obj_file=header["obj_file"],
         material=header.get("material"),
         ref_verts=arr[:, :3].astype(np.int64),
-        ref_weights=arr[:, 3:6],
-        offsets=arr[:, 6:9],
+        ref_weights=arr[:, 3:6].copy(),
+        offsets=arr[:, 6:9].copy(),
         scale_refs=scale_refs,
-        delete_verts=np.asarray(sorted(set(deleted)), dtype=np.int64),
-        z_depth=int(header.get("z_depth", 50)),
+        delete_verts=deleted,
+        z_depth=z_depth,
         tags=tags,
         uuid=header.get("uuid", ""),
         other_files={k: v for k, v in header.items() if k.endswith("_file") and k != "obj_file" and v},
     )
 
 
-def _parse_ranges(tokens: list[str], name: str) -> list[int]:
-    """``1 2 - 5 9`` (ranges may also be written ``2-5``) -> [1, 2, 3, 4, 5, 9]."""
+def _parse_ranges(tokens: list[str], name: str, n_max: int = HM08_VERTICES) -> np.ndarray:
+    """``1 2 - 5 9`` (ranges may also be written ``2-5``) -> sorted unique indices [1, 2, 3, 4, 5, 9]
+    (int64). Every index and range end must be below ``n_max``: a range is marked in a mask of
+    ``n_max`` entries, never expanded into a list (a range of sixty million is refused in words)."""
     flat: list[str] = []
     for tok in tokens:
         if "-" in tok and tok != "-":
@@ -265,19 +339,28 @@ def _parse_ranges(tokens: list[str], name: str) -> list[int]:
             flat += [a, "-", b] if a else ["-", b]
         else:
             flat.append(tok)
-    out: list[int] = []
+    mask = np.zeros(n_max, bool)
+
+    def index(word: str) -> int:
+        try:
+            v = int(word)
+        except ValueError:
+            raise MakeHumanFormatError(f"{name}: delete_verts holds {word!r}, which is not a vertex number") from None
+        if not 0 <= v < n_max:
+            raise MakeHumanFormatError(
+                f"{name}: delete_verts names vertex {v}, but the body has {n_max:,} (numbered from 0)"
+            )
+        return v
+
     i = 0
-    try:
-        while i < len(flat):
-            if i + 2 < len(flat) and flat[i + 1] == "-":
-                out.extend(range(int(flat[i]), int(flat[i + 2]) + 1))
-                i += 3
-            else:
-                out.append(int(flat[i]))
-                i += 1
-    except ValueError as exc:
-        raise MakeHumanFormatError(f"{name}: bad delete_verts range ({exc})") from exc
-    return out
+    while i < len(flat):
+        if i + 2 < len(flat) and flat[i + 1] == "-":
+            mask[index(flat[i]) : index(flat[i + 2]) + 1] = True
+            i += 3
+        else:
+            mask[index(flat[i])] = True
+            i += 1
+    return np.flatnonzero(mask).astype(np.int64)
 
 
 def _is_number(word: str) -> bool:

@@ -126,6 +126,9 @@ class Catalog:
         problem = id_problem(item.id)
         if problem:
             raise ValueError(problem)
+        from tryon.catalog.repair import require_finite
+
+        require_finite(item)  # nothing non-finite is ever stored
         self.check_root()
         self.root.mkdir(parents=True, exist_ok=True)
         final = self.root / item.id
@@ -181,20 +184,25 @@ class Catalog:
             except OSError:
                 pass
 
-    def add(self, path: str | Path, options, replace: bool = False, preview: bool = True):
+    def add(self, path: str | Path, options, replace: bool = False, preview: bool = True, guard=None):
         """Import a retailer's file into the catalog (see :mod:`tryon.catalog.pipeline`).
 
         Returns (folder, ImportResult). Raises an AssetError (with an ``exit_code``) when the
-        file cannot become an item; the catalog is untouched then."""
+        file cannot become an item; the catalog is untouched then. ``guard``: a context manager
+        factory the import (reading and fitting, not storing) runs inside, e.g. the CLI's memory
+        and time budget (:func:`tryon.catalog.cli.import_budget`)."""
+        import contextlib
+
         from tryon.catalog.pipeline import import_file
 
-        result = import_file(path, options)
+        with (guard or contextlib.nullcontext)():
+            result = import_file(path, options)
         manifest = dict(result.manifest)
         manifest["id"] = result.garment.id
         folder = self.store(result.garment, result.files, manifest, replace=replace, preview=preview)
         return folder, result
 
-    def refit(self, item_id: str, overrides=None, preview: bool = True):
+    def refit(self, item_id: str, overrides=None, preview: bool = True, guard=None):
         """Import an item again from the original it keeps, with the options it was imported
         with; its stored manual overrides, updated by ``overrides`` (a FitOverrides whose set
         fields win), are kept in the new manifest. Returns (folder, ImportResult); on an error
@@ -210,7 +218,7 @@ class Catalog:
         with tempfile.TemporaryDirectory(prefix="tryon-refit-") as tmp:
             upload = Path(tmp) / "original"
             shutil.copytree(main.parent, upload)  # the import replaces the folder it reads from
-            return self.add(upload / main.name, options, replace=True, preview=preview)
+            return self.add(upload / main.name, options, replace=True, preview=preview, guard=guard)
 
     def remove(self, item_id: str) -> None:
         """Delete an item (moved aside under the lock, then deleted)."""

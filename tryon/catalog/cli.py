@@ -11,8 +11,10 @@ cannot become an item (each problem its own code, see ``tryon garments add --hel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
+import math
 import os
 import re
 import sys
@@ -23,6 +25,16 @@ from tryon.catalog.assets import AssetError, FileTooLargeError
 EXIT_USAGE = 2
 EXIT_EXISTS = 3
 EXIT_MISSING = 4
+#: The import needed more memory than :data:`IMPORT_MEMORY_BYTES` allows / more CPU time than
+#: :data:`IMPORT_CPU_SECONDS`: a last line behind the readers' own limits.
+EXIT_MEMORY = 21
+EXIT_TIME = 22
+#: Address space an import may add to what the process already has (RLIMIT_AS; the readers keep
+#: the peak far lower, this only stops what they missed).
+IMPORT_MEMORY_BYTES = 2 * 1024**3
+#: CPU seconds an import may take (RLIMIT_CPU).
+IMPORT_CPU_SECONDS = 600
+MAX_SIZE_CHART_BYTES = 1_000_000
 
 EXIT_CODES_HELP = """exit codes:
   0   the item was added
@@ -35,7 +47,8 @@ EXIT_CODES_HELP = """exit codes:
   14  NaN or infinite coordinates                    15  over the triangle budget (try --decimate)
   16  unsafe reference (outside the folder, network) 17  declared buffer sizes do not match the data
   18  file larger than the limit (--max-file-mb)     19  units implausible for the category
-  20  does not fit the mannequin after auto-fit
+  20  does not fit the mannequin after auto-fit      21  needs more memory than an import may use
+  22  takes longer than an import may take
 """
 
 ORIENTATION_HELP = """how a model should face:
@@ -79,12 +92,25 @@ def _colour_value(value: str) -> int:
     return n
 
 
+def _finite(value: str) -> float:
+    """argparse ``type=`` for a number that must be finite (no nan, inf)."""
+    try:
+        x = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(x):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    return x
+
+
 def _positive(kind):
     def convert(value: str):
         try:
             n = kind(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+        if not math.isfinite(n):
+            raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
         if not n > 0:
             raise argparse.ArgumentTypeError(f"{value} must be more than 0")
         return n
@@ -128,6 +154,88 @@ def _guarded(func):
             return _fail(f"{exc}: give a folder with --catalog (it is created if missing)", EXIT_USAGE)
 
     return run
+
+
+class ImportTookTooLong(Exception):
+    """Raised (from SIGXCPU) when an import passes :data:`IMPORT_CPU_SECONDS` of CPU time."""
+
+
+def _on_cpu_limit(signum, frame) -> None:
+    raise ImportTookTooLong()
+
+
+def _address_space_bytes() -> int | None:
+    """The process's current virtual address space (VmSize), or None where /proc has none."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+@contextlib.contextmanager
+def import_budget(memory_bytes: int = IMPORT_MEMORY_BYTES, cpu_seconds: int = IMPORT_CPU_SECONDS):
+    """The last line behind the readers' own limits: while an import runs, the process may add at
+    most ``memory_bytes`` of address space (RLIMIT_AS: an allocation past it raises MemoryError,
+    which the CLI turns into exit 21) and use ``cpu_seconds`` more CPU time (RLIMIT_CPU: SIGXCPU
+    raises :class:`ImportTookTooLong`, exit 22). OpenCV's worker threads are set to 1 meanwhile
+    (each thread's stack and malloc arena would count). Everything is restored afterwards; where
+    ``resource`` is missing (not POSIX) nothing is limited."""
+    try:
+        import resource
+    except ImportError:
+        yield
+        return
+    import signal
+    import threading
+
+    import cv2
+
+    old_as = resource.getrlimit(resource.RLIMIT_AS)
+    old_cpu = resource.getrlimit(resource.RLIMIT_CPU)
+    old_threads = cv2.getNumThreads()
+    old_handler = None
+
+    def lower(which, old, soft: int) -> None:
+        if old[1] == resource.RLIM_INFINITY or soft < old[1]:
+            if old[0] == resource.RLIM_INFINITY or soft < old[0]:
+                resource.setrlimit(which, (soft, old[1]))
+
+    try:
+        cv2.setNumThreads(1)
+        vm = _address_space_bytes()
+        if vm is not None:
+            lower(resource.RLIMIT_AS, old_as, vm + memory_bytes)
+        if threading.current_thread() is threading.main_thread():
+            old_handler = signal.signal(signal.SIGXCPU, _on_cpu_limit)
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            lower(resource.RLIMIT_CPU, old_cpu, int(usage.ru_utime + usage.ru_stime) + cpu_seconds)
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old_as)
+        resource.setrlimit(resource.RLIMIT_CPU, old_cpu)
+        if old_handler is not None:
+            signal.signal(signal.SIGXCPU, old_handler)
+        cv2.setNumThreads(old_threads)
+
+
+def _over_budget(exc: BaseException) -> int:
+    """The plain-words refusal of an import stopped by :func:`import_budget`."""
+    if isinstance(exc, ImportTookTooLong):
+        return _fail(
+            f"the import took more than {IMPORT_CPU_SECONDS} s of CPU time and was stopped; the file is "
+            "far larger or more complex than a try-on item needs. Simplify it and upload it again.",
+            EXIT_TIME,
+        )
+    return _fail(
+        f"the import needed more memory than an import may use ({IMPORT_MEMORY_BYTES / 1024**3:.0f} GB) and "
+        "was stopped; the file declares far more data than it holds, or is far larger than a try-on item "
+        "needs. Simplify it (fewer triangles, smaller textures) and upload it again. Nothing was stored.",
+        EXIT_MEMORY,
+    )
 
 
 def _asset_message(exc: AssetError, args) -> str:
@@ -180,11 +288,16 @@ def _folder_given(folder: Path) -> str:
 
 def _size_chart(path: Path) -> dict:
     """The --size-chart file's chart, checked; _Refusal says what is wrong."""
-    from tryon.sizing import QUANTITIES, SizeChart
+    from tryon.sizing import QUANTITIES, SizeChart, read_chart_json
 
     label = f"--size-chart {path}"
     example = '(e.g. {"sizes": {"S": {"chest": [86, 94]}, "M": {"chest": [94, 102]}}})'
     try:
+        if path.is_file() and path.stat().st_size > MAX_SIZE_CHART_BYTES:
+            raise _Refusal(
+                f"{label}: it is {path.stat().st_size:,} bytes; a size chart is a small JSON file "
+                f"(at most {MAX_SIZE_CHART_BYTES:,} bytes)"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise _Refusal(f"{label}: no such file") from None
@@ -195,9 +308,9 @@ def _size_chart(path: Path) -> dict:
     except OSError as exc:
         raise _Refusal(f"{label}: cannot be read ({exc.strerror or exc})") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _Refusal(f"{label}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        data = read_chart_json(text)
+    except ValueError as exc:
+        raise _Refusal(f"{label}: {exc}") from None
     sizes = data.get("sizes") if isinstance(data, dict) else None
     if not isinstance(sizes, dict) or not sizes:
         raise _Refusal(f'{label}: a size chart needs a non-empty "sizes" object {example}')
@@ -259,6 +372,13 @@ def cmd_add(args) -> int:
         return _fail(id_problem(args.id), EXIT_USAGE)
     if args.file.is_dir():
         return _fail(_folder_given(args.file), EXIT_USAGE)
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
+
+    if args.max_triangles > HARD_TRIANGLE_CAP:
+        return _fail(
+            f"--max-triangles {args.max_triangles:,} is above {HARD_TRIANGLE_CAP:,}, the most any upload may have",
+            EXIT_USAGE,
+        )
     category = str(args.category)
     given = getattr(args.category, "given", category)
     try:
@@ -286,7 +406,11 @@ def cmd_add(args) -> int:
     if "-".join(given.strip().lower().replace("_", " ").split()) != category:
         print(f"note: category {given!r} read as {category!r}")
     try:
-        folder, result = catalog.add(args.file, options, replace=args.replace, preview=not args.no_preview)
+        folder, result = catalog.add(
+            args.file, options, replace=args.replace, preview=not args.no_preview, guard=import_budget
+        )
+    except (MemoryError, ImportTookTooLong) as exc:
+        return _over_budget(exc)
     except AssetError as exc:
         return _fail(_asset_message(exc, args), exc.exit_code)
     except ItemExistsError as exc:
@@ -333,17 +457,17 @@ def _add_fit_options(p) -> None:
     )
     p.add_argument(
         "--rotate",
-        type=float,
+        type=_finite,
         nargs=3,
         metavar=("X", "Y", "Z"),
         help="extra rotation in degrees about the model's axes after the automatic orientation "
         "(x = the wearer's left, y = up, z = forward, toward the camera), applied X, then Y, then Z; "
         "positive = counter-clockwise looking down the axis toward the origin (see 'how a model should face')",
     )
-    p.add_argument("--scale", type=float, help="extra uniform scale after the auto-fit (1.1 = 10%% larger)")
+    p.add_argument("--scale", type=_positive(float), help="extra uniform scale after the auto-fit (1.1 = 10%% larger)")
     p.add_argument(
         "--offset",
-        type=float,
+        type=_finite,
         nargs=3,
         metavar=("X", "Y", "Z"),
         help="extra offset after the fit, metres (x = the wearer's left, y = up, z = forward)",
@@ -351,7 +475,7 @@ def _add_fit_options(p) -> None:
     p.add_argument("--bone", help="the bone a rigid item rides (default: by category)")
     p.add_argument(
         "--keep-height",
-        type=float,
+        type=_finite,
         nargs=2,
         metavar=("LOW", "HIGH"),
         help="clothes scanned on a dress form or stand: keep only the band between these fractions of the "
@@ -364,7 +488,9 @@ def cmd_refit(args) -> int:
 
     try:
         overrides = _overrides(args)
-        folder, result = _catalog(args).refit(args.id, overrides, preview=not args.no_preview)
+        folder, result = _catalog(args).refit(args.id, overrides, preview=not args.no_preview, guard=import_budget)
+    except (MemoryError, ImportTookTooLong) as exc:
+        return _over_budget(exc)
     except KeyError as exc:
         return _fail(_key_message(exc), EXIT_MISSING)
     except (ValueError, CatalogItemError) as exc:

@@ -18,6 +18,7 @@ from tryon.body import makehuman as mh
 from tryon.body.mannequin import vertex_normals
 from tryon.catalog.assets import (
     AssetError,
+    BadCoordinatesError,
     ImportLimits,
     RawAsset,
     TooManyTrianglesError,
@@ -302,7 +303,8 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
             bottom_color_srgb=options.bottom_color_srgb,
         )
     except mh.MakeHumanFormatError as exc:
-        raise UnreadableFileError(str(exc)) from exc
+        refusal = BadCoordinatesError if isinstance(exc, mh.NonFiniteError) else UnreadableFileError
+        raise refusal(str(exc)) from exc
     garment.attribution = options.attribution
     if garment.triangle_count > options.limits.max_triangles:
         raise TooManyTrianglesError(

@@ -291,3 +291,29 @@ def validate_and_repair(asset: RawAsset, limits: ImportLimits = DEFAULT_LIMITS) 
         files=list(asset.files),
         credits=dict(asset.credits),
     )
+
+
+def require_finite(garment) -> None:
+    """Raise :class:`BadCoordinatesError` if anything numeric a catalog item stores is NaN or
+    infinite: every part's positions, normals, uvs and skin weights, the materials' colours,
+    metalness and roughness, the attachment's offset. The catalog runs this before it writes an
+    item (whatever path the numbers came by: the file, ``.mhclo`` maths, fit overrides, refit)."""
+    bad: list[str] = []
+    for i, p in enumerate(garment.parts):
+        arrays = {"positions": p.positions, "normals": p.normals, "uvs": p.uvs}
+        if p.skin is not None:
+            arrays["skin weights"] = p.skin.weights
+        for what, a in arrays.items():
+            if a is not None and not np.isfinite(np.asarray(a, dtype=np.float64)).all():
+                bad.append(f"part {i} {what}")
+    for k, m in enumerate(garment.materials):
+        values = np.array([*np.asarray(m.base_color, dtype=np.float64).ravel(), m.metallic, m.roughness])
+        if not np.isfinite(values).all():
+            bad.append(f"material {k} ('{m.name}')")
+    if garment.attachment is not None and not np.isfinite(np.asarray(garment.attachment.offset, float)).all():
+        bad.append("the attachment offset")
+    if bad:
+        raise BadCoordinatesError(
+            f"{garment.id}: NaN or infinite values in {', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''}; "
+            "nothing was stored. Check the file's numbers and the fit options (--scale, --offset, --rotate)."
+        )

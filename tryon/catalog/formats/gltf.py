@@ -33,7 +33,7 @@ from tryon.catalog.formats.gltf_buffers import (
     parse_glb,
     parse_json,
 )
-from tryon.catalog.formats.images import decode_image
+from tryon.catalog.formats.images import TextureBudget, decode_image
 from tryon.catalog.formats.safety import (
     DEFAULT_LIMITS,
     HARD_TRIANGLE_CAP,
@@ -104,6 +104,7 @@ class _GltfReader(GltfDocument):
         self._images: dict[int, tuple[np.ndarray | None, str]] = {}
         self._prims: dict[tuple[int, int], Any] = {}
         self.required: frozenset[str] = frozenset()
+        self.texture_budget = TextureBudget()
 
     # -- checks and buffers --------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class _GltfReader(GltfDocument):
                 self.files.append(str(file))
         else:
             self.malformed(f"image {idx} has neither a 'uri' nor a 'bufferView'")
-        rgba = decode_image(data, label, self.warnings) if data is not None else None
+        rgba = decode_image(data, label, self.warnings, self.texture_budget) if data is not None else None
         self._images[idx] = (rgba, source)
         return self._images[idx]
 
@@ -445,8 +446,9 @@ class _GltfReader(GltfDocument):
                 total += len(tris)
                 if total > HARD_TRIANGLE_CAP:
                     raise TooManyTrianglesError(
-                        f"{self.name} expands to more than {HARD_TRIANGLE_CAP:,} triangles, far over the budget of "
-                        f"{self.limits.max_triangles:,}. Simplify it in your 3D tool before uploading."
+                        f"{self.name} expands to more than {HARD_TRIANGLE_CAP:,} triangles (every placed copy, strip "
+                        "and fan counted), more than any upload may have whatever the budget. Simplify it in your 3D "
+                        "tool before uploading."
                     )
                 if det < 0:
                     tris = tris[:, [0, 2, 1]]  # a mirroring transform flips the winding

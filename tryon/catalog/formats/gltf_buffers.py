@@ -246,8 +246,13 @@ class GltfDocument:
         code, scale = _COMPONENTS[ctype]
         dtype, ncomp = np.dtype(code), _TYPES[atype]
         if acc.get("bufferView") is None:
-            if count * dtype.itemsize * ncomp > self.limits.max_file_bytes:
-                raise BufferMismatchError(f"{self.name}: {what} declares {count:,} elements without any data.")
+            # all zeros (maybe with sparse values): no larger than the data the file holds (or 1 MB)
+            held = sum(len(b) for b in self._buffers.values()) + len(json.dumps(self.doc)) // 4
+            if count * dtype.itemsize * ncomp > min(max(held, 1 << 20), self.limits.max_file_bytes):
+                raise BufferMismatchError(
+                    f"{self.name}: {what} declares {count:,} elements without any data, more than the file "
+                    "could describe. The file is damaged: re-export it."
+                )
             out = np.zeros((count, ncomp), dtype)
         else:
             offset = self.integer(acc, "byteOffset", what, default=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from array import array
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,10 +16,11 @@ from tryon.catalog.assets import (
     RawAsset,
     RawMaterial,
     RawPart,
+    TooManyTrianglesError,
     UnreadableFileError,
 )
-from tryon.catalog.formats.images import decode_image
-from tryon.catalog.formats.safety import DEFAULT_LIMITS, confined_path, read_file
+from tryon.catalog.formats.images import TextureBudget, decode_image
+from tryon.catalog.formats.safety import DEFAULT_LIMITS, HARD_TRIANGLE_CAP, confined_path, read_file
 from tryon.image import srgb_to_linear
 
 _OBJ_KEYWORDS = frozenset(
@@ -29,6 +31,53 @@ _OBJ_KEYWORDS = frozenset(
 _MAP_OPTIONS = {"-blendu": 1, "-blendv": 1, "-bm": 1, "-boost": 1, "-cc": 1, "-clamp": 1, "-imfchan": 1, "-mm": 2}
 _MAP_VECTOR_OPTIONS = {"-o", "-s", "-t", "-texres"}
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", re.IGNORECASE)
+
+
+#: Resolved indices at or above this are out of range for any file within the size limit; kept
+#: as this value (int32 storage), the raw number is remembered for the message.
+_INDEX_LIMIT = 2**31 - 1
+#: Text is split into lines this many characters at a time (at a newline), not all at once.
+_CHUNK_CHARS = 1 << 20
+
+
+def _numbered_lines(text: str):
+    """(line number from 1, line) as ``text.splitlines()`` gives them, a chunk at a time."""
+    lineno, pos, n = 0, 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos + _CHUNK_CHARS)
+        end = n if end < 0 else end + 1
+        for line in text[pos:end].splitlines():
+            lineno += 1
+            yield lineno, line
+        pos = end
+
+
+def _unique_rows(corners: np.ndarray, totals: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(corners, axis=0, return_inverse=True)`` for (N, 3) (vertex, uv, normal) rows,
+    uv/normal -1 when absent, sorted the same way; through one int64 key per row when the counts
+    allow it (a fraction of the memory of a row-wise unique)."""
+    nv, nt, nn = totals
+    a, b = (nt + 1) * (nn + 1), nn + 1
+    if nv * a >= 2**62:
+        uniq, inverse = np.unique(corners, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    dtype = np.int32 if nv * a < 2**31 else np.int64  # half the memory when the counts allow
+    key = corners[:, 0].astype(dtype)
+    key *= a
+    for col, mul in ((1, b), (2, 1)):
+        term = corners[:, col].astype(dtype)
+        term += 1
+        term *= mul
+        key += term
+        del term
+    ukey, inverse = np.unique(key, return_inverse=True)
+    ukey = ukey.astype(np.int64)
+    del key
+    uniq = np.empty((len(ukey), 3), np.int64)
+    uniq[:, 0], rest = np.divmod(ukey, a)
+    uniq[:, 1], uniq[:, 2] = np.divmod(rest, b)
+    uniq[:, 1:] -= 1
+    return uniq, inverse.reshape(-1)
 
 
 def map_filename(tokens: list[str]) -> str:
@@ -81,6 +130,7 @@ class _ObjReader:
         self.limits = limits
         self.warnings: list[str] = []
         self.files = [str(path)]
+        self.texture_budget = TextureBudget()
 
     def bad_line(self, lineno: int, msg: str) -> NoReturn:
         raise UnreadableFileError(f"{self.name} line {lineno}: {msg}. The file is not a valid OBJ: re-export it.")
@@ -90,21 +140,21 @@ class _ObjReader:
         if b"\x00" in data[:65536]:
             raise UnreadableFileError(f"{self.name} is a binary file, not a text OBJ. Check that it is an OBJ export.")
         text = data.decode("utf-8", errors="replace").replace("\\\r\n", " ").replace("\\\n", " ")
-        v_rows: list[list[str]] = []
-        v_lines: list[int] = []
-        vt_rows: list[list[str]] = []
-        vn_rows: list[list[str]] = []
-        corners: list[tuple[int, int, int]] = []
-        face_k: list[int] = []
-        face_counts: list[tuple[int, int, int]] = []
-        face_mat: list[int] = []
-        face_line: list[int] = []
+        del data
+        # Compact typed storage (a few bytes per value, not a Python object each): a 30 MB file of
+        # one face repeated 3 million times stays within a few hundred MB.
+        v_vals, vt_vals, vn_vals = array("d"), array("d"), array("d")
+        bad_v: tuple[int, str] | None = None  # first vertex line whose numbers do not parse
+        bad_attr = False  # a vt / vn line whose numbers do not parse
+        corners = array("i")  # per corner: 0-based (vertex, uv, normal); -1 = absent
+        first_bad: dict[int, tuple[int, int]] = {}  # column -> (corner, raw value) refused while reading
+        face_k, face_mat, face_line = array("i"), array("i"), array("i")
         mat_names: list[str | None] = []
         mat_of: dict[str | None, int] = {}
         current: str | None = None
         mtllibs: list[str] = []
-        unknown = short_faces = lines_or_points = 0
-        for lineno, line in enumerate(text.splitlines(), 1):
+        n_tris = unknown = short_faces = lines_or_points = 0
+        for lineno, line in _numbered_lines(text):
             tok = line.split()
             if not tok or tok[0].startswith("#"):
                 continue
@@ -112,36 +162,71 @@ class _ObjReader:
             if key == "v":
                 if len(tok) < 4:
                     self.bad_line(lineno, "a vertex needs 3 coordinates")
-                v_rows.append(tok[1:4])
-                v_lines.append(lineno)
+                try:
+                    v_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
+                except ValueError:
+                    v_vals.extend((0.0, 0.0, 0.0))
+                    bad_v = bad_v or (lineno, " ".join(tok[1:4]))
             elif key == "vt":
-                vt_rows.append((tok[1:3] + ["0"])[:2] if len(tok) > 1 else ["0", "0"])
+                uv = (tok[1:3] + ["0"])[:2] if len(tok) > 1 else ["0", "0"]
+                try:
+                    u, v = float(uv[0]), float(uv[1])
+                except ValueError:
+                    u = v = 0.0
+                    bad_attr = True
+                vt_vals.extend((u, v))
             elif key == "vn":
                 if len(tok) < 4:
                     self.bad_line(lineno, "a normal needs 3 values")
-                vn_rows.append(tok[1:4])
+                try:
+                    vn_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
+                except ValueError:
+                    vn_vals.extend((0.0, 0.0, 0.0))
+                    bad_attr = True
             elif key in ("f", "fo"):
                 if len(tok) < 4:
                     short_faces += 1
                     continue
+                n_tris += len(tok) - 3
+                if n_tris > HARD_TRIANGLE_CAP:
+                    raise TooManyTrianglesError(
+                        f"{self.name} has more than {HARD_TRIANGLE_CAP:,} triangles, more than any upload may have "
+                        "whatever the budget. Simplify it in your 3D tool before uploading."
+                    )
+                if "/" not in line and "-" not in line:  # plain positive vertex numbers: the fast path
+                    try:
+                        vs = [int(c) for c in tok[1:]]
+                    except ValueError:
+                        vs = []
+                    if vs and min(vs) >= 1 and max(vs) < _INDEX_LIMIT:
+                        corners.extend([x for v in vs for x in (v - 1, -1, -1)])
+                        if current not in mat_of:
+                            mat_of[current] = len(mat_names)
+                            mat_names.append(current)
+                        face_k.append(len(vs))
+                        face_mat.append(mat_of[current])
+                        face_line.append(lineno)
+                        continue
+                counts = (len(v_vals) // 3, len(vt_vals) // 2, len(vn_vals) // 3)
                 corner = ""
                 try:
                     for corner in tok[1:]:
                         a = corner.split("/")
-                        corners.append(
-                            (
-                                int(a[0]),
-                                int(a[1]) if len(a) > 1 and a[1] else 0,
-                                int(a[2]) if len(a) > 2 and a[2] else 0,
-                            )
-                        )
+                        for col in range(3):
+                            raw = int(a[col]) if len(a) > col and a[col] else 0
+                            # 1-based, or negative = relative to the elements defined so far; 0 = absent
+                            i = raw - 1 if raw > 0 else (counts[col] + raw if raw < 0 else -1)
+                            if (i < 0 and (raw != 0 or col == 0)) or i >= _INDEX_LIMIT:
+                                if col not in first_bad:
+                                    first_bad[col] = (len(corners) // 3, raw)
+                                i = _INDEX_LIMIT if i >= 0 else -1
+                            corners.append(i)
                 except ValueError:
                     self.bad_line(lineno, f"face corner '{corner}' is not a vertex number")
                 if current not in mat_of:
                     mat_of[current] = len(mat_names)
                     mat_names.append(current)
                 face_k.append(len(tok) - 1)
-                face_counts.append((len(v_rows), len(vt_rows), len(vn_rows)))
                 face_mat.append(mat_of[current])
                 face_line.append(lineno)
             elif key == "usemtl":
@@ -152,64 +237,69 @@ class _ObjReader:
                 lines_or_points += 1
             elif key not in _OBJ_KEYWORDS:
                 unknown += 1
-        if not v_rows or unknown > len(v_rows) + len(face_k):
+        del text
+        n_v = len(v_vals) // 3
+        if not n_v or unknown > n_v + len(face_k):
             raise UnreadableFileError(
                 f"{self.name} does not look like an OBJ file (no vertex lines 'v x y z', or mostly unknown "
                 "lines). Check that the file is a Wavefront OBJ export."
             )
-        try:
-            positions = np.array(v_rows, dtype=np.float64)
-        except ValueError:
-            for row, ln in zip(v_rows, v_lines):
-                try:
-                    [float(x) for x in row]
-                except ValueError:
-                    self.bad_line(ln, f"vertex coordinates {' '.join(row)!r} are not numbers")
-            raise
-        try:
-            texcoords = np.array(vt_rows, dtype=np.float64).reshape(-1, 2)
-            vnormals = np.array(vn_rows, dtype=np.float64).reshape(-1, 3)
-        except ValueError:
+        if bad_v is not None:
+            self.bad_line(bad_v[0], f"vertex coordinates {bad_v[1]!r} are not numbers")
+        if bad_attr:
             raise UnreadableFileError(
                 f"{self.name} has texture coordinates or normals that are not numbers. Re-export it."
-            ) from None
+            )
+        positions = np.frombuffer(v_vals, np.float64).reshape(-1, 3)
+        texcoords = np.frombuffer(vt_vals, np.float64).reshape(-1, 2)
+        vnormals = np.frombuffer(vn_vals, np.float64).reshape(-1, 3)
         if not face_k:
             extra = f" and {lines_or_points} line/point elements" if lines_or_points else ""
             raise NotAMeshError(
-                f"{self.name} holds {len(v_rows)} vertices{extra} but no faces: it is a point cloud or wireframe, "
+                f"{self.name} holds {n_v} vertices{extra} but no faces: it is a point cloud or wireframe, "
                 "not a surface. Export the garment as a mesh with faces."
             )
         if short_faces:
             self.warnings.append(f"ignored {short_faces} faces with fewer than 3 corners")
-        raw = np.array(corners, dtype=np.int64).reshape(-1, 3)
-        k = np.array(face_k, dtype=np.int64)
-        counts = np.repeat(np.array(face_counts, dtype=np.int64), k, axis=0)
-        # 1-based, or negative = relative to the elements defined so far; 0 = absent (uv, normal)
-        idx = np.where(raw > 0, raw - 1, np.where(raw < 0, counts + raw, -1))
+        idx = np.frombuffer(corners, np.int32).reshape(-1, 3)
+        k = np.frombuffer(face_k, np.int32).astype(np.int64)
         totals = (len(positions), len(texcoords), len(vnormals))
         for col, label in ((0, "vertex"), (1, "texture coordinate"), (2, "normal")):
-            bad = (idx[:, col] >= totals[col]) | ((idx[:, col] < 0) & ((raw[:, col] != 0) | (col == 0)))
-            if bad.any():
-                first = int(np.argmax(bad))
+            found = [first_bad[col]] if col in first_bad else []
+            over = idx[:, col] >= totals[col]
+            if over.any():
+                first = int(np.argmax(over))
+                found.append((first, int(idx[first, col]) + 1))
+            if found:
+                first, raw = min(found)
                 face = int(np.searchsorted(np.cumsum(k), first, side="right"))
                 raise BufferMismatchError(
-                    f"{self.name} line {face_line[face]}: a face uses {label} {int(raw[first, col])} but the file "
+                    f"{self.name} line {face_line[face]}: a face uses {label} {raw} but the file "
                     f"defines only {totals[col]} {label}s. The file is damaged or incomplete: re-export it."
                 )
         # fan-triangulate every polygon: corners (0, j, j + 1) for j in 1 .. k - 2
-        start = np.concatenate([[0], np.cumsum(k)[:-1]])
-        tri_face = np.repeat(np.arange(len(k)), k - 2)
-        first_tri = np.concatenate([[0], np.cumsum(k - 2)[:-1]])
-        j = np.arange(len(tri_face)) - first_tri[tri_face] + 1
-        a = start[tri_face]
-        tri_corners = np.stack([a, a + j, a + j + 1], axis=1)
-        tri_mat = np.array(face_mat, dtype=np.int64)[tri_face]
+        if (k == 3).all():
+            tri_face = np.arange(len(k))
+            tri_corners = np.arange(3 * len(k)).reshape(-1, 3)
+        else:
+            start = np.concatenate([[0], np.cumsum(k)[:-1]])
+            tri_face = np.repeat(np.arange(len(k)), k - 2)
+            first_tri = np.concatenate([[0], np.cumsum(k - 2)[:-1]])
+            j = np.arange(len(tri_face)) - first_tri[tri_face] + 1
+            a = start[tri_face]
+            tri_corners = np.stack([a, a + j, a + j + 1], axis=1)
+            del start, first_tri, j, a
+        tri_mat = np.frombuffer(face_mat, np.int32)[tri_face]
+        del tri_face
         materials = self._materials(mtllibs, mat_names)
         parts: list[RawPart] = []
         for m, mname in enumerate(mat_names):
-            sel = tri_corners[tri_mat == m]
-            if len(sel):
-                part = self._part(idx[sel.ravel()], positions, texcoords, vnormals, mname or "default")
+            if len(mat_names) == 1 and len(tri_corners) * 3 == len(idx):  # one material, all triangles
+                corners_m = idx
+            else:
+                corners_m = idx[tri_corners[tri_mat == m].ravel()]
+            if len(corners_m):
+                part = self._part(corners_m, positions, texcoords, vnormals, mname or "default")
                 part.material = m
                 parts.append(part)
         return RawAsset(
@@ -224,7 +314,7 @@ class _ObjReader:
 
     def _part(self, corners: np.ndarray, positions, texcoords, vnormals, label: str) -> RawPart:
         """Split vertices so each distinct (position, uv, normal) corner is one vertex."""
-        uniq, inverse = np.unique(corners, axis=0, return_inverse=True)
+        uniq, inverse = _unique_rows(corners, (len(positions), len(texcoords), len(vnormals)))
         faces = inverse.reshape(-1, 3).astype(np.int64)
         uvs = normals = None
         has_uv = uniq[:, 1] >= 0
@@ -296,7 +386,7 @@ class _ObjReader:
                 self.warnings.append(f"texture '{tex}' is missing; using the material colour")
             else:
                 self.files.append(str(file))
-                rgba = decode_image(data, f"'{tex}'", self.warnings)
+                rgba = decode_image(data, f"'{tex}'", self.warnings, self.texture_budget)
                 if rgba is not None:
                     mat.base_texture = rgba
                     mat.texture_source = tex

@@ -1,0 +1,271 @@
+"""Hostile uploads, built small on disk but big in what they declare: the known bombs of issue 16
+and the mutations the fuzz run (:mod:`tryon.catalog.fuzz`) and the tests import.
+
+Every builder writes into a folder it is given and returns the main file's path; nothing here
+is read by the engine. The files are tiny (a few KB to a few MB) and each declares far more than
+it holds: a JPEG header of 24000^2 px, a ``delete_verts`` range of sixty million, one face
+repeated millions of times, a 16-bit PNG of 8190^2 px that deflates to nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+#: The MakeHuman mesh a hostile ``.mhclo`` names: a small real clothes mesh of the bundle.
+_MHCLO_SOURCE = ("black-dress-shoes", "shoes03")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_bytes(width: int, height: int, bit_depth: int = 8, colour_type: int = 2) -> bytes:
+    """A valid PNG of ``width`` x ``height`` zero pixels; highly compressible (a few hundred KB
+    for 8190^2 at 16 bits), so a file this small decodes to hundreds of MB."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row = bytes(1 + width * channels * bit_depth // 8)  # filter byte 0 + zero samples
+    comp = zlib.compressobj(9)
+    body = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
+
+
+def jpeg_bomb_bytes(width: int = 24000, height: int = 24000, stray: bool = True) -> bytes:
+    """A baseline JPEG header declaring ``width`` x ``height`` (greyscale), a stray byte after the
+    first marker segment (libjpeg skips it with a warning; a strict header reader gives up), and a
+    short scan of zero data: decoders that trust the header allocate width x height before they
+    find that the data runs out."""
+    soi = b"\xff\xd8"
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+    qt = b"\xff\xdb" + struct.pack(">H", 67) + b"\x00" + bytes([1] * 64)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
+    # Huffman tables: DC with one code (length 1, symbol 0), AC with one code (length 1, symbol 0 = EOB)
+    dht = b"\xff\xc4" + struct.pack(">H", 2 + 2 * 17 + 2) + b"\x00" + bytes([1] + [0] * 15) + b"\x00"
+    dht += b"\x10" + bytes([1] + [0] * 15) + b"\x00"
+    sos = b"\xff\xda" + struct.pack(">HB", 8, 1) + b"\x01\x00\x00\x3f\x00"
+    junk = b"\x00" if stray else b""
+    return soi + app0 + junk + qt + sof + dht + sos + bytes(4096) + b"\xff\xd9"
+
+
+def _textured_gltf(folder: Path, image_name: str, image: bytes) -> Path:
+    """A one-triangle .gltf whose colour texture is ``image`` (written beside it)."""
+    positions = np.array([[0, 0, 0], [0.3, 0, 0], [0, 0.3, 0]], np.float32)
+    uvs = np.array([[0, 0], [1, 0], [0, 1]], np.float32)
+    blob = positions.tobytes() + uvs.tobytes()
+    (folder / "mesh.bin").write_bytes(blob)
+    (folder / image_name).write_bytes(image)
+    doc = {
+        "asset": {"version": "2.0"},
+        "buffers": [{"uri": "mesh.bin", "byteLength": len(blob)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": 36},
+            {"buffer": 0, "byteOffset": 36, "byteLength": 24},
+        ],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3"},
+            {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"},
+        ],
+        "images": [{"uri": image_name}],
+        "textures": [{"source": 0}],
+        "materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}, "metallicFactor": 0}}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "material": 0}]}],
+        "nodes": [{"mesh": 0}],
+        "scenes": [{"nodes": [0]}],
+    }
+    path = folder / "item.gltf"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def jpeg_bomb(folder: Path) -> Path:
+    """Issue 16's first bomb: a glTF whose texture is a JPEG of 24000^2 px with a stray byte."""
+    return _textured_gltf(folder, "t.jpg", jpeg_bomb_bytes())
+
+
+def png16_bomb(folder: Path, side: int = 8190) -> Path:
+    """Issue 16's fourth bomb: a glTF whose texture is a 16-bit RGB PNG of 8190^2 px (~520 KB)."""
+    return _textured_gltf(folder, "t.png", png_bytes(side, side, bit_depth=16, colour_type=2))
+
+
+def obj_repeated_face(folder: Path, n: int = 3_000_000) -> Path:
+    """Issue 16's third bomb: an OBJ of one triangle repeated ``n`` times (~10 bytes a face)."""
+    path = folder / "faces.obj"
+    with open(path, "w") as fh:
+        fh.write("v 0 0 0\nv 0.3 0 0\nv 0 0.3 0\n")
+        line = "f 1 2 3\n" * 10_000
+        for _ in range(n // 10_000):
+            fh.write(line)
+        fh.write("f 1 2 3\n" * (n % 10_000))
+    return path
+
+
+def mhclo_copy(folder: Path) -> Path:
+    """A real MakeHuman clothes upload (the bundle's shoes03: .mhclo, .obj, .mhmat...) in ``folder``."""
+    from tryon.catalog.catalog import REPO_ROOT
+
+    item, stem = _MHCLO_SOURCE
+    src = REPO_ROOT / "garments" / item / "original"
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, folder / f.name)
+    return folder / f"{stem}.mhclo"
+
+
+def mhclo_edit(folder: Path, edit: Callable[[list[str]], list[str]]) -> Path:
+    """The real .mhclo with its lines changed by ``edit``."""
+    path = mhclo_copy(folder)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+    return path
+
+
+def mhclo_delete_range(folder: Path, high: int = 60_000_000) -> Path:
+    """Issue 16's second bomb: a ``delete_verts`` line with a range of sixty million (41 bytes)."""
+
+    def edit(lines: list[str]) -> list[str]:
+        cut = next((i for i, ln in enumerate(lines) if ln.split()[:1] == ["delete_verts"]), len(lines))
+        return lines[:cut] + ["delete_verts", f"0 - {high}"]
+
+    return mhclo_edit(folder, edit)
+
+
+def _verts_section(lines: list[str]) -> tuple[int, int]:
+    """(first, end) line indices of the .mhclo's vertex references."""
+    start = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["verts"]) + 1
+    end = start
+    while end < len(lines) and lines[end].split() and lines[end].split()[0].lstrip("-").replace(".", "").isdigit():
+        end += 1
+    return start, end
+
+
+def mhclo_ref_value(folder: Path, column: int, value: str, row: int = 0) -> Path:
+    """The real .mhclo with one number of one vertex reference replaced (3-5: a weight,
+    6-8: an offset) by ``value`` ("nan", "inf", "1e308", "x"...)."""
+
+    def edit(lines: list[str]) -> list[str]:
+        start, _ = _verts_section(lines)
+        words = lines[start + row].split()
+        words[column] = value
+        lines[start + row] = " ".join(words)
+        return lines
+
+    return mhclo_edit(folder, edit)
+
+
+def mhclo_scale_line(folder: Path, line: str) -> Path:
+    """The real .mhclo with its ``x_scale`` line replaced by ``line`` (e.g. ``x_scale 5 10 0``)."""
+
+    def edit(lines: list[str]) -> list[str]:
+        return [line if ln.split()[:1] == ["x_scale"] else ln for ln in lines]
+
+    return mhclo_edit(folder, edit)
+
+
+def nested_json(depth: int = 100_000) -> str:
+    """A JSON text nested ``depth`` deep (a size chart or a glTF that overflows a recursive reader)."""
+    return '{"sizes": ' + "[" * depth + "]" * depth + "}"
+
+
+#: The known bombs: name -> builder(folder) -> main file, with the category to import them as.
+BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
+    "jpeg-24000px-stray-byte": (jpeg_bomb, "hat"),
+    "png16-8190px": (png16_bomb, "hat"),
+    "obj-one-face-x3M": (obj_repeated_face, "hat"),
+    "mhclo-delete-range-60M": (mhclo_delete_range, "shoes"),
+}
+
+
+# -- mutations (for the fuzz run) ------------------------------------------------------------
+
+
+def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    """One random corruption of a file's bytes: flipped bytes, a cut, a duplicated or removed
+    slice, a number in a text file replaced by an extreme one, or interesting integers written
+    over a binary header."""
+    b = bytearray(data)
+    kind = rng.randrange(7)
+    n = len(b)
+    if n == 0:
+        return bytes(rng.randbytes(rng.randrange(1, 64)))
+    if kind == 0:  # flip a few bytes
+        for _ in range(rng.randrange(1, 9)):
+            b[rng.randrange(n)] = rng.randrange(256)
+    elif kind == 1:  # truncate
+        del b[rng.randrange(n) :]
+    elif kind == 2:  # duplicate a slice
+        i = rng.randrange(n)
+        j = min(n, i + rng.randrange(1, 4096))
+        b[i:i] = b[i:j] * rng.randrange(1, 50)
+    elif kind == 3:  # remove a slice
+        i = rng.randrange(n)
+        del b[i : i + rng.randrange(1, 256)]
+    elif kind == 4:  # a number in text replaced by an extreme value
+        text = bytes(b)
+        import re
+
+        nums = [m.span() for m in re.finditer(rb"-?\d+(\.\d+)?(e[-+]?\d+)?", text[:2_000_000])]
+        if nums:
+            i, j = nums[rng.randrange(len(nums))]
+            new = rng.choice([b"nan", b"inf", b"-inf", b"1e308", b"-1", b"0", b"4294967295", b"99999999999", b"1e-320"])
+            b[i:j] = new
+    elif kind == 5:  # interesting 32-bit integers over the first 64 bytes
+        for _ in range(rng.randrange(1, 4)):
+            i = rng.randrange(min(n, 64))
+            val = rng.choice([0, 1, 0x7FFFFFFF, 0xFFFFFFFF, 0x10000000, 0xFFFF, 60_000_000])
+            b[i : i + 4] = struct.pack("<I", val)[: max(0, min(4, n - i))]
+    else:  # garbage appended
+        b += rng.randbytes(rng.randrange(1, 512))
+    return bytes(b)
+
+
+def mutate_json(text: str, rng: random.Random) -> str:
+    """A glTF's JSON with one value replaced: counts and offsets made huge or negative, indices
+    out of range, numbers non-finite, lists emptied or nested deep."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+    paths: list[tuple[object, object]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                paths.append((node, k))
+                walk(v)
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                paths.append((node, i))
+                walk(v)
+
+    walk(doc)
+    for _ in range(rng.randrange(1, 4)):
+        if not paths:
+            break
+        parent, key = paths[rng.randrange(len(paths))]
+        parent[key] = rng.choice(  # type: ignore[index]
+            [
+                2**31 - 1,
+                2**32 + 3,
+                10**12,
+                -1,
+                0,
+                60_000_000,
+                float("nan"),
+                float("inf"),
+                1e308,
+                [],
+                {},
+                "x",
+                None,
+                [[[[[0]]]]],
+            ]
+        )
+    return json.dumps(doc)
