@@ -74,6 +74,10 @@ BUNDLED: tuple[BundledItem, ...] = (
         bottom_srgb=(30, 30, 33),
         **MH,
     ),
+    # Loose garments (they hang as one piece and swing: tryon.cloth).
+    BundledItem(
+        "charcoal-skirt", "Charcoal pencil skirt", "skirt", _mh("female_elegantsuit01"), color_srgb=(46, 48, 52), **MH
+    ),
     # Shoes: three MakeHuman pairs and the Khronos sneaker with its three colourways.
     BundledItem("brown-leather-shoes", "Brown leather shoes", "shoes", _mh("shoes01"), color_srgb=(110, 62, 36), **MH),
     BundledItem("worn-sneakers", "Worn sneakers", "shoes", _mh("shoes02"), color_srgb=(150, 140, 126), **MH),

@@ -85,6 +85,9 @@ class Category:
         mannequin's arms when modelled in another pose).
     hang_from, hang_offset_m : clothes hang with their top this far above the hang point
         (one of HANG_POINTS).
+    swings : a rigid item whose pieces swing as a particle chain (a necklace, earrings; see
+        :mod:`tryon.cloth.chains`). Loose clothes are found by their mesh instead
+        (:mod:`tryon.catalog.fit.looseness`).
     """
 
     name: str
@@ -107,6 +110,7 @@ class Category:
     sleeves: bool = False
     hang_from: str = "nape"
     hang_offset_m: float = 0.0
+    swings: bool = False
 
     def __post_init__(self) -> None:
         if self.skinned == (self.bone is not None):
@@ -157,7 +161,18 @@ CATEGORIES: dict[str, Category] = {
             "a bottom (trousers, skirt)",
             SizeRule("height", 0.25, 1.2),
             slot="bottom",
-            synonyms=("pants", "trousers", "jeans", "skirt", "shorts", "bottoms"),
+            synonyms=("pants", "trousers", "jeans", "shorts", "bottoms"),
+            size_chart="bottom",
+            body_half="lower",
+            hang_from="hips",
+            hang_offset_m=0.12,
+        ),
+        _clothes(
+            "skirt",
+            "a skirt",
+            SizeRule("height", 0.25, 1.2),
+            slot="bottom",
+            synonyms=("skirts", "miniskirt", "maxi-skirt"),
             size_chart="bottom",
             body_half="lower",
             hang_from="hips",
@@ -230,6 +245,7 @@ CATEGORIES: dict[str, Category] = {
             bone="head",
             under_hands_and_hair=True,
             thin_wire=True,
+            swings=True,
             detail="face",
             slot="head",
             synonyms=("earring",),
@@ -243,6 +259,7 @@ CATEGORIES: dict[str, Category] = {
             layer_bias_m=0.03,
             under_hands_and_hair=True,
             thin_wire=True,
+            swings=True,
             slot="neck",
             synonyms=("pendant", "chain", "necklaces"),
         ),

@@ -20,7 +20,7 @@ from tryon.body import makehuman as mh
 from tryon.body.mannequin import Mannequin, SkinWeights, load_mannequin, vertex_normals
 from tryon.body.skeleton import BONE_NAMES
 from tryon.catalog.categories import Category, lookup
-from tryon.catalog.fit.rigging import for_category
+from tryon.catalog.fit.rigging import for_garment
 from tryon.catalog.item import Attachment, Garment, Material, MeshPart
 from tryon.frames import MAKEHUMAN_UNIT_M
 from tryon.image import srgb_to_linear
@@ -92,7 +92,8 @@ def _build_part(
         uvs = np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=1).astype(np.float32)  # OBJ v-up -> glTF v-down
     part_skin = None
     if bone is None:
-        part_skin = for_category(skin.take(src), kind)
+        faces = inverse.reshape(-1, 3)
+        part_skin = for_garment(skin.take(src), positions[src], faces, kind)
     return MeshPart(
         positions=positions[src].astype(np.float32),
         normals=normals_v[src],

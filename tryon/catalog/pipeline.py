@@ -185,7 +185,7 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         pos = p.positions.astype(np.float32)
         faces = p.faces.astype(np.int32)
         nrm = vertex_normals(pos, faces) if p.normals is None else p.normals.astype(np.float32)
-        skin = rig(pos, kind) if kind.skinned else None
+        skin = rig(pos, kind, faces=faces) if kind.skinned else None
         uvs = None if p.uvs is None else p.uvs.astype(np.float32)
         parts.append(MeshPart(pos, nrm, faces, uvs, min(p.material, len(materials) - 1), skin, bone))
     n_orig = len(asset.parts)

@@ -48,6 +48,27 @@ def for_category(skin: SkinWeights, kind: Category) -> SkinWeights:
     return pelvis_bound(skin) if kind.body_half == "upper" else skin
 
 
-def rig(positions_m: np.ndarray, kind: Category, mannequin: Mannequin | None = None) -> SkinWeights:
-    """Skin weights for fitted clothes of category ``kind`` at ``positions_m`` (V, 3)."""
-    return for_category(transfer_weights(positions_m, mannequin), kind)
+def for_garment(
+    skin: SkinWeights, positions_m: np.ndarray, faces: np.ndarray, kind: Category, mannequin: Mannequin | None = None
+) -> SkinWeights:
+    """``skin`` as the category wears it (:func:`for_category`), and for loose cloth (a skirt,
+    a dress, a long coat: it bridges the legs, see :mod:`tryon.catalog.fit.looseness`) the
+    legs' share spread over the pelvis and both thighs, so it hangs as one piece."""
+    from tryon.catalog.fit.looseness import measure_looseness, spread_leg_weights
+
+    skin = for_category(skin, kind)
+    m = mannequin or load_mannequin()
+    if kind.body_half != "upper" and measure_looseness(positions_m, faces, m).is_loose:
+        skin = spread_leg_weights(skin, positions_m, faces, m)
+    return skin
+
+
+def rig(
+    positions_m: np.ndarray, kind: Category, mannequin: Mannequin | None = None, faces: np.ndarray | None = None
+) -> SkinWeights:
+    """Skin weights for fitted clothes of category ``kind`` at ``positions_m`` (V, 3) (with
+    ``faces``, loose cloth is recognised and spread: :func:`for_garment`)."""
+    skin = transfer_weights(positions_m, mannequin)
+    if faces is None:
+        return for_category(skin, kind)
+    return for_garment(skin, positions_m, faces, kind, mannequin)

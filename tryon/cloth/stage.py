@@ -1,0 +1,197 @@
+"""The cloth stage: after skinning, loose garments and swinging jewelry are simulated.
+
+For each worn item it finds (once, cached) the cloth of each part: a loose garment's
+tethered particles (:mod:`tryon.cloth.tethers`) or a jewelry item's particle chain
+(:mod:`tryon.cloth.chains`); each frame it steps their simulations (:mod:`tryon.cloth.xpbd`)
+to the skinned positions in the Draws and writes the simulated positions back. Stills
+(no timestamp) and the first frame of a stream are drawn as skinned; a gap in the stream
+(tracking lost) restarts the cloth where the body is.
+
+Positions are camera metres (:mod:`tryon.frames`: y down), times milliseconds as the engine
+gives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from tryon.body.mannequin import Mannequin
+from tryon.body.skeleton import BONE_INDEX
+from tryon.body.solver import PosedBody
+from tryon.catalog.item import Garment
+from tryon.cloth.chains import ChainCloth, chain_cloth
+from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
+from tryon.cloth.tethers import PartCloth, part_cloth
+from tryon.cloth.xpbd import ClothFrame, ClothParams, ClothSim
+from tryon.render.types import Draw
+
+#: Gravity, camera metres per second squared (an upright camera: y down).
+GRAVITY_CAM_M_S2 = np.array([0.0, 9.81, 0.0])
+#: Gravity in the model's bind frame (y up).
+GRAVITY_MODEL_M_S2 = np.array([0.0, -9.81, 0.0])
+#: The capsules a loose garment collides with, and those a necklace or earring does.
+GARMENT_CAPSULES = ("hips", "belly", "thigh.L", "thigh.R", "shin.L", "shin.R")
+JEWELRY_CAPSULES = ("chest", "neck")
+
+
+@dataclass(frozen=True)
+class ClothOptions:
+    """garments : simulate loose garments (skirts, dresses, long coats); jewelry : swing
+    necklaces and earrings. params : the simulation's (:class:`ClothParams`)."""
+
+    garments: bool = True
+    jewelry: bool = True
+    params: ClothParams = field(default_factory=ClothParams)
+
+
+def _geometry_key(item: Garment, k: int) -> tuple:
+    part = item.parts[k]
+    return (item.id, k, len(part.positions), float(np.asarray(part.positions[:64], np.float64).sum()))
+
+
+_PART_CLOTH: dict[tuple, PartCloth | None] = {}
+_CHAIN_CLOTH: dict[tuple, ChainCloth | None] = {}
+
+
+def garment_part_cloth(item: Garment, k: int, mannequin: Mannequin) -> PartCloth | None:
+    """The cloth of a skinned item's part ``k`` (None when it is not loose); cached."""
+    if item.is_rigid:
+        return None
+    key = _geometry_key(item, k)
+    if key not in _PART_CLOTH:
+        part = item.parts[k]
+        _PART_CLOTH[key] = part_cloth(part.positions, part.faces, mannequin)
+    return _PART_CLOTH[key]
+
+
+def jewelry_chain(item: Garment, mannequin: Mannequin) -> ChainCloth | None:
+    """The particle chain over all of a swinging item's parts (None for other items); cached."""
+    if not item.kind.swings:
+        return None
+    key = tuple(_geometry_key(item, k) for k in range(len(item.parts)))
+    if key not in _CHAIN_CLOTH:
+        pos = np.concatenate([p.positions for p in item.parts])
+        offsets = np.cumsum([0] + [len(p.positions) for p in item.parts])
+        faces = np.concatenate([p.faces.astype(np.int64) + o for p, o in zip(item.parts, offsets[:-1])])
+        _CHAIN_CLOTH[key] = chain_cloth(pos, faces, mannequin.positions_m)
+    return _CHAIN_CLOTH[key]
+
+
+def split_loose(draw: Draw, loose_faces: np.ndarray) -> list[Draw]:
+    """A garment's Draw as two: its tight faces clipped to the person mask as before, its
+    loose faces (where it hangs free) drawn where they are, outside the shopper's silhouette
+    too (the body occluder and the keep-out still hide what is in front of them)."""
+    if not loose_faces.any() or not draw.clip_to_person:
+        return [draw]
+    tight = replace(draw, faces=draw.faces[~loose_faces])
+    loose = replace(draw, key=draw.key + "/loose", faces=draw.faces[loose_faces], clip_to_person=False)
+    return [d for d in (tight, loose) if len(d.faces)]
+
+
+class ClothStage:
+    """Secondary motion for the worn items, one simulation per loose part or jewelry item."""
+
+    def __init__(self, mannequin: Mannequin, options: ClothOptions | None = None) -> None:
+        self.mannequin = mannequin
+        self.options = options or ClothOptions()
+        capsules = body_capsules(mannequin)
+        self._capsules: dict[str, Capsules] = {
+            "garment": capsules.subset(GARMENT_CAPSULES),
+            "jewelry": capsules.subset(JEWELRY_CAPSULES),
+        }
+        self._sims: dict[tuple, tuple[ClothSim, int]] = {}  # key -> (sim, last timestamp ms)
+        self._posed: list[tuple[PosedBody, str, PosedCapsules]] = []  # this frame's (held: ids get reused)
+
+    def reset(self) -> None:
+        """Forget all motion (a new stream, or the shopper left)."""
+        self._sims.clear()
+        self._posed.clear()
+
+    def capsules_for(self, body: PosedBody, which: str) -> PosedCapsules:
+        """The ``which`` ("garment" or "jewelry") capsules posed on ``body`` (once a frame)."""
+        for b, w, posed in self._posed:
+            if b is body and w == which:
+                return posed
+        if self._posed and self._posed[0][0] is not body:
+            self._posed.clear()  # a new frame
+        posed = self._capsules[which].posed(body.palette)
+        self._posed.append((body, which, posed))
+        return posed
+
+    def _sim(self, key: tuple, model, timestamp_ms: int) -> tuple[ClothSim, float]:
+        """The simulation under ``key`` and the seconds since its last step (0: it starts now)."""
+        entry = self._sims.get(key)
+        if entry is None or entry[0].model is not model:
+            sim = ClothSim(model, self.options.params)
+            self._sims[key] = (sim, timestamp_ms)
+            return sim, 0.0
+        sim, last = entry
+        self._sims[key] = (sim, timestamp_ms)
+        return sim, (timestamp_ms - last) / 1000.0
+
+    def apply(self, item: Garment, draws: list[Draw], body: PosedBody, timestamp_ms: int | None) -> list[Draw]:
+        """``item``'s Draws (as :func:`tryon.deform.deform_item` made them, keys ``id/k``) with
+        their loose vertices simulated; unchanged for stills and items that do not move."""
+        if timestamp_ms is None or not draws:
+            return draws
+        if item.is_rigid:
+            return self._apply_chain(item, draws, body, timestamp_ms) if self.options.jewelry else draws
+        if not self.options.garments:
+            return draws
+        out = []
+        for d in draws:
+            k = int(d.key.split("/")[1])
+            cloth = garment_part_cloth(item, k, self.mannequin)
+            if cloth is None:
+                out.append(d)
+                continue
+            sim, dt = self._sim((item.id, k), cloth.model, timestamp_ms)
+            idx = cloth.particles
+            root = body.rotations[BONE_INDEX["root"]]
+            frame = ClothFrame(
+                targets_m=d.positions_cam_m[idx],
+                normals=d.normals_cam[idx] if d.normals_cam is not None else None,
+                capsules=self.capsules_for(body, "garment"),
+                extra_accel_m_s2=GRAVITY_CAM_M_S2 - root @ GRAVITY_MODEL_M_S2,
+            )
+            x = sim.step(frame, dt)
+            pos = d.positions_cam_m.copy()
+            pos[cloth.vertices] = x[cloth.vertex_particle]
+            out.append(replace(d, positions_cam_m=pos))
+        return out
+
+    def _apply_chain(self, item: Garment, draws: list[Draw], body: PosedBody, timestamp_ms: int) -> list[Draw]:
+        chain = jewelry_chain(item, self.mannequin)
+        if chain is None:
+            return draws
+        parts = {int(d.key.split("/")[1]): d for d in draws}
+        if len(parts) != len(item.parts):
+            return draws  # a part hidden: leave the item rigid this frame
+        # The chain's targets: each piece's bind centroid carried by the item's transform,
+        # recovered from the drawn positions (the item is rigid: any part's map will do).
+        pos = np.concatenate([parts[k].positions_cam_m for k in range(len(item.parts))]).astype(np.float64)
+        k_count = len(chain.rest_centroids_m)
+        counts = np.bincount(chain.labels, minlength=k_count).astype(np.float64)
+        targets = np.stack([np.bincount(chain.labels, pos[:, a], minlength=k_count) for a in range(3)], axis=1)
+        targets /= counts[:, None]
+        bone = item.parts[0].bone or item.attachment.bone
+        R = body.rotations[BONE_INDEX[bone]]
+        away = chain.away_bind @ R.T
+        sim, dt = self._sim((item.id, "chain"), chain.model, timestamp_ms)
+        frame = ClothFrame(
+            targets_m=targets,
+            normals=away,
+            capsules=self.capsules_for(body, "jewelry"),
+            extra_accel_m_s2=GRAVITY_CAM_M_S2 - R @ GRAVITY_MODEL_M_S2,
+        )
+        x = sim.step(frame, dt)
+        moved = pos + (x - targets)[chain.labels]
+        out, start = [], 0
+        for k in range(len(item.parts)):
+            d = parts[k]
+            n = len(d.positions_cam_m)
+            out.append(replace(d, positions_cam_m=moved[start : start + n].astype(np.float32)))
+            start += n
+        return out
