@@ -78,6 +78,16 @@ BUNDLED: tuple[BundledItem, ...] = (
     BundledItem(
         "charcoal-skirt", "Charcoal pencil skirt", "skirt", _mh("female_elegantsuit01"), color_srgb=(46, 48, 52), **MH
     ),
+    BundledItem(
+        "emerald-maxi-dress",
+        "Emerald maxi dress",
+        "dress",
+        "derived:hm08-maxi-dress.obj",
+        licence="CC0-1.0 (derived from the MakeHuman hm08 base mesh, CC0)",
+        origin="tryon.catalog.derived_dress: the hm08 base mesh's skirt helper and a bodice cut from its torso "
+        "(GitHub makehumancommunity/makehuman @ a8bc2d54, makehuman/data/3dobjs/base.obj)",
+        color_srgb=(18, 92, 70),
+    ),
     # Shoes: three MakeHuman pairs and the Khronos sneaker with its three colourways.
     BundledItem("brown-leather-shoes", "Brown leather shoes", "shoes", _mh("shoes01"), color_srgb=(110, 62, 36), **MH),
     BundledItem("worn-sneakers", "Worn sneakers", "shoes", _mh("shoes02"), color_srgb=(150, 140, 126), **MH),
@@ -163,6 +173,10 @@ def build_bundled(
     b = bundled(item_id)
     if path is not None:
         path = Path(path)
+    elif b.source.startswith("derived:"):
+        from tryon.catalog.derived_dress import write_dress
+
+        path = write_dress(Path(tempfile.mkdtemp(prefix="tryon-derived-")))
     elif b.source.startswith("procedural:"):
         if procedural_dir is None:
             from tryon.catalog.procedural import generate_all
@@ -180,7 +194,7 @@ def build_bundled(
         limits=limits,
         licence=b.licence,
         attribution=b.attribution,
-        source=b.origin + (f" ({b.source})" if not b.source.startswith("procedural:") else ""),
+        source=b.origin + (f" ({b.source})" if not b.source.startswith(("procedural:", "derived:")) else ""),
         color_srgb=None if b.color_srgb is None else tuple(c / 255.0 for c in b.color_srgb),
         bottom_color_srgb=None if b.bottom_srgb is None else tuple(c / 255.0 for c in b.bottom_srgb),
         **b.options,

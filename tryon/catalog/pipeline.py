@@ -213,10 +213,23 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         "import_warnings": warnings,
         "import": options.replay(),
     }
+    if kind.skinned:
+        manifest["looseness"] = _looseness(parts)
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
     files = _unique_files([*(asset.files or [str(path)]), *_referenced_files(path)])
     return ImportResult(garment, files, manifest, warnings)
+
+
+def _looseness(parts: list[MeshPart]) -> dict:
+    """The garment's looseness (:mod:`tryon.catalog.fit.looseness`), for the manifest."""
+    from tryon.body.mannequin import load_mannequin
+    from tryon.catalog.fit.looseness import measure_looseness
+
+    offsets = np.cumsum([0] + [len(p.positions) for p in parts])
+    pos = np.concatenate([p.positions for p in parts])
+    faces = np.concatenate([p.faces.astype(np.int64) + o for p, o in zip(parts, offsets[:-1])])
+    return measure_looseness(pos, faces, load_mannequin()).to_manifest()
 
 
 def _unique_files(files) -> list[Path]:
@@ -323,6 +336,8 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
         "import_warnings": warnings,
         "import": options.replay(),
     }
+    if not garment.is_rigid:
+        manifest["looseness"] = _looseness(garment.parts)
     if options.size_chart:
         manifest["size_chart"] = options.size_chart
     return ImportResult(garment, files, manifest, warnings)

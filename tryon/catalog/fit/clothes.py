@@ -218,12 +218,17 @@ def crop_height(parts: list[RawPart], low: float, high: float) -> tuple[list[Raw
 
 
 def trim_far(
-    parts: list[RawPart], max_distance_m: float = 0.1, max_body_distance_m: float = 0.15
+    parts: list[RawPart],
+    max_distance_m: float = 0.1,
+    max_body_distance_m: float = 0.15,
+    inner_radius: float = INNER_RADIUS,
 ) -> tuple[list[RawPart], int]:
     """Drop faces all of whose corners are farther than ``max_distance_m`` from the body's
     trunk and ``max_body_distance_m`` from any of the body (arms and head included: sleeves
     and collars stay) -- a display stand, a hanger, a floor -- or deep inside the trunk (a
-    stand's pole): they are not part of what is worn, or could never be seen."""
+    stand's pole; closer to its axis than ``inner_radius`` of its radius): they are not part
+    of what is worn, or could never be seen. Loose cloth (a skirt, a dress) passes between
+    the legs, where the trunk's axis runs below the crotch: the caller gives 0 there."""
     out, dropped = [], 0
     tree = body_tree()
     for p in parts:
@@ -231,7 +236,7 @@ def trim_far(
         r = radial_distance(p.positions, normalised=True)
         near_body = tree.query(p.positions.astype(np.float64), k=1)[0] <= max_body_distance_m
         far_trunk = ~np.isfinite(d) | (d > max_distance_m)
-        far = (far_trunk & ~near_body) | (np.nan_to_num(r, nan=1.0) < INNER_RADIUS)
+        far = (far_trunk & ~near_body) | (np.nan_to_num(r, nan=1.0) < inner_radius)
 
         keep = ~far[p.faces].all(axis=1)
         dropped += int((~keep).sum())
@@ -289,6 +294,18 @@ def _push_out(
     return out, moved
 
 
+def _is_loose(parts: list[RawPart], m: Mannequin) -> bool:
+    """Whether the fitted cloth bridges the legs (see :mod:`tryon.catalog.fit.looseness`)."""
+    from tryon.catalog.fit.looseness import measure_looseness
+
+    if not parts:
+        return False
+    offsets = np.cumsum([0] + [len(p.positions) for p in parts])
+    pos = np.concatenate([p.positions for p in parts])
+    faces = np.concatenate([p.faces + o for p, o in zip(parts, offsets[:-1])])
+    return measure_looseness(pos, faces, m).is_loose
+
+
 def fit_clothes(
     parts: list[RawPart],
     kind: Category,
@@ -319,7 +336,11 @@ def fit_clothes(
         report.warnings.append(f"kept the band {o.keep_height[0]:.0%}-{o.keep_height[1]:.0%} of its height "
                                f"(removed {cropped} faces above and below)")  # fmt: skip
     total = sum(len(p.faces) for p in parts)
-    parts, dropped = trim_far(parts)
+    loose = _is_loose(parts, m)
+    if loose:  # a skirt's hem stands off the legs and passes between them
+        parts, dropped = trim_far(parts, max_body_distance_m=0.3, inner_radius=0.0)
+    else:
+        parts, dropped = trim_far(parts)
     if dropped > 0.005 * total:
         report.warnings.append(f"removed {dropped} of {total} faces far outside or deep inside the body (a stand?)")
     parts, moved = conform(parts, mannequin=m)

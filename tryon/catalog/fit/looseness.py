@@ -60,7 +60,7 @@ class Looseness:
         return self.bridges_legs >= LOOSE_BRIDGE_SHARE and self.drop_m >= MIN_DROP_M
 
     def to_manifest(self) -> dict:
-        return {k: round(float(v), 4) for k, v in asdict(self).items()} | {"loose": self.is_loose}
+        return {k: round(float(v), 4) for k, v in asdict(self).items()} | {"loose": bool(self.is_loose)}
 
 
 _CROTCH: dict[int, tuple[Mannequin, float]] = {}
