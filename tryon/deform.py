@@ -92,8 +92,12 @@ def deform_item(
     method: str = "lbs",
     opacity: float | list[float] = 1.0,
 ) -> list[Draw]:
-    """One Draw per part of ``item``, posed on ``body``. opacity : one for the item, or one
-    per part (parts at 0 are not drawn)."""
+    """One Draw per part of ``item``, posed on ``body`` (keys ``"<id>/<k>"``). opacity : one
+    for the item, or one per part (parts at 0 are not drawn). A loose garment's part (a
+    skirt, a dress: :mod:`tryon.cloth`) comes as two Draws sharing its vertices: its tight
+    faces clipped to the person mask, its hanging faces (``"<id>/<k>/loose"``) not."""
+    from tryon.cloth.stage import garment_part_cloth, split_loose
+
     materials = item.materials_for(variant)
     opacities = [opacity] * len(item.parts) if np.isscalar(opacity) else list(opacity)
     draws = []
@@ -108,20 +112,20 @@ def deform_item(
                 pos = thicken_wire(pos, nrm, body.intrinsics.fx)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)
-        draws.append(
-            Draw(
-                key=f"{item.id}/{k}",
-                positions_cam_m=pos,
-                normals_cam=nrm,
-                faces=part.faces,
-                uvs=part.uvs,
-                material=material,
-                clip_to_person=item.clip_to_person,
-                opacity=float(opacities[k]),
-                keepout=item.keepout,
-                depth_bias_m=item.layer_bias_m,
-            )
+        draw = Draw(
+            key=f"{item.id}/{k}",
+            positions_cam_m=pos,
+            normals_cam=nrm,
+            faces=part.faces,
+            uvs=part.uvs,
+            material=material,
+            clip_to_person=item.clip_to_person,
+            opacity=float(opacities[k]),
+            keepout=item.keepout,
+            depth_bias_m=item.layer_bias_m,
         )
+        cloth = None if item.is_rigid else garment_part_cloth(item, k)
+        draws += [draw] if cloth is None else split_loose(draw, cloth.loose_faces)
     return draws
 
 

@@ -13,6 +13,7 @@ gives them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -55,14 +56,21 @@ _PART_CLOTH: dict[tuple, PartCloth | None] = {}
 _CHAIN_CLOTH: dict[tuple, ChainCloth | None] = {}
 
 
-def garment_part_cloth(item: Garment, k: int, mannequin: Mannequin) -> PartCloth | None:
+@functools.lru_cache(maxsize=1)
+def _default_mannequin() -> Mannequin:
+    from tryon.body.mannequin import load_mannequin
+
+    return load_mannequin()
+
+
+def garment_part_cloth(item: Garment, k: int, mannequin: Mannequin | None = None) -> PartCloth | None:
     """The cloth of a skinned item's part ``k`` (None when it is not loose); cached."""
     if item.is_rigid:
         return None
     key = _geometry_key(item, k)
     if key not in _PART_CLOTH:
         part = item.parts[k]
-        _PART_CLOTH[key] = part_cloth(part.positions, part.faces, mannequin)
+        _PART_CLOTH[key] = part_cloth(part.positions, part.faces, mannequin or _default_mannequin())
     return _PART_CLOTH[key]
 
 
@@ -79,14 +87,27 @@ def jewelry_chain(item: Garment, mannequin: Mannequin) -> ChainCloth | None:
     return _CHAIN_CLOTH[key]
 
 
+#: Loose cloth is drawn this much nearer the camera for the depth test: the legs it hangs
+#: around are inside it (a knee raised into a skirt's front must not punch through it; the
+#: body's capsules push the cloth out, but the capsules are thinner than the thigh).
+LOOSE_DEPTH_BIAS_M = 0.04
+
+
 def split_loose(draw: Draw, loose_faces: np.ndarray) -> list[Draw]:
     """A garment's Draw as two: its tight faces clipped to the person mask as before, its
     loose faces (where it hangs free) drawn where they are, outside the shopper's silhouette
-    too (the body occluder and the keep-out still hide what is in front of them)."""
-    if not loose_faces.any() or not draw.clip_to_person:
+    too, and in front of the legs inside them (LOOSE_DEPTH_BIAS_M); the arms' occluder and
+    the hands' keep-out still hide what is in front of them."""
+    if not loose_faces.any():
         return [draw]
     tight = replace(draw, faces=draw.faces[~loose_faces])
-    loose = replace(draw, key=draw.key + "/loose", faces=draw.faces[loose_faces], clip_to_person=False)
+    loose = replace(
+        draw,
+        key=draw.key + "/loose",
+        faces=draw.faces[loose_faces],
+        clip_to_person=False,
+        depth_bias_m=max(draw.depth_bias_m, LOOSE_DEPTH_BIAS_M),
+    )
     return [d for d in (tight, loose) if len(d.faces)]
 
 
@@ -141,11 +162,15 @@ class ClothStage:
         if not self.options.garments:
             return draws
         out = []
+        moved: dict[int, np.ndarray] = {}  # part -> simulated positions (its loose and tight Draws share them)
         for d in draws:
             k = int(d.key.split("/")[1])
             cloth = garment_part_cloth(item, k, self.mannequin)
             if cloth is None:
                 out.append(d)
+                continue
+            if k in moved:
+                out.append(replace(d, positions_cam_m=moved[k]))
                 continue
             sim, dt = self._sim((item.id, k), cloth.model, timestamp_ms)
             idx = cloth.particles
@@ -159,6 +184,7 @@ class ClothStage:
             x = sim.step(frame, dt)
             pos = d.positions_cam_m.copy()
             pos[cloth.vertices] = x[cloth.vertex_particle]
+            moved[k] = pos
             out.append(replace(d, positions_cam_m=pos))
         return out
 
@@ -166,7 +192,7 @@ class ClothStage:
         chain = jewelry_chain(item, self.mannequin)
         if chain is None:
             return draws
-        parts = {int(d.key.split("/")[1]): d for d in draws}
+        parts = {int(d.key.split("/")[1]): d for d in draws}  # jewelry: one Draw per part
         if len(parts) != len(item.parts):
             return draws  # a part hidden: leave the item rigid this frame
         # The chain's targets: each piece's bind centroid carried by the item's transform,
