@@ -132,19 +132,24 @@ def deform_item(
 #: Occluder regions (see tryon.body.mannequin.bone_region) that only occlude when the image
 #: shows their joints: a limb guessed from outside the frame would cut false holes.
 GATED_REGIONS = (2, 3, 4, 5, 6, 7, 8, 9)
+#: The legs' occluder regions: left out under a skirt or dress (the legs are inside it).
+LEG_REGIONS = (6, 7)
 
 
-def body_occluder(mannequin: Mannequin, body: PosedBody, min_confidence: float = 0.75) -> Draw:
+def body_occluder(
+    mannequin: Mannequin, body: PosedBody, min_confidence: float = 0.75, skip_regions: tuple[int, ...] = ()
+) -> Draw:
     """The posed mannequin's low-poly proxy body, drawn depth-only as the occluder.
 
     Limbs whose bones the image does not support (``body.bone_confidence`` below
-    ``min_confidence``) are left out; the torso and head always occlude."""
+    ``min_confidence``) are left out, and ``skip_regions`` (e.g. LEG_REGIONS); the torso and
+    head always occlude."""
     occ = mannequin.occluder
     pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
     keep_regions = []
     for region in GATED_REGIONS:
         bones = np.unique(occ.skin.bones[occ.regions == region, 0])
-        if len(bones) and body.bone_confidence[bones].min() >= min_confidence:
+        if len(bones) and body.bone_confidence[bones].min() >= min_confidence and region not in skip_regions:
             keep_regions.append(region)
     dropped = sorted(set(GATED_REGIONS) - set(keep_regions))
     if not dropped:

@@ -5,8 +5,9 @@ The stages, in the order a frame travels (``STAGES``; each testable alone):
 
     frame -> pose (BlazePose) -> smoothing -> stabilize (anchored to the image's motion)
           -> details (face mesh, hands: only for items that need them) -> rig solve -> items
-          (skin / attach, hide what is not seen) -> lighting -> keep-out (hands, hair)
-          -> render (moderngl, body occluder) -> composite -> FrameResult
+          (skin / attach, hide what is not seen) -> cloth (loose garments and jewelry swing:
+          tryon.cloth) -> lighting -> keep-out (hands, hair) -> render (moderngl, body
+          occluder) -> composite -> FrameResult
 
 Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (pose,
 smoothing, stabilize, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
@@ -38,7 +39,8 @@ from tryon.body.proportions import BodyMeasurements, ProportionTracker, body_sha
 from tryon.body.solver import PosedBody, RigSolver, SolverOptions
 from tryon.catalog.catalog import Catalog
 from tryon.catalog.item import Garment
-from tryon.deform import SKINNING_METHODS, body_occluder, deform_item
+from tryon.cloth.stage import ClothOptions, ClothStage, garment_part_cloth
+from tryon.deform import LEG_REGIONS, SKINNING_METHODS, body_occluder, deform_item
 from tryon.details import NO_DETAILS, DetailOptions, Details, DetailTracker, needed
 from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
 from tryon.image import as_bgr_uint8
@@ -61,7 +63,7 @@ PIPELINE_SWITCH_INTERVAL_S = runtime.PIPELINE_SWITCH_INTERVAL_S
 
 #: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
 ANALYSIS_STAGES = ("pose", "smoothing", "stabilize", "details")
-DRAW_STAGES = ("skinning", "lighting", "keepout", "render", "readback", "composite")
+DRAW_STAGES = ("skinning", "cloth", "lighting", "keepout", "render", "readback", "composite")
 STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
 class EngineOptions:
@@ -91,6 +93,9 @@ class EngineOptions:
     tune_runtime : streams tune the process's threads for their duration (BLAS threads,
         switch interval, OpenCV threads, CPU affinity; see :mod:`tryon.runtime`), restored
         when the stream ends. False leaves the host process's settings alone.
+    cloth : secondary motion in streams (skirts, dresses and long coats hang and swing,
+        necklaces and earrings sway; see :mod:`tryon.cloth`), or None: everything follows
+        its skin or bone rigidly.
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -112,6 +117,7 @@ class EngineOptions:
     details: DetailOptions = field(default_factory=DetailOptions)
     part_fade_ms: float = 120.0
     tune_runtime: bool = True
+    cloth: ClothOptions | None = field(default_factory=ClothOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.lighting, str) and self.lighting != "estimate":
@@ -259,12 +265,14 @@ class TryOnEngine:
         self.light = LightEstimator()
         self.detail_tracker = DetailTracker(o.details)
         self.clock = StreamClock()
+        self.cloth = ClothStage(self.mannequin, o.cloth) if o.cloth is not None else None
         self._items_lock = threading.Lock()
         self._items: tuple[WornItem, ...] = ()
         self.set_items(items)
         self._renderer = None
         self.compositor = Compositor(antialias=o.antialias)
         self._broken_items: set[str] = set()  # item ids already warned about as not drawable
+        self._cloth_failed: set[str] = set()  # item ids whose cloth failed (warned once, drawn skinned)
         self._closed = False
 
     # -- items (any thread) ----------------------------------------------------------
@@ -338,6 +346,8 @@ class TryOnEngine:
         self.light.reset()
         self.detail_tracker.reset()
         self.clock.reset()
+        if self.cloth is not None:
+            self.cloth.reset()
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
         """Process one frame. Without ``timestamp_ms`` it is a still image (no tracking or
@@ -384,8 +394,11 @@ class TryOnEngine:
         """The GL thread's stages, in order; each step fills in the frame's scene."""
         scene = self._step_solve(a)
         if scene.body is None or not a.items or scene.opacity <= 0:
+            if self.cloth is not None and scene.body is None:
+                self.cloth.reset()  # the shopper is gone: the cloth starts again where they come back
             return self._passthrough(a, scene)
         self._step_skin(a, scene)
+        self._step_cloth(a, scene)
         self._step_light(a, scene)
         self._step_keepout(a, scene)
         self._step_render(a, scene)
@@ -419,7 +432,10 @@ class TryOnEngine:
         opacities = self.presentation.part_opacities(garments, body, scene.opacity, a.timestamp_ms)
         for worn, part_opacity in zip(a.items, opacities):
             scene.draws += self._item_draws(worn, body, part_opacity)
-        scene.occluder = body_occluder(self.mannequin, body) if self.options.occlusion else None
+        if self.options.occlusion:
+            # The legs hang inside a skirt or dress: they must not cut holes in it.
+            loose = any(garment_part_cloth(g, k) is not None for g in garments for k in range(len(g.parts)))
+            scene.occluder = body_occluder(self.mannequin, body, skip_regions=LEG_REGIONS if loose else ())
         a.timer.lap("skinning")
 
     def _item_draws(self, worn: WornItem, body: PosedBody, part_opacity: list[float]) -> list[Draw]:
@@ -437,6 +453,25 @@ class TryOnEngine:
             self._broken_items.add(worn.garment.id)
             log.warning("not drawing item %r: %s (the other items are drawn)", worn.garment.id, problem)
         return []
+
+    def _step_cloth(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """cloth: loose garments and swinging jewelry simulated from their skinned positions
+        (streams only; stills are drawn as skinned)."""
+        if self.cloth is not None and a.timestamp_ms is not None:
+            out: list[Draw] = []
+            for worn in a.items:
+                prefix = worn.garment.id + "/"
+                mine = [d for d in scene.draws if d.key.startswith(prefix)]
+                try:
+                    out += self.cloth.apply(worn.garment, mine, scene.body, a.timestamp_ms)
+                except Exception as exc:  # noqa: BLE001 - the cloth must never stop the stream
+                    if worn.garment.id not in self._cloth_failed:
+                        self._cloth_failed.add(worn.garment.id)
+                        name = type(exc).__name__
+                        log.warning("item %r drawn without cloth motion: %s: %s", worn.garment.id, name, exc)
+                    out += mine
+            scene.draws = out
+        a.timer.lap("cloth")
 
     def _step_light(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """lighting: fixed, or estimated from the frame and the posed body."""

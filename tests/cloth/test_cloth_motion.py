@@ -256,3 +256,25 @@ def test_necklace_pendant_swings_and_settles(mannequin, items):
     offsets = np.array(offsets)
     assert -offsets[(times > 0.5) & (times <= 0.8), 0].min() > 0.004  # trails the motion
     assert np.abs(offsets[times >= 1.3]).max() < 0.003  # settled
+
+
+def test_compiled_loop_matches_the_numpy_reference(mannequin, items):
+    """The numba loop and the numpy reference take the same steps (skirt and necklace, with
+    capsules, half-spaces, tethers and a dropped frame)."""
+    from tryon.cloth import kernel
+
+    if kernel.substeps is None:
+        pytest.skip("numba is not installed: only the numpy reference runs")
+    scene = Scene(mannequin, lambda t: (sway_x_m(t, 1.5), 40 * np.sin(3 * t), 25 * np.sin(5 * t)))
+    stages = {False: ClothStage(mannequin), True: ClothStage(mannequin)}
+    for t in [i / 30 for i in range(40) if i != 17]:
+        body = scene.body(t)
+        out = {}
+        for use_numpy, stage in stages.items():
+            for item in (items[SKIRT], items[NECKLACE]):
+                drawn = stage.apply(item, deform_item(item, body), body, int(round(t * 1000)))
+                for sim, _ in stage._sims.values():
+                    sim.use_numpy = use_numpy
+                out[use_numpy, item.id] = np.concatenate([d.positions_cam_m for d in drawn])
+        for item_id in (SKIRT, NECKLACE):
+            np.testing.assert_allclose(out[False, item_id], out[True, item_id], atol=1e-6)

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from tryon.cloth.colliders import PosedCapsules, push_out_of_capsules
+from tryon.cloth.kernel import substeps as substeps_kernel
 
 #: A frame up to this share of a substep longer than a whole number of substeps takes that number.
 SUBSTEP_SLACK = 0.15
@@ -161,11 +162,15 @@ class ClothSim:
         # Each edge's correction onto its two particles, Jacobi-averaged: one sparse product.
         m = len(self._edges)
         rows = np.concatenate([self._edges[:, 0], self._edges[:, 1]])
-        vals = np.concatenate([self._w[self._edges[:, 0]], -self._w[self._edges[:, 1]]]) * inv_count[rows]
+        self._scale0 = self._w[self._edges[:, 0]] * inv_count[self._edges[:, 0]]
+        self._scale1 = self._w[self._edges[:, 1]] * inv_count[self._edges[:, 1]]
+        vals = np.concatenate([self._scale0, -self._scale1])
         self._scatter = sp.csr_matrix((vals, (rows, np.concatenate([np.arange(m), np.arange(m)]))), shape=(n, m))
         self._collides = np.flatnonzero(model.collides & self._free)
         self._gap = model.body_gap_m
         self._halfspace = np.isfinite(self._gap) & self._free
+        #: Run the numpy reference instead of the compiled loop (tests compare the two).
+        self.use_numpy = False
 
     def reset(self, frame: ClothFrame | None = None) -> None:
         """Forget the motion: the next step starts at rest on its targets (or on ``frame``'s)."""
@@ -205,9 +210,40 @@ class ClothSim:
         extra = np.zeros(3) if frame.extra_accel_m_s2 is None else np.asarray(frame.extra_accel_m_s2, np.float64)
         t0 = np.asarray(self._last.targets_m, dtype=np.float64)
         dt_target = (targets - t0) / n_sub  # per-substep target motion (linear across the frame)
-        v_target = dt_target / h
         normals = frame.normals
         caps0, caps1 = self._last.capsules, frame.capsules
+        if caps0 is None or caps1 is None or len(caps0.radius_m) != len(caps1.radius_m):
+            caps0 = caps1
+        args = (t0, dt_target, n_sub, h, k_spring, c_damp, extra, alpha, normals, caps0, caps1)
+        if substeps_kernel is not None and not self.use_numpy:
+            self._substeps_compiled(*args)
+        else:
+            self._substeps_numpy(*args)
+        self._last = frame
+        return self.positions_m
+
+    def _substeps_compiled(self, t0, dt_target, n_sub, h, k_spring, c_damp, extra, alpha, normals, caps0, caps1):
+        """The substeps with the compiled loop (:mod:`tryon.cloth.kernel`)."""
+        p = self.params
+        use_caps = caps1 is not None and len(self._collides) > 0
+        empty3 = np.zeros((0, 3))
+        substeps_kernel(
+            self.positions_m, self.velocities_m_s, t0, np.ascontiguousarray(dt_target), n_sub, h, k_spring, c_damp,
+            p.air_drag_per_s, extra, p.max_speed_m_s,
+            self._free, self._edges[:, 0], self._edges[:, 1], self._rest, self._edge_w, alpha, self._scale0,
+            self._scale1, self.model.tether_radius_m, self._gap, self._halfspace,
+            np.ascontiguousarray(normals, dtype=np.float64) if normals is not None else empty3, normals is not None,
+            self._collides,
+            caps0.start_m if use_caps else empty3, caps0.end_m if use_caps else empty3,
+            caps1.start_m if use_caps else empty3, caps1.end_m if use_caps else empty3,
+            caps1.radius_m if use_caps else np.zeros(0), use_caps, p.collision_margin_m,
+        )  # fmt: skip
+
+    def _substeps_numpy(self, t0, dt_target, n_sub, h, k_spring, c_damp, extra, alpha, normals, caps0, caps1):
+        """The substeps in plain numpy: the reference the compiled loop is held to, and the
+        fallback where numba is missing."""
+        p = self.params
+        v_target = dt_target / h
         x, v = self.positions_m, self.velocities_m_s
         free = self._free
         e0, e1 = self._edges[:, 0], self._edges[:, 1]
@@ -246,12 +282,10 @@ class ClothSim:
                     offset[inside] += normals[inside] * depth[inside, None]
             x = target + offset
             if caps1 is not None and len(self._collides):
-                caps = caps1 if caps0 is None else caps0.lerp(caps1, k / n_sub)
+                caps = caps0.lerp(caps1, k / n_sub)
                 x[self._collides] = push_out_of_capsules(x[self._collides], caps, p.collision_margin_m)
             v = (x - x_prev) / h
         self.positions_m, self.velocities_m_s = x, v
-        self._last = frame
-        return x
 
     def kinetic_energy_j_per_kg(self) -> float:
         """½|v|² of the free particles, averaged (J/kg; camera frame)."""
