@@ -133,7 +133,7 @@ def deform_item(
 #: shows their joints: a limb guessed from outside the frame would cut false holes.
 GATED_REGIONS = (2, 3, 4, 5, 6, 7, 8, 9)
 #: The legs' occluder regions: left out under a skirt or dress (the legs are inside it).
-LEG_REGIONS = (6, 7)
+LEG_REGIONS = (6, 7, 8, 9)
 
 
 def body_occluder(

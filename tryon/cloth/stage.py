@@ -25,7 +25,7 @@ from tryon.catalog.item import Garment
 from tryon.cloth.chains import ChainCloth, chain_cloth
 from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
 from tryon.cloth.tethers import PartCloth, part_cloth
-from tryon.cloth.xpbd import ClothFrame, ClothParams, ClothSim
+from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
 from tryon.render.types import Draw
 
 #: Gravity, camera metres per second squared (an upright camera: y down).
@@ -111,6 +111,16 @@ def split_loose(draw: Draw, loose_faces: np.ndarray) -> list[Draw]:
     return [d for d in (tight, loose) if len(d.faces)]
 
 
+@functools.lru_cache(maxsize=1)
+def _warm_up() -> None:
+    """Compile (or load from numba's cache) the substep loop now, not on a stream's first
+    frame: two particles, one step."""
+    model = ClothModel.from_rest(np.zeros((2, 3)) + [[0, 0, 0], [0, 0.01, 0]], [[0, 1]], [0.0, 0.01])
+    sim = ClothSim(model)
+    sim.step(ClothFrame(np.zeros((2, 3)) + [[0, 0, 0], [0, 0.01, 0]]), 0.0)
+    sim.step(ClothFrame(np.zeros((2, 3)) + [[0, 0.001, 0], [0, 0.011, 0]]), 1 / 30)
+
+
 class ClothStage:
     """Secondary motion for the worn items, one simulation per loose part or jewelry item."""
 
@@ -123,6 +133,7 @@ class ClothStage:
             "jewelry": capsules.subset(JEWELRY_CAPSULES),
         }
         self._sims: dict[tuple, tuple[ClothSim, int]] = {}  # key -> (sim, last timestamp ms)
+        _warm_up()
         self._posed: list[tuple[PosedBody, str, PosedCapsules]] = []  # this frame's (held: ids get reused)
 
     def reset(self) -> None:

@@ -166,6 +166,8 @@ class ClothSim:
         self._scale1 = self._w[self._edges[:, 1]] * inv_count[self._edges[:, 1]]
         vals = np.concatenate([self._scale0, -self._scale1])
         self._scatter = sp.csr_matrix((vals, (rows, np.concatenate([np.arange(m), np.arange(m)]))), shape=(n, m))
+        self._e0 = np.ascontiguousarray(self._edges[:, 0])
+        self._e1 = np.ascontiguousarray(self._edges[:, 1])
         self._collides = np.flatnonzero(model.collides & self._free)
         self._gap = model.body_gap_m
         self._halfspace = np.isfinite(self._gap) & self._free
@@ -230,13 +232,14 @@ class ClothSim:
         substeps_kernel(
             self.positions_m, self.velocities_m_s, t0, np.ascontiguousarray(dt_target), n_sub, h, k_spring, c_damp,
             p.air_drag_per_s, extra, p.max_speed_m_s,
-            self._free, self._edges[:, 0], self._edges[:, 1], self._rest, self._edge_w, alpha, self._scale0,
+            self._free, self._e0, self._e1, self._rest, self._edge_w, alpha, self._scale0,
             self._scale1, self.model.tether_radius_m, self._gap, self._halfspace,
             np.ascontiguousarray(normals, dtype=np.float64) if normals is not None else empty3, normals is not None,
             self._collides,
-            caps0.start_m if use_caps else empty3, caps0.end_m if use_caps else empty3,
-            caps1.start_m if use_caps else empty3, caps1.end_m if use_caps else empty3,
-            caps1.radius_m if use_caps else np.zeros(0), use_caps, p.collision_margin_m,
+            *(np.ascontiguousarray(a, dtype=np.float64) for a in (
+                (caps0.start_m, caps0.end_m, caps1.start_m, caps1.end_m) if use_caps else (empty3,) * 4)),
+            np.ascontiguousarray(caps1.radius_m, dtype=np.float64) if use_caps else np.zeros(0), use_caps,
+            p.collision_margin_m,
         )  # fmt: skip
 
     def _substeps_numpy(self, t0, dt_target, n_sub, h, k_spring, c_damp, extra, alpha, normals, caps0, caps1):
