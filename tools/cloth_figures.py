@@ -1,0 +1,139 @@
+"""The cloth figures for the README: a clip of the skirt and the necklace in motion, and a
+before/after of loose garments on the dance clip.
+
+    python tools/cloth_figures.py            # -> docs/images/cloth_motion.gif, docs/images/cloth_before_after.png
+
+"Before" is the engine as it was: the skirt skinned from the nearest body vertices (each
+half rides its own thigh), clipped to the person mask and cut by the legs' occluder, no
+cloth stage. "After" is today's: weights spread, hanging faces unclipped, the legs inside
+it, the cloth simulated.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from unittest import mock
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tryon import EngineOptions, TryOnEngine  # noqa: E402
+from tryon.catalog.catalog import Catalog  # noqa: E402
+from tryon.video import VideoFile  # noqa: E402
+
+OUT = ROOT / "docs" / "images"
+CLIP = ROOT / "samples" / "dance.mp4"
+#: The dancer's region of the 600x600 clip (x0, y0, x1, y1).
+CROP = (60, 60, 460, 580)
+
+
+def _frames() -> list[np.ndarray]:
+    return [f for f, _ in VideoFile(CLIP)]
+
+
+def _before_skirt():
+    """The skirt as the importer made it before: raw transferred weights."""
+    import tryon.catalog.makehuman_clothes as mhc
+    from tryon.catalog.fit.rigging import for_category
+
+    with mock.patch.object(mhc, "for_garment", lambda skin, pos, faces, kind, m=None: for_category(skin, kind)):
+        from tryon.catalog.bundled import bundled, original_file
+
+        b = bundled("charcoal-skirt")
+        g = mhc.import_makehuman_clothes(
+            original_file(b.id, ROOT / "garments"),
+            item_id="charcoal-skirt-before",
+            name=b.name,
+            category=b.category,
+            piece="bottom",
+            base_color_srgb=tuple(c / 255 for c in b.color_srgb),
+        )
+    return g
+
+
+def _run(items, frames, before: bool, with_pose: bool = False) -> list:
+    import tryon.cloth.stage as stage
+    import tryon.engine as engine_module
+
+    options = EngineOptions(cloth=None) if before else EngineOptions()
+    none = lambda *a, **k: None  # noqa: E731
+    patches = [mock.patch.object(m, "garment_part_cloth", none) for m in (stage, engine_module)]
+    for p in patches if before else ():  # no split (everything clipped), the legs' occluder kept
+        p.start()
+    try:
+        with TryOnEngine(items=items, options=options) as engine:
+            results = engine.process_stream(frames, fps=30, pipelined=False)
+            return [(r.image, r.pose) if with_pose else r.image for r in results]
+    finally:
+        for p in patches if before else ():
+            p.stop()
+
+
+def _crop(img: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    x0, y0, x1, y1 = CROP
+    out = img[y0:y1, x0:x1]
+    return cv2.resize(out, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale != 1.0 else out
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    img = img.copy()
+    cv2.putText(img, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 3, cv2.LINE_AA)
+    cv2.putText(img, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (20, 20, 20), 1, cv2.LINE_AA)
+    return img
+
+
+def before_after(frames) -> Path:
+    picks = (20, 50, 80)
+    catalog = Catalog()
+    before = _run([_before_skirt()], frames, before=True)
+    after = _run([catalog.get("charcoal-skirt")], frames, before=False)
+    dress = _run([catalog.get("emerald-maxi-dress")], frames, before=False)
+    rows = [
+        np.hstack([_label(_crop(before[i], 0.6), f"before, frame {i}") for i in picks]),
+        np.hstack([_label(_crop(after[i], 0.6), f"after, frame {i}") for i in picks]),
+        np.hstack([_label(_crop(dress[i], 0.6), f"dress, frame {i}") for i in picks]),
+    ]
+    path = OUT / "cloth_before_after.png"
+    cv2.imwrite(str(path), np.vstack(rows))
+    return path
+
+
+def motion_clip(frames) -> Path:
+    """The skirt and the necklace on the dancer, with a close-up of the neck beside it."""
+    from PIL import Image
+
+    shots = _run(["charcoal-skirt", "chain-necklace"], frames, before=False, with_pose=True)
+    tiles = []
+    centre = None
+    for img, pose in shots[10:90:2]:
+        body = _crop(img, 0.45)
+        h = body.shape[0]
+        if pose is not None:  # the neck: below the shoulders' midpoint, followed smoothly
+            kp = pose.keypoints_px
+            c = np.array([(kp[11, 0] + kp[12, 0]) / 2, (kp[11, 1] + kp[12, 1]) / 2 + 25])
+            centre = c if centre is None else 0.7 * centre + 0.3 * c
+        cx, cy = (300, 200) if centre is None else centre.astype(int)
+        half_w, half_h = 70, 60
+        x0, y0 = max(cx - half_w, 0), max(cy - half_h, 0)
+        neck = cv2.resize(img[y0 : y0 + 2 * half_h, x0 : x0 + 2 * half_w], (int(h * 140 / 120), h))
+        tiles.append(np.hstack([body, neck]))
+    pil = [Image.fromarray(cv2.cvtColor(t, cv2.COLOR_BGR2RGB)).quantize(colors=64) for t in tiles]
+    path = OUT / "cloth_motion.gif"
+    pil[0].save(path, save_all=True, append_images=pil[1:], duration=66, loop=0, optimize=True)
+    return path
+
+
+def main() -> int:
+    frames = _frames()
+    if "--clip-only" not in sys.argv:
+        print(before_after(frames))
+    print(motion_clip(frames))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
