@@ -278,3 +278,26 @@ def test_compiled_loop_matches_the_numpy_reference(mannequin, items):
                 out[use_numpy, item.id] = np.concatenate([d.positions_cam_m for d in drawn])
         for item_id in (SKIRT, NECKLACE):
             np.testing.assert_allclose(out[False, item_id], out[True, item_id], atol=1e-6)
+
+
+def test_hoop_earrings_bend_without_parting(mannequin):
+    """A hoop is one piece: its height bands move it by blending, so no edge opens up."""
+    from tryon.cloth.tethers import mesh_edges
+
+    hoops = Catalog().get("hoop-earrings")
+    scene = Scene(mannequin, lambda t: (sway_x_m(t, 1.5), 30 * np.sin(4 * t), 0.0))
+    stage = ClothStage(mannequin)
+    edges = mesh_edges(hoops.parts[0].faces)
+    moved, worst = 0.0, 0.0
+    for i in range(60):
+        t = i / 30
+        body = scene.body(t)
+        rigid = deform_item(hoops, body)
+        drawn = stage.apply(hoops, rigid, body, int(round(t * 1000)))
+        p, q = drawn[0].positions_cam_m, rigid[0].positions_cam_m
+        now = np.linalg.norm(p[edges[:, 0]] - p[edges[:, 1]], axis=1)
+        was = np.linalg.norm(q[edges[:, 0]] - q[edges[:, 1]], axis=1)
+        worst = max(worst, float((now / np.maximum(was, 1e-9)).max()))
+        moved = max(moved, float(np.abs(p - q).max()))
+    assert moved > 0.003  # it swings
+    assert worst < 1.6, worst

@@ -8,7 +8,7 @@ links, the pendant on its bail) are joined by distance constraints; each particl
 its rigid position by a radius growing with its drop below the item's top (so the clasp at
 the nape stays, the pendant swings most); and each piece may not go toward the body further
 than its bind gap (its half-space, along the direction from the nearest body point). The
-pieces move rigidly with their particle (translation).
+pieces move rigidly with their particle (translation); a hoop's bands bend it smoothly.
 
 Positions are bind model metres (y up); see :mod:`tryon.frames`.
 """
@@ -38,41 +38,58 @@ BODY_MARGIN_M = 0.002
 @dataclass(frozen=True)
 class ChainCloth:
     """labels : (V,) int64, each vertex's piece (over the item's parts' vertices, concatenated
-    in part order). rest_centroids_m : (K, 3) bind model metres. model : the particles' cloth.
-    away_bind : (K, 3) unit directions away from the body at bind (the half-spaces' normals)."""
+    in part order). follow, follow_w : (V, 2) the two pieces each vertex moves with and their
+    weights (a piece of its own: weights 1, 0; a height band of a hoop: the two bands around
+    it, so the hoop bends instead of parting). rest_centroids_m : (K, 3) bind model metres.
+    model : the particles' cloth. away_bind : (K, 3) unit directions away from the body at
+    bind (the half-spaces' normals)."""
 
     labels: np.ndarray
+    follow: np.ndarray
+    follow_w: np.ndarray
     rest_centroids_m: np.ndarray
     model: ClothModel
     away_bind: np.ndarray
 
 
-def _pieces(positions_m: np.ndarray, faces: np.ndarray) -> np.ndarray:
+def _pieces(positions_m: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(V,) piece labels, and (V, 2) pieces and weights each vertex follows."""
     n = len(positions_m)
     f = np.asarray(faces, dtype=np.int64)
     adj = sp.coo_matrix((np.ones(f.size), (f.ravel(), np.roll(f, 1, axis=1).ravel())), shape=(n, n))
     k, label = connected_components(adj, directed=False)
     if k >= MIN_PIECES:
-        return label
-    # Few pieces: each in height bands.
+        return label, np.stack([label, label], axis=1), np.stack([np.ones(n), np.zeros(n)], axis=1)
+    # Few pieces: each in height bands; a vertex follows the two bands whose mean heights
+    # bracket it (linear in height), so the piece bends smoothly.
     out = np.empty(n, np.int64)
+    follow = np.empty((n, 2), np.int64)
+    follow_w = np.empty((n, 2))
     next_label = 0
     for c in range(k):
         idx = np.flatnonzero(label == c)
         y = positions_m[idx, 1]
-        edges = np.quantile(y, np.linspace(0, 1, BANDS_PER_PIECE + 1)[1:-1])
-        band = np.searchsorted(edges, y)
+        cuts = np.quantile(y, np.linspace(0, 1, BANDS_PER_PIECE + 1)[1:-1])
+        band = np.searchsorted(cuts, y)
+        _, band = np.unique(band, return_inverse=True)
+        nb = band.max() + 1
+        centre_y = np.bincount(band, y, minlength=nb) / np.bincount(band, minlength=nb)
+        hi = np.clip(np.searchsorted(centre_y, y), 1, max(nb - 1, 1))
+        lo = hi - 1 if nb > 1 else hi * 0
+        span = np.maximum(centre_y[hi] - centre_y[lo], 1e-9)
+        t = np.clip((y - centre_y[lo]) / span, 0.0, 1.0) if nb > 1 else np.zeros(len(y))
         out[idx] = next_label + band
-        next_label += BANDS_PER_PIECE
-    _, out = np.unique(out, return_inverse=True)
-    return out
+        follow[idx] = np.stack([next_label + lo, next_label + hi], axis=1)
+        follow_w[idx] = np.stack([1.0 - t, t], axis=1)
+        next_label += nb
+    return out, follow, follow_w
 
 
 def chain_cloth(positions_m: np.ndarray, faces: np.ndarray, body_vertices_m: np.ndarray) -> ChainCloth:
     """The particle chain of a rigid item at bind ``positions_m`` (V, 3) with ``faces``;
     ``body_vertices_m`` (B, 3) the mannequin's skin at bind (for the half-spaces)."""
     p = np.asarray(positions_m, dtype=np.float64)
-    labels = _pieces(p, faces)
+    labels, follow, follow_w = _pieces(p, faces)
     k = labels.max() + 1
     counts = np.bincount(labels, minlength=k).astype(np.float64)
     centroids = np.stack([np.bincount(labels, p[:, a], minlength=k) for a in range(3)], axis=1) / counts[:, None]
@@ -95,4 +112,4 @@ def chain_cloth(positions_m: np.ndarray, faces: np.ndarray, body_vertices_m: np.
     away = centroids - np.asarray(body_vertices_m, dtype=np.float64)[nearest]
     away /= np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
     model = ClothModel.from_rest(centroids, edges, radius, body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0))
-    return ChainCloth(labels, centroids, model, away)
+    return ChainCloth(labels, follow, follow_w, centroids, model, away)

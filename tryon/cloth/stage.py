@@ -224,7 +224,8 @@ class ClothStage:
             extra_accel_m_s2=GRAVITY_CAM_M_S2 - R @ GRAVITY_MODEL_M_S2,
         )
         x = sim.step(frame, dt)
-        moved = pos + (x - targets)[chain.labels]
+        shift = x - targets
+        moved = pos + np.einsum("vk,vka->va", chain.follow_w, shift[chain.follow])
         out, start = [], 0
         for k in range(len(item.parts)):
             d = parts[k]
