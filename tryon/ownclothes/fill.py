@@ -1,0 +1,236 @@
+"""What is behind the shopper: a clean plate learnt in a stream, and inpainting where none is known.
+
+- :class:`CleanPlate`: for a still camera (the mirror, a kiosk). Every pixel outside the
+  (grown) person is the empty scene: the plate takes it at once the first time and follows it
+  slowly after (the light drifts); frames with nobody in view teach the whole plate. When
+  most of what the plate knows stops matching the frame for a few updates in a row (the camera
+  moved, the scene changed), it starts over. A per-channel gain, from the scene around the
+  shopper, brings the plate to the current exposure for the pixels the shopper hides.
+- :class:`Inpainter`: where no plate is known (a photo, a stream's first seconds, a pixel the
+  shopper always hides). Live, a push-pull fill (a mask-weighted Gaussian pyramid down and up:
+  the surroundings' colours spread smoothly into the hole, under a millisecond at the reduced
+  size) held steady by averaging it over frames while the hole keeps still; stills use
+  OpenCV's Telea inpainting, which keeps more of the surroundings' structure.
+
+Frames are (H, W, 3) uint8 BGR; masks at a working size (w, h) say it in their names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PlateOptions:
+    """update_every : frames between plate updates (a still camera's scene changes slowly).
+    rate : how much of the plate one update replaces where it is known. known_after : updates
+    a pixel needs to count as known. change_level : grey levels a pixel must differ by to
+    count as changed (after the exposure is matched); change_share : the share of known pixels
+    that must, change_strikes :
+    for this many updates in a row, to start over. person_margin_px : the person mask is
+    grown this much (working px) before its outside is learnt."""
+
+    update_every: int = 3
+    rate: float = 0.15
+    known_after: int = 2
+    change_level: float = 25.0
+    change_share: float = 0.25
+    change_strikes: int = 3
+    person_margin_px: int = 4
+
+
+class CleanPlate:
+    """The empty scene of a still camera, learnt pixel by pixel from where the shopper is not."""
+
+    def __init__(self, options: PlateOptions | None = None) -> None:
+        self.options = options or PlateOptions()
+        self.reset()
+
+    def reset(self) -> None:
+        self._acc: np.ndarray | None = None  # (H, W, 3) float32
+        self._plate8: np.ndarray | None = None  # (H, W, 3) uint8, cached from _acc
+        self._count: np.ndarray | None = None  # (h, w) uint8 at the working size
+        self._small: np.ndarray | None = None  # (h, w, 3) uint8 plate at the working size
+        self._frames = 0
+        self._strikes = 0
+        self.gain = np.ones(3, np.float32)
+        #: How many times the plate started over (camera moved, scene changed).
+        self.restarts = 0
+
+    def known(self, work_size: tuple[int, int]) -> np.ndarray:
+        """(h, w) bool: pixels the plate knows, at ``work_size``."""
+        w, h = work_size
+        if self._count is None or self._count.shape != (h, w):
+            return np.zeros((h, w), bool)
+        return self._count >= self.options.known_after
+
+    def update(self, frame_bgr: np.ndarray, frame_small: np.ndarray, person_work: np.ndarray | None) -> None:
+        """Learn from one frame. frame_small : the frame at the working size (w, h);
+        person_work : (h, w) bool, the person there (None: nobody in view)."""
+        o = self.options
+        H, W = frame_bgr.shape[:2]
+        h, w = frame_small.shape[:2]
+        if self._acc is None or self._acc.shape[:2] != (H, W) or self._count.shape != (h, w):
+            self.reset()
+            self._acc = np.zeros((H, W, 3), np.float32)
+            self._count = np.zeros((h, w), np.uint8)
+        self._frames += 1
+        young = int(self._count.max()) < o.known_after
+        if not young and (self._frames - 1) % o.update_every:
+            self._gain(frame_small, person_work)
+            return
+        if person_work is None:
+            bg = np.ones((h, w), np.uint8)
+        else:
+            k = 2 * o.person_margin_px + 1
+            grown = cv2.dilate(person_work.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            bg = 1 - grown
+        if self._changed(frame_small, bg > 0):
+            count_shape, restarts = self._count.shape, self.restarts + 1
+            self.reset()
+            self.restarts = restarts
+            self._acc = np.zeros((H, W, 3), np.float32)
+            self._count = np.zeros(count_shape, np.uint8)
+        # The light drifts: the whole plate (the pixels the shopper hides too) follows the
+        # exposure change seen on what is visible, then the visible pixels are learnt exactly.
+        ratio = self._ratio(frame_small, bg > 0)
+        if ratio is not None and np.abs(ratio - 1.0).max() > 0.01:
+            cv2.multiply(self._acc, tuple(float(x) for x in ratio) + (0.0,), dst=self._acc)
+            self.gain = np.ones(3, np.float32)
+        new = (bg > 0) & (self._count == 0)
+        old = (bg > 0) & (self._count > 0)
+        if new.any():
+            new_full = cv2.resize(new.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+            np.copyto(self._acc, frame_bgr, where=new_full[:, :, None] > 0, casting="unsafe")
+        if old.any():
+            old_full = cv2.resize(old.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+            cv2.accumulateWeighted(frame_bgr, self._acc, o.rate, mask=old_full)
+        self._count[bg > 0] = np.minimum(self._count[bg > 0], 254) + 1
+        self._plate8 = None
+        self._small = cv2.resize(self.plate(), (w, h), interpolation=cv2.INTER_AREA)
+        self._gain(frame_small, person_work)
+
+    def _changed(self, frame_small: np.ndarray, bg: np.ndarray) -> bool:
+        """Whether the scene no longer matches the plate (counted over updates)."""
+        o = self.options
+        if self._small is None:
+            return False
+        sel = bg & (self._count >= o.known_after)
+        if sel.sum() < 0.05 * sel.size:
+            return False
+        ratio = self._ratio(frame_small, sel)
+        ref = self._small if ratio is None else cv2.convertScaleAbs(self._small.astype(np.float32) * ratio)
+        diff = cv2.absdiff(frame_small, ref).max(axis=2)[sel]
+        if float((diff > o.change_level).mean()) > o.change_share:
+            self._strikes += 1
+        else:
+            self._strikes = 0
+        return self._strikes >= o.change_strikes
+
+    def _ratio(self, frame_small: np.ndarray, visible: np.ndarray) -> np.ndarray | None:
+        """(3,) the frame's exposure over the plate's, per channel, where both show the scene
+        (``visible`` (h, w) bool at the working size), or None when too little is known."""
+        if self._small is None:
+            return None
+        sel = ((self._count >= self.options.known_after) & visible).astype(np.uint8)
+        if cv2.countNonZero(sel) < 64:
+            return None
+        now = np.array(cv2.mean(frame_small, sel)[:3], np.float32)
+        then = np.array(cv2.mean(self._small, sel)[:3], np.float32)
+        return np.clip((now + 1.0) / (then + 1.0), 0.6, 1.6).astype(np.float32)
+
+    def _gain(self, frame_small: np.ndarray, person_work: np.ndarray | None) -> None:
+        """Between updates: the exposure now against the plate's, from the scene around the shopper."""
+        visible = np.ones(frame_small.shape[:2], bool) if person_work is None else ~person_work
+        g = self._ratio(frame_small, visible)
+        if g is not None:
+            self.gain = (0.5 * self.gain + 0.5 * g).astype(np.float32)
+
+    def plate(self) -> np.ndarray | None:
+        """(H, W, 3) uint8: the learnt scene (zeros where never seen), or None before any frame."""
+        if self._acc is None:
+            return None
+        if self._plate8 is None:
+            self._plate8 = cv2.convertScaleAbs(self._acc)
+        return self._plate8
+
+    def fill(self, roi: tuple[int, int, int, int]) -> np.ndarray:
+        """(y1 - y0, x1 - x0, 3) uint8: the plate over ``roi`` = (x0, y0, x1, y1), brought to the
+        current exposure."""
+        x0, y0, x1, y1 = roi
+        crop = self.plate()[y0:y1, x0:x1]
+        if np.allclose(self.gain, 1.0, atol=0.01):
+            return crop
+        return cv2.convertScaleAbs(crop.astype(np.float32) * self.gain)
+
+
+def push_pull(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(h, w, 3) float32: ``img`` with the pixels where ``valid`` (h, w) is 0 filled smoothly
+    from their surroundings (mask-weighted Gaussian pyramid down, then up; known pixels kept)."""
+    wgt = valid.astype(np.float32)
+    levels = [(img.astype(np.float32) * wgt[:, :, None], wgt)]
+    while min(levels[-1][1].shape) > 2:
+        c, m = levels[-1]
+        levels.append((cv2.pyrDown(c), cv2.pyrDown(m)))
+    c, m = levels[-1]
+    out = c / np.maximum(m, 1e-6)[:, :, None]
+    if (m <= 1e-6).any():  # nothing known at all at the top: the mean of what is
+        total = max(float(levels[0][1].sum()), 1e-6)
+        mean = levels[0][0].reshape(-1, 3).sum(axis=0) / total
+        out[m <= 1e-6] = mean
+    for c, m in reversed(levels[:-1]):
+        up = cv2.pyrUp(out, dstsize=(m.shape[1], m.shape[0]))
+        a = np.clip(m * 2.0, 0.0, 1.0)[:, :, None]
+        out = a * (c / np.maximum(m, 1e-6)[:, :, None]) + (1.0 - a) * up
+    return out
+
+
+@dataclass(frozen=True)
+class InpaintOptions:
+    """hole_grow_px : the person's hole is grown this much (inpainting px), past its soft edge.
+    steady : how much of the previous frame's fill is kept while the hole keeps still (0: none).
+    still_iou : the hole's overlap with the last one above which it counts as still.
+    telea_radius_px : Telea's neighbourhood for stills."""
+
+    hole_grow_px: int = 2
+    steady: float = 0.8
+    still_iou: float = 0.9
+    telea_radius_px: int = 4
+
+
+class Inpainter:
+    """Fills the person's region from the scene around it, at a reduced size."""
+
+    def __init__(self, options: InpaintOptions | None = None) -> None:
+        self.options = options or InpaintOptions()
+        self.reset()
+
+    def reset(self) -> None:
+        self._last_hole: np.ndarray | None = None
+        self._last_fill: np.ndarray | None = None
+
+    def fill(self, frame_small: np.ndarray, person: np.ndarray, still_image: bool = False) -> np.ndarray:
+        """(h, w, 3) uint8: ``frame_small`` (h, w, 3) with the (grown) ``person`` (h, w) bool
+        replaced by the scene around it. ``still_image``: a photo (Telea, no history)."""
+        o = self.options
+        k = 2 * o.hole_grow_px + 1
+        hole = cv2.dilate(person.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        if still_image:
+            self.reset()
+            return cv2.inpaint(frame_small, hole * 255, o.telea_radius_px, cv2.INPAINT_TELEA)
+        new = push_pull(frame_small, hole == 0)
+        last, last_hole = self._last_fill, self._last_hole
+        if last is not None and last.shape == new.shape and o.steady > 0:
+            inter = np.count_nonzero(hole & last_hole)
+            union = max(np.count_nonzero(hole | last_hole), 1)
+            if inter / union >= o.still_iou:
+                both = (hole & last_hole).astype(bool)
+                new[both] = o.steady * last[both] + (1.0 - o.steady) * new[both]
+        self._last_fill, self._last_hole = new, hole
+        out = frame_small.copy()
+        sel = hole > 0
+        out[sel] = np.clip(new[sel] + 0.5, 0, 255).astype(np.uint8)
+        return out

@@ -1,0 +1,332 @@
+"""What of the shopper's own clothes must go: the removal mask.
+
+Each frame, from what the engine already knows, what should stay visible is:
+
+- the bare body: the posed low-poly proxy (the occluder), grown a little along its normals
+  for flesh, rasterized with OpenCV at the working resolution (no GL readback);
+- the head (with a margin for hair and a cap), the hands (the proxy's hands and the
+  keep-out's hand outlines), long hair (the keep-out's hair), and skin (pixels the colour of
+  the face) -- bare arms and legs are never taken for clothes;
+- what the items draw (they cover whatever lies under them: replacing it is harmless).
+
+The shopper's pixels outside all of that, in the zone an item replaces, are their own
+clothes. The zone is the body part the item dresses (:func:`replaced_regions`: torso and arms
+for a top or a coat, hips and legs for trousers, the whole figure for a dress, the feet for
+shoes), widened by ``reach`` shoulder widths (a wide coat's sides, a trouser leg's flare), in
+the image rows the item covers. Unsure means remove less: around a limb the image does not
+support (a guessed arm) nothing is removed, and without a person mask nothing at all.
+
+Everything is worked at ``work_px`` on the longest side; the mask comes back as a soft (H, W)
+float32 at the frame's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from tryon.body.mannequin import Mannequin
+from tryon.body.skinning import linear_blend_skinning
+from tryon.body.solver import PosedBody
+from tryon.catalog.categories import CATEGORIES
+from tryon.catalog.item import Garment
+from tryon.deform import GATED_REGIONS
+from tryon.frames import project
+from tryon.pose.landmarks import L
+from tryon.pose.types import Pose
+
+#: Occluder body regions (see :func:`tryon.body.mannequin.bone_region`).
+TORSO, HEAD, ARMS, HANDS, LEGS, FEET = (0,), (1,), (2, 3), (4, 5), (6, 7), (8, 9)
+NUM_REGIONS = 10
+
+
+def replaced_regions(item: Garment) -> tuple[int, ...]:
+    """The body regions whose own clothes ``item`` replaces (from its category's facts):
+    shoes the feet; skinned clothes the torso and arms (an upper garment), the torso and legs
+    (a lower one), or all three (a dress, an outfit); other accessories nothing."""
+    cat = CATEGORIES[item.category]
+    if not cat.skinned:
+        return FEET if cat.right_bone is not None and cat.clip_to_person and cat.bone.startswith("foot") else ()
+    if cat.body_half == "upper":
+        return TORSO + ARMS
+    if cat.body_half == "lower":
+        return TORSO + LEGS
+    return TORSO + ARMS + LEGS
+
+
+@dataclass(frozen=True)
+class OwnClothesOptions:
+    """How the shopper's own clothes are found and replaced.
+
+    enabled : the whole stage (``EngineOptions.own_clothes``).
+    work_px : longest side the masks are worked at, px. inpaint_px : likewise for inpainting.
+    flesh_m : how far the body proxy is grown along its normals for flesh, metres.
+    reach : how far beside the dressed body part own clothes are looked for, shoulder widths.
+    shoe_reach : likewise around the feet (a real shoe's sole and toe), shoulder widths.
+    row_margin : how far below the rows an item covers the zone extends, shoulder widths;
+    row_above : how far above them (a coat's shoulders stand above a fitted top's).
+    head_margin : kept around the head (hair volume, a cap), head widths.
+    hand_margin : kept around the hands (a held phone, a cup), shoulder widths.
+    skin : keep pixels the colour of the face's skin. skin_tolerance : Lab distance.
+    min_confidence : a limb whose bones the image supports less (``bone_confidence``) is unsure:
+        nothing within ``reach`` of it is removed.
+    person_grow_px : the person mask is grown this much (working px) to catch its soft edge.
+    plate : learn a clean plate in streams (still cameras); inpainting fills what it lacks.
+    """
+
+    enabled: bool = True
+    work_px: int = 320
+    inpaint_px: int = 160
+    flesh_m: float = 0.002
+    reach: float = 0.6
+    shoe_reach: float = 0.12
+    row_margin: float = 0.05
+    row_above: float = 0.25
+    head_margin: float = 0.3
+    hand_margin: float = 0.02
+    skin: bool = True
+    skin_tolerance: float = 13.0
+    min_confidence: float = 0.75
+    person_grow_px: int = 2
+    plate: bool = True
+
+
+@dataclass(frozen=True)
+class RemovalMask:
+    """Own clothes to remove in one frame.
+
+    mask : (h, w) uint8 {0, 255} at the working size ``work_size`` = (w, h).
+    person : (h, w) bool, the (grown) person mask at the working size.
+    size : the frame's (width, height). empty : nothing to remove.
+    """
+
+    mask: np.ndarray
+    person: np.ndarray
+    size: tuple[int, int]
+
+    @property
+    def work_size(self) -> tuple[int, int]:
+        return self.mask.shape[1], self.mask.shape[0]
+
+    @property
+    def empty(self) -> bool:
+        return not self.mask.any()
+
+    def to_frame(self, strength: float = 1.0) -> np.ndarray:
+        """(H, W) float32 in [0, strength]: the mask at the frame's size, softly edged."""
+        w, h = self.size
+        up = cv2.resize(self.mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        return up.astype(np.float32) * np.float32(strength / 255.0)
+
+
+def work_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(w, h) with the frame's aspect and the longest side at most ``longest``."""
+    s = min(1.0, longest / max(width, height))
+    return max(1, round(width * s)), max(1, round(height * s))
+
+
+class BodyRaster:
+    """The posed proxy body rasterized per region at a working size (OpenCV, no GL).
+
+    ``regions(body, size)`` -> (NUM_REGIONS, h, w) uint8 {0, 255}; region r's triangles are
+    the occluder's faces whose vertices' highest region is r (as :func:`body_occluder` cuts).
+    """
+
+    def __init__(self, mannequin: Mannequin) -> None:
+        occ = mannequin.occluder
+        self._occ = occ
+        face_region = occ.regions[occ.faces].max(axis=1)
+        self._face_ids = [np.nonzero(face_region == r)[0] for r in range(NUM_REGIONS)]
+        self._faces_by_region = [occ.faces[ids] for ids in self._face_ids]
+        self._a, self._b, self._c = occ.faces[:, 0], occ.faces[:, 1], occ.faces[:, 2]
+        #: Occluder vertex ids per region, for the bones that drive each region.
+        self._region_bones = [np.unique(occ.skin.bones[occ.regions == r, 0]) for r in range(NUM_REGIONS)]
+
+    def region_confidence(self, body: PosedBody) -> np.ndarray:
+        """(NUM_REGIONS,) the least support any of a region's bones has in the image."""
+        out = np.ones(NUM_REGIONS)
+        for r, bones in enumerate(self._region_bones):
+            if len(bones):
+                out[r] = float(body.bone_confidence[bones].min())
+        return out
+
+    def regions(self, body: PosedBody, size: tuple[int, int], flesh_m: float) -> np.ndarray:
+        occ = self._occ
+        pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
+        pos = pos + nrm * np.float32(flesh_m)
+        K = body.intrinsics
+        w, h = size
+        px = project(pos, K) * np.array([w / K.width, h / K.height])
+        out = np.zeros((NUM_REGIONS, h, w), np.uint8)
+        if not np.isfinite(px).all() or (pos[:, 2] <= 0.05).any():
+            return out
+        fixed = np.round(px * 16).astype(np.int32)  # 4 bits of sub-pixel precision
+        # OpenCV fills a list of polygons by parity: a pixel two triangles cover is left out. The
+        # faces turned toward the camera cover a region's silhouette once (its back faces the
+        # same pixels again), so only they are drawn, each region in its own image.
+        facing = (
+            np.einsum("fi,fi->f", np.cross(pos[self._b] - pos[self._a], pos[self._c] - pos[self._a]), pos[self._a]) < 0)
+        for r, faces in enumerate(self._faces_by_region):
+            sel = faces[facing[self._face_ids[r]]]
+            if len(sel):
+                cv2.fillPoly(out[r], fixed[sel], 255, lineType=cv2.LINE_8, shift=4)
+        return out
+
+
+def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> np.ndarray | None:
+    """(3,) Lab median of the skin around the nose (below the eyes), or None when the face is
+    not seen well. ``frame_small`` is the frame at ``size``."""
+    face = [L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EAR, L.RIGHT_EAR]
+    if (pose.visibility[face] < 0.6).any():
+        return None
+    s = np.array([size[0] / pose.width, size[1] / pose.height])
+    kp = pose.keypoints_px.astype(np.float64) * s
+    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    r = max(1, int(round(0.12 * head_w)))
+    x, y = kp[L.NOSE]
+    x0, x1 = int(np.clip(x - r, 0, size[0])), int(np.clip(x + r + 1, 0, size[0]))
+    y0, y1 = int(np.clip(y - r, 0, size[1])), int(np.clip(y + 0.5 * r + 1, 0, size[1]))
+    patch = frame_small[y0:y1, x0:x1]
+    if patch.size < 12:
+        return None
+    lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    return np.median(lab, axis=0)
+
+
+def _rows(items_px: Sequence[np.ndarray], h: int, above: float, below: float) -> np.ndarray:
+    """(h,) bool: rows any of the items' projected vertices (each (V, 2) working px) span,
+    ``above`` px higher and ``below`` px lower."""
+    rows = np.zeros(h, bool)
+    for p in items_px:
+        if len(p):
+            y0 = int(np.clip(np.floor(p[:, 1].min() - above), 0, h))
+            y1 = int(np.clip(np.ceil(p[:, 1].max() + below) + 1, 0, h))
+            rows[y0:y1] = True
+    return rows
+
+
+def _near(src: np.ndarray, dist_px: float) -> np.ndarray:
+    """(h, w) bool: within ``dist_px`` of any nonzero pixel of ``src`` (uint8; L2 distance)."""
+    if not cv2.countNonZero(src):
+        return np.zeros(src.shape, bool)
+    d = cv2.distanceTransform(cv2.bitwise_not(src), cv2.DIST_L2, 3)
+    return d <= dist_px
+
+
+def _union(images: Sequence[np.ndarray]) -> np.ndarray:
+    """uint8 (h, w): the pixelwise maximum of some same-size uint8 images."""
+    out = images[0].copy()
+    for img in images[1:]:
+        cv2.max(out, img, dst=out)
+    return out
+
+
+def _head_ellipse(keep: np.ndarray, kp: np.ndarray, head_w: float, unit: float, margin: float) -> None:
+    """Mark the head (from the ears, or the nose on a turned head) with ``margin`` head widths
+    around it for hair and a cap, in ``keep`` (h, w) bool; kp : (33, 2) working px."""
+    head_w = max(head_w, 0.38 * unit)
+    ears = 0.5 * (kp[L.LEFT_EAR] + kp[L.RIGHT_EAR])
+    centre = ears if abs(kp[L.LEFT_EAR, 0] - kp[L.RIGHT_EAR, 0]) > 0.2 * head_w else kp[L.NOSE]
+    c = (int(round(centre[0])), int(round(centre[1] - 0.1 * head_w)))
+    img = np.zeros(keep.shape, np.uint8)
+    # Above the ears the head with its hair or cap, all round; below them the face to the chin.
+    top = (int(round((0.55 + margin) * head_w)), int(round((0.95 + margin) * head_w)))
+    cv2.ellipse(img, c, top, 0, 180, 360, 1, -1)
+    cv2.ellipse(img, c, (top[0], int(round(0.85 * head_w))), 0, 0, 180, 1, -1)
+    keep |= img > 0
+
+
+def removal_mask(
+    frame_bgr: np.ndarray,
+    pose: Pose,
+    body: PosedBody,
+    raster: BodyRaster,
+    items: Sequence[tuple[Garment, np.ndarray]],
+    keepout: np.ndarray | None = None,
+    options: OwnClothesOptions | None = None,
+    frame_small: np.ndarray | None = None,
+) -> RemovalMask:
+    """The own clothes to remove in this frame.
+
+    frame_bgr : (H, W, 3) uint8. pose : the frame's pose, with its person ``segmentation``
+    (without one nothing is removed). body : the solved body. items : each worn item with its
+    drawn vertices in camera metres (concatenated (V, 3)) -- which rows it covers.
+    keepout : the hands-and-hair mask (:func:`tryon.render.keepout.keepout_mask`), any
+    resolution with the frame's aspect. frame_small : the frame already shrunk to the work size.
+    """
+    o = options or OwnClothesOptions()
+    H, W = frame_bgr.shape[:2]
+    ws = work_size(W, H, o.work_px)
+    w, h = ws
+    empty = RemovalMask(np.zeros((h, w), np.uint8), np.zeros((h, w), bool), (W, H))
+    if pose.segmentation is None:
+        return empty
+    replace = sorted({r for item, _ in items for r in replaced_regions(item)})
+    if not replace:
+        return empty
+    s = np.array([w / W, h / H])
+    kp = pose.keypoints_px.astype(np.float64) * s
+    shoulder_w = float(np.linalg.norm(kp[L.LEFT_SHOULDER] - kp[L.RIGHT_SHOULDER]))
+    # A side view narrows the shoulders to nothing: the hips' or the head's size stands in.
+    hip_w = float(np.linalg.norm(kp[L.LEFT_HIP] - kp[L.RIGHT_HIP]))
+    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    unit = max(shoulder_w, 1.3 * hip_w, 2.2 * head_w, 4.0)
+
+    regions = raster.regions(body, ws, o.flesh_m)
+    conf = raster.region_confidence(body)
+    unsure = [r for r in GATED_REGIONS if conf[r] < o.min_confidence]
+
+    seg = cv2.resize(pose.segmentation, ws, interpolation=cv2.INTER_LINEAR) > 0.5
+    k = 2 * o.person_grow_px + 1
+    person = cv2.dilate(seg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+    if not person.any():
+        return empty
+
+    K = body.intrinsics
+    kscale = np.array([w / K.width, h / K.height])
+    margin = o.row_margin * unit
+    clothes_px, shoes_px = [], []
+    for item, positions in items:
+        regs = replaced_regions(item)
+        if not regs or len(positions) == 0 or (positions[:, 2] <= 0.05).any():
+            continue
+        p = project(positions, K) * kscale
+        (shoes_px if regs == FEET else clothes_px).append(p)
+
+    zone = np.zeros((h, w), bool)
+    kept_regions = set(range(NUM_REGIONS)) - set(unsure)
+    dressed = [r for r in replace if r not in FEET and r not in unsure]
+    if clothes_px and dressed:
+        src = _union([regions[r] for r in dressed])
+        zone |= _near(src, o.reach * unit) & _rows(clothes_px, h, o.row_above * unit, margin)[:, None]
+    feet = [r for r in FEET if r in replace and r not in unsure]
+    if shoes_px and feet:
+        src = _union([regions[r] for r in feet])
+        zone |= _near(src, o.shoe_reach * unit) & _rows(shoes_px, h, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
+        kept_regions -= set(feet)  # the virtual shoe replaces the real foot: only it is drawn there
+    if unsure:
+        zone &= ~_near(_union([regions[r] for r in unsure]), o.reach * unit)
+    zone &= person
+    if not zone.any():
+        return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+
+    keep = _union([regions[r] for r in sorted(kept_regions)]) > 0
+    _head_ellipse(keep, kp, head_w, unit, o.head_margin)
+    hands = cv2.max(regions[HANDS[0]], regions[HANDS[1]])
+    keep |= _near(hands, o.hand_margin * unit)
+    if keepout is not None:
+        keep |= cv2.resize(keepout, ws, interpolation=cv2.INTER_LINEAR) > 0.25
+    if o.skin:
+        small = frame_small if frame_small is not None else cv2.resize(frame_bgr, ws, interpolation=cv2.INTER_AREA)
+        skin = skin_colour(small, pose, ws)
+        if skin is not None:
+            ys, xs = np.nonzero(zone & ~keep)
+            if len(ys):
+                lab = cv2.cvtColor(small[ys, xs][None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+                near_skin = np.linalg.norm(lab - skin, axis=1) < o.skin_tolerance
+                keep[ys[near_skin], xs[near_skin]] = True
+    remove = (zone & ~keep).astype(np.uint8) * 255
+    return RemovalMask(remove, person, (W, H))
