@@ -84,8 +84,10 @@ def dressed_scene(
     renderer,
     backdrop: np.ndarray,
     timestamp_ms: int | None = None,
+    colour: tuple[float, float, float, float] = OUTFIT_COLOUR,
 ) -> DressedScene:
-    """Render the mannequin posed by ``palette_cam`` in its wide outfit over ``backdrop``."""
+    """Render the mannequin posed by ``palette_cam`` in its wide outfit (``colour``, linear
+    RGBA) over ``backdrop``."""
     m = mannequin
     pos, nrm = linear_blend_skinning(m.positions_m, m.skin, palette_cam, m.normals)
     region = _region_of_vertices(m)
@@ -98,7 +100,7 @@ def dressed_scene(
         pos + nrm * grow[:, None],
         nrm,
         faces_outfit,
-        material=Material("outfit", np.array(OUTFIT_COLOUR, np.float32), roughness=0.9),
+        material=Material("outfit", np.array(colour, np.float32), roughness=0.9),
     )
     light = Lighting.studio()
     both = renderer.render_layers(K, [bare, outfit], lighting=light)

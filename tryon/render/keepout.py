@@ -11,8 +11,11 @@ Two things it cannot know well are handled in 2D, from the camera frame:
   crown (the top of the person mask over the head) and the skin's at the nose; a bald head
   (crown the colour of skin) has none. Pixels of the person near the head that are closer to
   the hair colour than to the skin, that connect to the crown, and that are not in front of
-  the throat (hair falls to the sides) are hair. A heuristic: dark hair over a dark real
-  shirt can merge; the connection and a reach limit below the shoulders keep that rare.
+  the throat (hair falls to the sides) are hair. Dark hair or a dark cap over dark clothes is
+  common, so below the chin hair is told from clothes by shape and connection, not colour:
+  only a side with a strand beside the face (eyes to chin) has hair below the chin, within
+  the columns the strand leaves the jaw in (fanning out a little) and joined to it there,
+  and never lower than a reach below the shoulders; a garment never gets a hole in its middle.
 
 The result is one soft mask (h, w) float32 in [0, 1] at the person segmentation's working
 resolution; clothes are multiplied by ``1 - keepout``, jewelry and hats ignore it.
@@ -47,6 +50,11 @@ class KeepoutOptions:
     hair_tolerance: float = 2.5
     #: How far below the shoulders hair may reach, in head widths.
     hair_reach: float = 2.5
+    #: The share of rows from the eyes to the chin with hair beside the face for a side to have
+    #: a strand that falls below the chin (a cap or a short crop has none).
+    strand_rows: float = 0.6
+    #: How far a strand fans out sideways below the jaw, in head widths.
+    hair_fan: float = 0.35
 
 
 #: Longest side at which the hair is worked out, px.
@@ -193,16 +201,48 @@ def hair_mask(
     keep = np.zeros(n, bool)
     keep[touching] = True
     hair = keep[labels]
-    # Hair reaches below the chin only by falling beside the face. On a side with none beside
-    # the face (eyes to chin) the hair is short, and "hair" below the chin there is clothing of
-    # the hair's colour (a dark collar) joined to the crown through the neck or a dark face.
+    # Hair reaches below the chin only as strands falling beside the face: told from clothes
+    # of its colour by its shape and its connection to the head, not by the colour alone.
+    # - On a side with no strand beside the face (hair in most rows from the eyes to the
+    #   chin) the hair is short or under a cap, and "hair" below the chin there is clothing
+    #   (a dark collar or jacket) joined to the crown through the neck, a dark face or the cap.
+    # - Below the chin a strand stays within the columns it falls in beside the jaw (fanning
+    #   out a little over the shoulder), and is what stays joined to it there: a dark jacket
+    #   under dark hair keeps its middle, so a garment over it gets no hole.
     jaw = (int(np.clip(eye_y, 0, bh)), int(np.clip(chin_y, 0, bh)))
+    low = hair[jaw[1] :].copy()
     for side in (-1.0, 1.0):
         x0, x1 = sorted((cx + side * 0.4 * head_w, cx + side * 1.2 * head_w))
         ys, xs = box(x0, jaw[0], x1, jaw[1])
-        if hair[ys, xs].sum() < 0.1 * head_w * head_w:
-            half = slice(0, int(np.clip(cx, 0, bw))) if side < 0 else slice(int(np.clip(cx, 0, bw)), bw)
-            hair[jaw[1] :, half] = False
+        beside = hair[ys, xs]
+        half = slice(0, int(np.clip(cx, 0, bw))) if side < 0 else slice(int(np.clip(cx, 0, bw)), bw)
+        strand = beside.size > 0 and beside.any(axis=1).mean() >= o.strand_rows
+        if not strand or beside.sum() < 0.1 * head_w * head_w:
+            low[:, half] = False
+            continue
+        # The strand's columns where it leaves the jaw (its lowest quarter head width).
+        ys, xs = box(x0, chin_y - 0.25 * head_w, x1, chin_y)
+        cols = np.zeros(bw, np.uint8)
+        cols[xs][hair[ys, xs].any(axis=0)] = 1
+        strand_w = int(cols.sum())
+        fan = max(1, int(round(o.hair_fan * head_w)))
+        cols = cv2.dilate(cols[None], np.ones((1, 2 * fan + 1), np.uint8))[0] > 0
+        side_cols = np.zeros(bw, bool)
+        side_cols[half] = True
+        low[:, side_cols & ~cols] = False
+        # A strand has edges: the shirt shows beside it. Where the hair's colour spreads wider
+        # than the strand at the jaw (a dark jacket under dark hair) hair cannot be told from
+        # the clothes: from that row down the garment is drawn (remove less when unsure).
+        spread = cand[jaw[1] :, half].sum(axis=1)
+        ok = np.logical_and.accumulate(spread <= 1.5 * strand_w + 2)
+        low[~ok, half] = False
+    if low.size:
+        # What stays joined to the strands at the jaw line.
+        n, labels = cv2.connectedComponents(low.astype(np.uint8), connectivity=8)
+        top = np.unique(labels[: max(1, int(0.15 * head_w))][low[: max(1, int(0.15 * head_w))]])
+        joined = np.zeros(n, bool)
+        joined[top[top > 0]] = True
+        hair[jaw[1] :] = joined[labels]
     hair[: int(np.clip(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
     hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     out = np.zeros((h, w), np.uint8)
