@@ -7,7 +7,8 @@ The stages, in the order a frame travels (``STAGES``; each testable alone):
           -> details (face mesh, hands: only for items that need them) -> rig solve -> items
           (skin / attach, hide what is not seen) -> cloth (loose garments and jewelry swing:
           tryon.cloth) -> lighting -> keep-out (hands, hair) -> render (moderngl, body
-          occluder) -> composite -> FrameResult
+          occluder) -> cleanup (the shopper's own clothes the items leave uncovered: clean
+          plate / inpainting) -> composite -> FrameResult
 
 Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (pose,
 smoothing, stabilize, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
@@ -44,6 +45,7 @@ from tryon.deform import LEG_REGIONS, SKINNING_METHODS, body_occluder, deform_it
 from tryon.details import NO_DETAILS, DetailOptions, Details, DetailTracker, needed
 from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
 from tryon.image import as_bgr_uint8
+from tryon.ownclothes import Cleanup, OwnClothesOptions, OwnClothesRemover
 from tryon.pose.filters import PoseSmoother, SmoothingOptions
 from tryon.pose.landmarker import PoseEstimator, PoseOptions
 from tryon.pose.types import Pose
@@ -63,7 +65,7 @@ PIPELINE_SWITCH_INTERVAL_S = runtime.PIPELINE_SWITCH_INTERVAL_S
 
 #: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
 ANALYSIS_STAGES = ("pose", "smoothing", "stabilize", "details")
-DRAW_STAGES = ("skinning", "cloth", "lighting", "keepout", "render", "readback", "composite")
+DRAW_STAGES = ("skinning", "cloth", "lighting", "keepout", "render", "readback", "cleanup", "composite")
 STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
 class EngineOptions:
@@ -96,6 +98,10 @@ class EngineOptions:
     cloth : secondary motion in streams (skirts, dresses and long coats hang and swing,
         necklaces and earrings sway; see :mod:`tryon.cloth`), or None: everything follows
         its skin or bone rigidly.
+    own_clothes : the shopper's own clothes where the items leave them uncovered (a wide
+        coat's sides, a real shoe's sole) replaced by what is behind them: a clean plate learnt
+        in streams, inpainting where none is known (see :mod:`tryon.ownclothes`).
+        ``OwnClothesOptions(enabled=False)`` turns it off.
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -118,6 +124,7 @@ class EngineOptions:
     part_fade_ms: float = 120.0
     tune_runtime: bool = True
     cloth: ClothOptions | None = field(default_factory=ClothOptions)
+    own_clothes: OwnClothesOptions = field(default_factory=OwnClothesOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.lighting, str) and self.lighting != "estimate":
@@ -208,7 +215,8 @@ class FrameScene:
     draws : the deformed meshes to draw (camera metres); occluder : the posed body drawn
     depth-only, or None; lighting : the items' light; keepout : (h, w) float32 soft mask of
     hands and hair in front of clothes at the segmentation's size, or None; layer : the
-    rendered items, read back.
+    rendered items, read back. cleanup : the frame with the shopper's own clothes removed
+    where the items leave them uncovered, or None (off, or nothing to remove).
 
     New GL-side stages add their output as a typed field with a default here.
     """
@@ -221,6 +229,7 @@ class FrameScene:
     lighting: Lighting | None = None
     keepout: np.ndarray | None = None
     layer: ItemLayer | None = None
+    cleanup: Cleanup | None = None
 
 
 def _parse_item_spec(spec: str | Garment) -> tuple[str | Garment, str | None]:
@@ -273,6 +282,7 @@ class TryOnEngine:
         self.compositor = Compositor(antialias=o.antialias)
         self._broken_items: set[str] = set()  # item ids already warned about as not drawable
         self._cloth_failed: set[str] = set()  # item ids whose cloth failed (warned once, drawn skinned)
+        self.own_clothes = OwnClothesRemover(self.mannequin, o.own_clothes)
         self._closed = False
 
     # -- items (any thread) ----------------------------------------------------------
@@ -348,6 +358,7 @@ class TryOnEngine:
         self.clock.reset()
         if self.cloth is not None:
             self.cloth.reset()
+        self.own_clothes.reset()
 
     def process(self, frame, timestamp_ms: int | None = None) -> FrameResult:
         """Process one frame. Without ``timestamp_ms`` it is a still image (no tracking or
@@ -402,6 +413,7 @@ class TryOnEngine:
         self._step_light(a, scene)
         self._step_keepout(a, scene)
         self._step_render(a, scene)
+        self._step_cleanup(a, scene)
         return self._step_composite(a, scene)
 
     # -- the GL thread's steps -------------------------------------------------------
@@ -504,15 +516,35 @@ class TryOnEngine:
         a.timer.record("render", renderer.last_draw_ms)
         a.timer.record("readback", elapsed_ms - renderer.last_draw_ms)
 
+    def _step_cleanup(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """cleanup: the shopper's own clothes beside and under the items replaced by what is
+        behind them (streams: the clean plate, else inpainting; stills: inpainting)."""
+        if a.pose is not None and self.options.own_clothes.enabled:
+            items = []
+            for worn in a.items:
+                prefix = f"{worn.garment.id}/"
+                parts = [d.positions_cam_m for d in scene.draws if d.key.startswith(prefix)]
+                if parts:
+                    items.append((worn.garment, np.concatenate(parts)))
+            scene.cleanup = self.own_clothes.apply(
+                a.frame, a.pose, scene.body, items, scene.keepout, scene.opacity, stream=a.timestamp_ms is not None
+            )
+        a.timer.lap("cleanup")
+
     def _step_composite(self, a: FrameAnalysis, scene: FrameScene) -> FrameResult:
-        """composite: the read-back items over the frame."""
-        comp = self.compositor.composite(a.frame, scene.layer, self.options.mirror)
+        """composite: the read-back items over the frame (the cleaned frame, if any)."""
+        frame = scene.cleanup.image if scene.cleanup is not None else a.frame
+        comp = self.compositor.composite(frame, scene.layer, self.options.mirror)
         a.timer.lap("composite")
         return self._result(a, scene, comp.image, comp.coverage, scene.opacity)
 
     def _passthrough(self, a: FrameAnalysis, scene: FrameScene) -> FrameResult:
         """Nothing to draw: the frame as it came (mirrored if the engine mirrors)."""
         comp = self.compositor.passthrough(a.frame, self.options.mirror)
+        if a.timestamp_ms is not None:  # the clean plate learns from frames it leaves alone
+            a.timer.mark()
+            self.own_clothes.observe(a.frame, a.pose)
+            a.timer.lap("cleanup")
         a.timer.skip(DRAW_STAGES)
         return self._result(a, scene, comp.image, comp.coverage, 0.0)
 

@@ -72,7 +72,9 @@ class OwnClothesOptions:
     hand_margin : kept around the hands (a held phone, a cup), shoulder widths.
     skin : keep pixels the colour of the face's skin. skin_tolerance : Lab distance.
     min_confidence : a limb whose bones the image supports less (``bone_confidence``) is unsure:
-        nothing within ``reach`` of it is removed.
+        nothing nearer to it than to a dressed part, or within ``unsure_reach`` shoulder
+        widths of it, is removed; unless ``limb_on_person`` of its proxy lies on the person mask
+        (the solver followed the image there).
     person_grow_px : the person mask is grown this much (working px) to catch its soft edge.
     plate : learn a clean plate in streams (still cameras); inpainting fills what it lacks.
     """
@@ -90,6 +92,8 @@ class OwnClothesOptions:
     skin: bool = True
     skin_tolerance: float = 13.0
     min_confidence: float = 0.75
+    unsure_reach: float = 0.25
+    limb_on_person: float = 0.9
     person_grow_px: int = 2
     plate: bool = True
 
@@ -216,6 +220,14 @@ def _near(src: np.ndarray, dist_px: float) -> np.ndarray:
     return d <= dist_px
 
 
+def _distance(src: np.ndarray) -> np.ndarray:
+    """(h, w) float32: each pixel's L2 distance to the nearest nonzero pixel of ``src`` (uint8);
+    large everywhere when it has none."""
+    if not cv2.countNonZero(src):
+        return np.full(src.shape, 1e6, np.float32)
+    return cv2.distanceTransform(cv2.bitwise_not(src), cv2.DIST_L2, 3)
+
+
 def _union(images: Sequence[np.ndarray]) -> np.ndarray:
     """uint8 (h, w): the pixelwise maximum of some same-size uint8 images."""
     out = images[0].copy()
@@ -277,13 +289,21 @@ def removal_mask(
 
     regions = raster.regions(body, ws, o.flesh_m)
     conf = raster.region_confidence(body)
-    unsure = [r for r in GATED_REGIONS if conf[r] < o.min_confidence]
-
     seg = cv2.resize(pose.segmentation, ws, interpolation=cv2.INTER_LINEAR) > 0.5
     k = 2 * o.person_grow_px + 1
     person = cv2.dilate(seg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
     if not person.any():
         return empty
+    # A limb whose joints the image does not all show (an elbow below the frame) is still sure
+    # where its proxy lies on the person (the solver follows the mask there); a guessed limb
+    # that strays off the person is unsure.
+    unsure = []
+    for r in GATED_REGIONS:
+        if conf[r] < o.min_confidence:
+            drawn = cv2.countNonZero(regions[r])
+            on_person = np.count_nonzero(person[regions[r] > 0]) if drawn else 0
+            if drawn and on_person < o.limb_on_person * drawn:
+                unsure.append(r)
 
     K = body.intrinsics
     kscale = np.array([w / K.width, h / K.height])
@@ -296,19 +316,34 @@ def removal_mask(
         p = project(positions, K) * kscale
         (shoes_px if regs == FEET else clothes_px).append(p)
 
+    # Each pixel belongs to the body part nearest to it: only pixels nearest to a part an item
+    # dresses, and within reach of it, are that item's to clean (a top never takes the
+    # thighs beside a sitting shopper's waist, nor shoes the trouser hem).
     zone = np.zeros((h, w), bool)
     kept_regions = set(range(NUM_REGIONS)) - set(unsure)
     dressed = [r for r in replace if r not in FEET and r not in unsure]
-    if clothes_px and dressed:
-        src = _union([regions[r] for r in dressed])
-        zone |= _near(src, o.reach * unit) & _rows(clothes_px, h, o.row_above * unit, margin)[:, None]
-    feet = [r for r in FEET if r in replace and r not in unsure]
-    if shoes_px and feet:
-        src = _union([regions[r] for r in feet])
-        zone |= _near(src, o.shoe_reach * unit) & _rows(shoes_px, h, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
+    feet = [r for r in FEET if r in replace and r not in unsure] if shoes_px else []
+    dressed = dressed if clothes_px else []
+    if not dressed and not feet:
+        return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+    # The other limbs (the head and hands have keep-outs of their own; a coat's collar or
+    # cuff lies nearer to them than to the torso or arm it is worn on).
+    others = [regions[r] for r in ARMS + LEGS + FEET if r not in dressed and r not in feet]
+    d_other = _distance(_union(others)) if others else None
+    d_dressed = None
+    if dressed:
+        d_dressed = _distance(_union([regions[r] for r in dressed]))
+        zone |= (d_dressed <= o.reach * unit) & _rows(clothes_px, h, o.row_above * unit, margin)[:, None]
+    if feet:
+        d_feet = _distance(_union([regions[r] for r in feet]))
+        rows = _rows(shoes_px, h, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
+        zone |= (d_feet <= o.shoe_reach * unit) & rows
         kept_regions -= set(feet)  # the virtual shoe replaces the real foot: only it is drawn there
+        d_dressed = d_feet if d_dressed is None else np.minimum(d_dressed, d_feet)
+    if d_other is not None:
+        zone &= d_dressed < d_other
     if unsure:
-        zone &= ~_near(_union([regions[r] for r in unsure]), o.reach * unit)
+        zone &= ~_near(_union([regions[r] for r in unsure]), o.unsure_reach * unit)
     zone &= person
     if not zone.any():
         return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))

@@ -66,6 +66,10 @@ def _up(img: np.ndarray, roi: tuple[int, int, int, int], size: tuple[int, int]) 
     )
 
 
+#: Frames in a row with nobody found before a frame counts as the empty scene.
+EMPTY_FRAMES = 5
+
+
 class OwnClothesRemover:
     """The stage. ``apply`` once per frame with items; ``observe`` for stream frames without
     them (nobody in view, nothing worn), so the clean plate keeps learning; ``reset`` for a new
@@ -82,24 +86,33 @@ class OwnClothesRemover:
         self.raster = BodyRaster(mannequin)
         self.plate = CleanPlate(plate)
         self.inpainter = Inpainter(inpaint)
+        self._empty = 0
 
     def reset(self) -> None:
         self.plate.reset()
         self.inpainter.reset()
+        self._empty = 0
 
     def _small(self, frame: np.ndarray) -> np.ndarray:
         H, W = frame.shape[:2]
         return cv2.resize(frame, work_size(W, H, self.options.work_px), interpolation=cv2.INTER_LINEAR)
 
     def observe(self, frame_bgr: np.ndarray, pose: Pose | None) -> None:
-        """A stream frame the stage does not change: learn the plate from it (a person found,
-        but without a mask, teaches nothing)."""
+        """A stream frame the stage does not change: learn the plate from it (``pose`` None:
+        nobody in view, the whole frame after EMPTY_FRAMES such in a row; a person found but
+        without a mask teaches nothing)."""
         if not (self.options.enabled and self.options.plate):
             return
-        small = self._small(frame_bgr)
         if pose is None:
-            self.plate.update(frame_bgr, small, None)
-        elif pose.segmentation is not None:
+            # Nobody in view: the whole frame is the scene, once it has stayed so a moment
+            # (a pose model's miss for a frame or two must not bake the shopper in).
+            self._empty += 1
+            if self._empty >= EMPTY_FRAMES:
+                self.plate.update(frame_bgr, self._small(frame_bgr), None)
+            return
+        self._empty = 0
+        if pose.segmentation is not None:
+            small = self._small(frame_bgr)
             seg = cv2.resize(pose.segmentation, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
             self.plate.update(frame_bgr, small, seg > 0.5)
 

@@ -1,0 +1,51 @@
+"""How much of the shopper's own clothes still shows on real photos and clips (no truth).
+
+:func:`photo_leak` is the issue's measure: the shopper's pixels within 15% of the shoulder
+width beside the items, in the rows they cover, away from the hands and the face, that the
+engine left unchanged, over the items' area. Synthetic truth has its own, exact measures
+(:mod:`tryon.ownclothes.truth`).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from tryon.pose.landmarks import L
+from tryon.pose.types import Pose
+
+HAND_POINTS = (L.LEFT_WRIST, L.RIGHT_WRIST, L.LEFT_INDEX, L.RIGHT_INDEX, L.LEFT_PINKY, L.RIGHT_PINKY)
+
+
+def beside_items(items_alpha: np.ndarray, pose: Pose, reach: float = 0.15) -> np.ndarray:
+    """(H, W) bool: the person's pixels within ``reach`` shoulder widths beside the items
+    (horizontally, so only in rows they cover), away from the hands and the face.
+    items_alpha : (H, W) float32 in [0, 1], unmirrored."""
+    H, W = items_alpha.shape
+    items = (items_alpha > 0.5).astype(np.uint8)
+    kp = pose.keypoints_px.astype(np.float64) * np.array([W / pose.width, H / pose.height])
+    sw = max(float(np.linalg.norm(kp[L.LEFT_SHOULDER] - kp[L.RIGHT_SHOULDER])), 8.0)
+    r = max(1, int(round(reach * sw)))
+    near = cv2.dilate(items, np.ones((1, 2 * r + 1), np.uint8)) > 0
+    person = cv2.resize(pose.segmentation, (W, H), interpolation=cv2.INTER_LINEAR) > 0.5
+    out = near & (items == 0) & person
+    away = np.zeros((H, W), np.uint8)
+    for i in HAND_POINTS:
+        if pose.visibility[i] > 0.5:
+            cv2.circle(away, (int(kp[i, 0]), int(kp[i, 1])), int(0.3 * sw), 1, -1)
+    if pose.visibility[L.NOSE] > 0.5:
+        cv2.circle(away, (int(kp[L.NOSE, 0]), int(kp[L.NOSE, 1])), int(0.45 * sw), 1, -1)
+    return out & (away == 0)
+
+
+def photo_leak(frame_bgr: np.ndarray, out_bgr: np.ndarray, items_alpha: np.ndarray, pose: Pose) -> float:
+    """The share (of the items' area) of the person's pixels beside the items that the engine
+    left unchanged (within 12 grey levels): their own clothes still showing. ``out_bgr`` and
+    ``items_alpha`` unmirrored."""
+    if pose is None or pose.segmentation is None:
+        return 0.0
+    items = items_alpha > 0.5
+    if not items.any():
+        return 0.0
+    unchanged = cv2.absdiff(out_bgr, frame_bgr).max(axis=2) <= 12
+    return float((beside_items(items_alpha, pose) & unchanged).sum()) / float(items.sum())
