@@ -69,7 +69,8 @@ class OwnClothesOptions:
     row_margin : how far below the rows an item covers the zone extends, shoulder widths;
     row_above : how far above them (a coat's shoulders stand above a fitted top's).
     head_margin : kept around the head (hair volume, a cap), head widths.
-    hand_margin : kept around the hands (a held phone, a cup), shoulder widths.
+    hand_margin : kept around the hands' proxy, shoulder widths. held : the radius of what a
+    visible hand may hold, kept past its knuckles (a hat, a phone, a cup), shoulder widths.
     skin : keep pixels the colour of the face's skin. skin_tolerance : Lab distance.
     min_confidence : a limb whose bones the image supports less (``bone_confidence``) is unsure:
         nothing nearer to it than to a dressed part, or within ``unsure_reach`` shoulder
@@ -89,6 +90,7 @@ class OwnClothesOptions:
     row_above: float = 0.25
     head_margin: float = 0.3
     hand_margin: float = 0.02
+    held: float = 0.3
     skin: bool = True
     skin_tolerance: float = 13.0
     min_confidence: float = 0.75
@@ -251,6 +253,29 @@ def _head_ellipse(keep: np.ndarray, kp: np.ndarray, head_w: float, unit: float, 
     keep |= img > 0
 
 
+HANDS_KP = (
+    (L.LEFT_WRIST, L.LEFT_INDEX, L.LEFT_PINKY),
+    (L.RIGHT_WRIST, L.RIGHT_INDEX, L.RIGHT_PINKY),
+)
+
+
+def _held(keep: np.ndarray, pose: Pose, kp: np.ndarray, unit: float, reach: float) -> None:
+    """Mark in ``keep`` (h, w) bool what a visible hand may hold: a disc past the knuckles,
+    away from the forearm (a hat, a phone, a bag's handle). kp : (33, 2) working px."""
+    if reach <= 0:
+        return
+    img = np.zeros(keep.shape, np.uint8)
+    for wrist, index, pinky in HANDS_KP:
+        if min(pose.visibility[wrist], pose.visibility[index], pose.visibility[pinky]) < 0.5:
+            continue
+        knuckles = 0.5 * (kp[index] + kp[pinky])
+        d = knuckles - kp[wrist]
+        centre = knuckles + 0.6 * d
+        radius = max(1.6 * float(np.linalg.norm(d)), reach * unit)
+        cv2.circle(img, (int(round(centre[0])), int(round(centre[1]))), int(round(radius)), 1, -1)
+    keep |= img > 0
+
+
 def removal_mask(
     frame_bgr: np.ndarray,
     pose: Pose,
@@ -352,6 +377,7 @@ def removal_mask(
     _head_ellipse(keep, kp, head_w, unit, o.head_margin)
     hands = cv2.max(regions[HANDS[0]], regions[HANDS[1]])
     keep |= _near(hands, o.hand_margin * unit)
+    _held(keep, pose, kp, unit, o.held)
     if keepout is not None:
         keep |= cv2.resize(keepout, ws, interpolation=cv2.INTER_LINEAR) > 0.25
     if o.skin:
