@@ -189,12 +189,89 @@ def realism() -> Path:
     return path
 
 
+def _own_clothes_truth() -> list[np.ndarray]:
+    """Synthetic truth tiles: the mannequin in a wide green outfit, trying on a top, jeans and
+    sneakers: off, inpainted (a still), clean plate, and the feet close up."""
+    from tryon import Catalog
+    from tryon.body.mannequin import load_mannequin
+    from tryon.body.solver import RigSolver
+    from tryon.body.synthetic import arm_pose, forward_kinematics, place_in_camera
+    from tryon.deform import body_occluder, deform_item
+    from tryon.frames import CameraIntrinsics
+    from tryon.ownclothes import OwnClothesRemover
+    from tryon.ownclothes.stage import EMPTY_FRAMES
+    from tryon.ownclothes.truth import background, dressed_scene
+    from tryon.render.compositor import Compositor
+    from tryon.render.lighting import Lighting
+    from tryon.render.renderer import Renderer
+
+    m = load_mannequin()
+    K = CameraIntrinsics.from_fov(640, 480, 55)
+    cat = Catalog()
+    items = [cat.get(i) for i in ("navy-longsleeve", "blue-jeans", "worn-sneakers")]
+    pal = place_in_camera(forward_kinematics(m, arm_pose(-5)), 20, (0.0, 0.05, 3.4))
+    with Renderer() as r:
+        scene = dressed_scene(m, pal, K, r, background(640, 480, 1))
+        body = RigSolver(m).solve(scene.pose, K)
+        draws, posed = [], []
+        for item in items:
+            d = deform_item(item, body)
+            draws += d
+            posed.append((item, np.concatenate([x.positions_cam_m for x in d])))
+        layer = r.render_items(K, draws, body_occluder(m, body), scene.pose.segmentation, Lighting.studio())
+        comp = Compositor()
+        stage = OwnClothesRemover(m)
+        still = stage.apply(scene.frame, scene.pose, body, posed, stream=False).image
+        for _ in range(EMPTY_FRAMES + 1):
+            stage.observe(scene.background, None)
+        plate = stage.apply(scene.frame, scene.pose, body, posed).image
+        outs = [comp.composite(img, layer).image for img in (scene.frame, still, plate)]
+    box = (0.3, 0.12, 0.7, 0.98)
+    tiles = [_tile(o, box, label) for o, label in zip(outs, ("truth: own outfit", "inpainted", "clean plate"))]
+    feet = (0.35, 0.72, 0.65, 0.92)
+    close = [_tile(outs[k], feet, f"shoes: {label}", (260, 160)) for k, label in ((0, "off"), (2, "plate"))]
+    tiles.append(np.vstack(close))
+    return tiles
+
+
+def own_clothes() -> Path:
+    """Before / after the shopper's own clothes are removed: photos (inpainting), a clip frame
+    (off, inpainting only, clean plate), shoes, and the synthetic truth."""
+    from tryon import EngineOptions, TryOnEngine
+    from tryon.ownclothes import OwnClothesOptions
+    from tryon.video import VideoFile
+
+    off, plate_off = OwnClothesOptions(enabled=False), OwnClothesOptions(plate=False)
+    row1 = []
+    crops = (("coco_000000000785.jpg", (0.3, 0.0, 0.95, 0.75)), ("skimage_astronaut.png", (0.0, 0.1, 1.0, 1.0)))
+    for name, box in crops:
+        img = cv2.imread(str(PHOTOS / name))
+        for label, opts in (("photo: own clothes show", off), ("removed (inpainting)", OwnClothesOptions())):
+            with TryOnEngine(items=["navy-longsleeve"], options=EngineOptions(own_clothes=opts)) as engine:
+                row1.append(_tile(engine.process(img).image, box, label))
+    frames = [f for f, _ in VideoFile(ROOT / "samples" / "dance.mp4", max_frames=81)]
+    items = ["navy-longsleeve", "blue-jeans", "worn-sneakers"]
+    outs = {}
+    for label, opts in (("clip: off", off), ("inpainting only", plate_off), ("clean plate", OwnClothesOptions())):
+        with TryOnEngine(items=items, options=EngineOptions(own_clothes=opts)) as engine:
+            outs[label] = list(engine.process_stream(frames, fps=20, pipelined=False))
+    row2 = [_tile(r[60].image, (0.15, 0.05, 0.85, 0.95), f"{label}, frame 60") for label, r in outs.items()]
+    shoes = [_tile(r[40].image, (0.2, 0.62, 0.8, 0.95), f"shoes: {label.split(':')[-1].strip()}", size=(260, 160))
+             for label, r in outs.items() if label != "inpainting only"]
+    row2.append(np.vstack(shoes))
+    sheet = np.vstack([np.hstack(row1), np.hstack(row2), np.hstack(_own_clothes_truth())])
+    path = OUT / "own_clothes.png"
+    cv2.imwrite(str(path), sheet)
+    return path
+
+
 FIGURES = {
     "demo_frames": demo_frames,
     "photos": photos,
     "catalog": catalog,
     "accessories": accessories,
     "realism": realism,
+    "own_clothes": own_clothes,
 }
 
 

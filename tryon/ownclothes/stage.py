@@ -47,6 +47,17 @@ def _roi(mask: np.ndarray, size: tuple[int, int], pad: int = 2) -> tuple[int, in
     return x0, y0, x1, y1
 
 
+#: Working px of surroundings kept around what is removed when a still is inpainted.
+INPAINT_MARGIN_PX = 16
+
+
+def _box(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
+    """Row and column slices around the nonzero pixels of ``mask``, ``pad`` px wider."""
+    ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    h, w = mask.shape
+    return slice(max(0, ys[0] - pad), min(h, ys[-1] + 1 + pad)), slice(max(0, xs[0] - pad), min(w, xs[-1] + 1 + pad))
+
+
 def _up(img: np.ndarray, roi: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
     """The part of a reduced-size image over frame ``roi``, at the frame's resolution (bilinear)."""
     x0, y0, x1, y1 = roi
@@ -154,7 +165,15 @@ class OwnClothesRemover:
             person = removal.person if size == ws else cv2.resize(
                 removal.person.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST
             ) > 0
-            fill = _up(self.inpainter.fill(src, person, still_image=not stream), roi, (W, H))
+            if stream:
+                filled = self.inpainter.fill(src, person)
+            else:
+                # A still: Telea, on the part around what is removed only (its cost grows with
+                # the hole).
+                b = _box(removal.mask, INPAINT_MARGIN_PX)
+                filled = src.copy()
+                filled[b] = self.inpainter.fill(src[b], person[b], still_image=True)
+            fill = _up(filled, roi, (W, H))
         if known.any():
             plate = self.plate.fill(roi)
             if fill is None:
@@ -164,6 +183,8 @@ class OwnClothesRemover:
                 fill = (plate * k + fill * (1.0 - k)).astype(np.uint8)
             from_plate = float((hole & known).sum()) / max(int(hole.sum()), 1)
         alpha = _up(removal.mask, roi, (W, H)).astype(np.float32) * np.float32(strength / 255.0)
+        # Only the shopper changes: the scene outside their mask is left exactly as it came.
+        alpha[pose.mask[y0:y1, x0:x1] <= 0.5] = 0.0
         out = frame_bgr.copy()
         part = out[y0:y1, x0:x1]
         out[y0:y1, x0:x1] = cv2.blendLinear(fill, part, alpha, 1.0 - alpha)
