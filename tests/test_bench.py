@@ -46,6 +46,8 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path):
     assert "| resolution |" in proc.stdout and "ratio" in proc.stdout
     assert_plausible(json.loads(out.read_text()))
     assert plot.stat().st_size > 1000
+    own = report["own_clothes"]
+    assert max(own["synthetic"]["leak_plate"]) <= 0.02 < min(own["synthetic"]["leak_off"])
 
 
 def test_bench_rejects_bad_options():

@@ -37,11 +37,12 @@ def test_top_covers_the_torso_and_stays_on_the_person(photo_results, name):
     garment = result.garment_alpha > 0.5
     person = result.pose.mask > 0.5
     assert (garment & person).sum() / garment.sum() > 0.97
-    # the composite changed the torso and left the background alone
+    # the composite changed the torso and left the background alone (but for the soft edge of
+    # the person mask, where the outline of the shopper's own clothes is removed)
     assert np.abs(result.image.astype(int) - image.astype(int))[torso].mean() > 10
-    assert np.array_equal(
-        result.image[~person & (result.garment_alpha == 0)], image[~person & (result.garment_alpha == 0)]
-    )
+    edge = cv2.dilate(person.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    scene = ~edge & (result.garment_alpha == 0)
+    assert np.array_equal(result.image[scene], image[scene])
 
 
 def test_frame_without_a_person_comes_back_unchanged(engine):

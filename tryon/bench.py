@@ -268,7 +268,7 @@ def markdown_table(report: dict) -> str:
             + " | ".join(f"{s.get(k, 0):.1f}" for k in STAGES)
             + f" | {s['total']:.1f} |"
         )
-    for section in ("accuracy", "jitter"):
+    for section in ("accuracy", "jitter", "own_clothes"):
         if report.get(section):
             lines += ["", report[section]["markdown"]]
     return "\n".join(lines)
@@ -318,10 +318,11 @@ def run(
     log=print,
     accuracy_random: int | None = 12,
     jitter_frames: int | None = 0,
+    own_clothes: bool = True,
 ) -> dict:
     """The whole benchmark. ``accuracy_random``: random poses added to the BVH ones in the
     accuracy section (None skips it); ``jitter_frames``: frames per clip for the stability
-    section (0: whole clips, None skips it)."""
+    section (0: whole clips, None skips it); ``own_clothes``: the own-clothes section (leaks, cost)."""
     report = {
         "date": datetime.datetime.now().strftime("%Y-%m-%d"),
         "input": str(input_path.relative_to(ROOT)) if input_path.is_relative_to(ROOT) else str(input_path),
@@ -359,6 +360,12 @@ def run(
         md = stability.markdown(st) + "\n\n" + stability.markdown_known_truth(known)
         report["jitter"] = {"clips": st, "known_truth": known, "markdown": md}
         log(f"stability: {st} {known}")
+    if own_clothes:
+        from tryon.ownclothes import report as own
+
+        log("own clothes: synthetic truth and photos...")
+        report["own_clothes"] = own.run(catalog)
+        log(f"own clothes: {report['own_clothes']['markdown']}")
     # One entry per resolution, the first item set's figures at its top level.
     report["resolutions"] = []
     for size in resolutions:

@@ -36,6 +36,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         args.catalog,
         accuracy_random=None if args.no_accuracy else args.accuracy_random,
         jitter_frames=None if args.no_jitter else args.jitter_frames,
+        own_clothes=not args.no_own_clothes,
     )
     readme = bench.ROOT / "README.md" if args.update_readme else None
     md = bench.write_outputs(report, args.json, args.plot, readme)
@@ -91,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="frames per clip in the stability section (default: whole clips)",
     )
     b.add_argument("--no-jitter", action="store_true", help="skip the stability (jitter, lag) section")
+    b.add_argument(
+        "--no-own-clothes", action="store_true", help="skip the own-clothes section (leaks, the stage's cost)"
+    )
     b.set_defaults(func=cmd_bench)
     from tryon.mirror.cli import add_calibrate_parser, add_mirror_parser
 

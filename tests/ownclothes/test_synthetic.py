@@ -10,15 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from tryon.body.solver import RigSolver
 from tryon.body.synthetic import arm_pose, forward_kinematics, place_in_camera
-from tryon.deform import body_occluder, deform_item
 from tryon.frames import CameraIntrinsics
 from tryon.ownclothes import OwnClothesOptions, OwnClothesRemover
 from tryon.ownclothes.stage import EMPTY_FRAMES
-from tryon.ownclothes.truth import background, dressed_scene, fill_error, leak_share
+from tryon.ownclothes.truth import background, dressed_scene, fill_error, leak_share, try_on
 from tryon.render.compositor import Compositor
-from tryon.render.lighting import Lighting
 
 K = CameraIntrinsics.from_fov(640, 480, 55)
 ITEMS = ("navy-longsleeve", "blue-jeans", "worn-sneakers")
@@ -46,21 +43,13 @@ def items():
 
 
 class Case:
-    """One synthetic frame dressed, solved and with the items rendered."""
+    """One synthetic frame dressed, solved and with the items rendered (:func:`try_on`)."""
 
     def __init__(self, mannequin, gl, items, raise_deg, yaw, pos, seed=1, backdrop=None):
         bg = background(640, 480, seed) if backdrop is None else backdrop
         pal = place_in_camera(forward_kinematics(mannequin, arm_pose(raise_deg)), yaw, pos)
-        self.scene = dressed_scene(mannequin, pal, K, gl, bg)
-        self.body = RigSolver(mannequin).solve(self.scene.pose, K)
-        draws, self.posed = [], []
-        for item in items:
-            d = deform_item(item, self.body)
-            draws += d
-            self.posed.append((item, np.concatenate([x.positions_cam_m for x in d])))
-        occ = body_occluder(mannequin, self.body)
-        layer = gl.render_items(K, draws, occ, self.scene.pose.segmentation, Lighting.studio())
-        self.layer = replace(layer, bgra=layer.bgra.copy())  # a view of the renderer's buffer
+        trial = try_on(mannequin, dressed_scene(mannequin, pal, K, gl, bg), K, gl, items)
+        self.scene, self.body, self.posed, self.layer = trial.scene, trial.body, trial.items, trial.layer
         self.comp = Compositor()
 
     def composite(self, image):

@@ -47,6 +47,10 @@ def _roi(mask: np.ndarray, size: tuple[int, int], pad: int = 2) -> tuple[int, in
     return x0, y0, x1, y1
 
 
+#: The person mask's value (0..1) past which the scene is never changed: its soft edge, where
+#: the outline of the shopper's clothes lies, is cleaned too.
+PERSON_EDGE = 0.1
+
 #: Working px of surroundings kept around what is removed when a still is inpainted.
 INPAINT_MARGIN_PX = 16
 
@@ -183,8 +187,9 @@ class OwnClothesRemover:
                 fill = (plate * k + fill * (1.0 - k)).astype(np.uint8)
             from_plate = float((hole & known).sum()) / max(int(hole.sum()), 1)
         alpha = _up(removal.mask, roi, (W, H)).astype(np.float32) * np.float32(strength / 255.0)
-        # Only the shopper changes: the scene outside their mask is left exactly as it came.
-        alpha[pose.mask[y0:y1, x0:x1] <= 0.5] = 0.0
+        # Only the shopper changes (with the soft edge of their mask, where their clothes'
+        # outline lies): the scene beyond it is left exactly as it came.
+        alpha[pose.mask[y0:y1, x0:x1] <= PERSON_EDGE] = 0.0
         out = frame_bgr.copy()
         part = out[y0:y1, x0:x1]
         out[y0:y1, x0:x1] = cv2.blendLinear(fill, part, alpha, 1.0 - alpha)

@@ -136,3 +136,31 @@ def fill_error(scene: DressedScene, out_bgr: np.ndarray, items_alpha: np.ndarray
     g_out = cv2.cvtColor(out_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
     g_bg = cv2.cvtColor(scene.background, cv2.COLOR_BGR2GRAY).astype(np.float32)
     return float(np.abs(g_out - g_bg)[sel].mean())
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The dressed scene with items tried on: the solved ``body``, ``items`` (each with its
+    drawn vertices, camera metres), and ``layer`` (the items rendered, a copy)."""
+
+    scene: DressedScene
+    body: object
+    items: list
+    layer: object
+
+
+def try_on(mannequin: Mannequin, scene: DressedScene, K: CameraIntrinsics, renderer, garments) -> Trial:
+    """Solve the body from the scene's perfect pose, pose the ``garments`` on it and render
+    them (occluded by the body, clipped by the person mask) as the engine would."""
+    from tryon.body.solver import RigSolver
+    from tryon.deform import body_occluder, deform_item
+
+    body = RigSolver(mannequin).solve(scene.pose, K)
+    draws, items = [], []
+    for garment in garments:
+        d = deform_item(garment, body)
+        draws += d
+        if d:
+            items.append((garment, np.concatenate([x.positions_cam_m for x in d])))
+    layer = renderer.render_items(K, draws, body_occluder(mannequin, body), scene.pose.segmentation, Lighting.studio())
+    return Trial(scene, body, items, replace(layer, bgra=layer.bgra.copy()))
