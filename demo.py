@@ -54,6 +54,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="a folder holds the frames of one video (tracked and smoothed), not separate photos",
     )
     p.add_argument("--mirror", action="store_true", help="flip horizontally like a mirror")
+    p.add_argument(
+        "--keep-own-clothes",
+        action="store_true",
+        help="leave the shopper's own clothes where the items do not cover them (default: removed)",
+    )
     p.add_argument("--fov", type=float, default=60.0, help="camera horizontal field of view in degrees (default 60)")
     p.add_argument("--max-frames", type=int, help="stop after this many frames")
     p.add_argument("--no-overlay", action="store_true", help="no speed panel on the output")
@@ -213,6 +218,7 @@ def main(argv=None) -> int:
     import cv2
 
     from tryon import Catalog, EngineOptions, TryOnEngine
+    from tryon.ownclothes import OwnClothesOptions
     from tryon.runtime import configure_process
     from tryon.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, SourceError, VideoWriter, open_source
 
@@ -230,7 +236,9 @@ def main(argv=None) -> int:
         if not items:
             return fail(f"the catalog at {catalog.root} has no items (add some with 'tryon garments add')")
     try:
-        engine = TryOnEngine(items=items, catalog=catalog, options=EngineOptions(hfov_deg=args.fov, mirror=args.mirror))
+        own = OwnClothesOptions(enabled=not args.keep_own_clothes)
+        options = EngineOptions(hfov_deg=args.fov, mirror=args.mirror, own_clothes=own)
+        engine = TryOnEngine(items=items, catalog=catalog, options=options)
     except KeyError as exc:
         return fail(str(exc.args[0]) if exc.args else str(exc))
     except ValueError as exc:
