@@ -46,8 +46,6 @@ def test_bench_smoke_run_writes_a_complete_report(tmp_path):
     assert "| resolution |" in proc.stdout and "ratio" in proc.stdout
     assert_plausible(json.loads(out.read_text()))
     assert plot.stat().st_size > 1000
-    own = report["own_clothes"]
-    assert max(own["synthetic"]["leak_plate"]) <= 0.02 < min(own["synthetic"]["leak_off"])
 
 
 def test_bench_rejects_bad_options():
@@ -91,6 +89,8 @@ def assert_plausible(report: dict) -> None:
     assert 0 < acc["vertex_error_rel_median"] < 0.05
     shares = report["accuracy"]["photo_mask_share"]
     assert len(shares) >= 7 and all(0.9 < v <= 1 for v in shares.values()), shares
+    own = report["own_clothes"]["synthetic"]
+    assert max(own["leak_plate"]) <= 0.02 < min(own["leak_off"]) and max(own["error_plate"]) <= 6.0
     clips = report["jitter"]["clips"]
     assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
     known = report["jitter"]["known_truth"]
