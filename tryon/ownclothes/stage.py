@@ -50,6 +50,8 @@ def _roi(mask: np.ndarray, size: tuple[int, int], pad: int = 2) -> tuple[int, in
 #: The person mask's value (0..1) past which the scene is never changed: its soft edge, where
 #: the outline of the shopper's clothes lies, is cleaned too.
 PERSON_EDGE = 0.1
+#: ... and at most this many px outside its 0.5 contour.
+EDGE_PX = 2
 
 #: Working px of surroundings kept around what is removed when a still is inpainted.
 INPAINT_MARGIN_PX = 16
@@ -189,7 +191,9 @@ class OwnClothesRemover:
         alpha = _up(removal.mask, roi, (W, H)).astype(np.float32) * np.float32(strength / 255.0)
         # Only the shopper changes (with the soft edge of their mask, where their clothes'
         # outline lies): the scene beyond it is left exactly as it came.
-        alpha[pose.mask[y0:y1, x0:x1] <= PERSON_EDGE] = 0.0
+        near = pose.mask[y0:y1, x0:x1]
+        person = cv2.dilate((near > 0.5).astype(np.uint8), np.ones((2 * EDGE_PX + 1,) * 2, np.uint8))
+        alpha[(near <= PERSON_EDGE) | (person == 0)] = 0.0
         out = frame_bgr.copy()
         part = out[y0:y1, x0:x1]
         out[y0:y1, x0:x1] = cv2.blendLinear(fill, part, alpha, 1.0 - alpha)

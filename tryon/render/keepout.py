@@ -55,6 +55,9 @@ class KeepoutOptions:
     strand_rows: float = 0.6
     #: How far a strand fans out sideways below the jaw, in head widths.
     hair_fan: float = 0.35
+    #: Hair-coloured pixels in a row beside the strand's columns (as a share of their width)
+    #: past which the colour is clothing's, not hair's.
+    hair_beyond: float = 0.25
 
 
 #: Longest side at which the hair is worked out, px.
@@ -224,18 +227,18 @@ def hair_mask(
         ys, xs = box(x0, chin_y - 0.25 * head_w, x1, chin_y)
         cols = np.zeros(bw, np.uint8)
         cols[xs][hair[ys, xs].any(axis=0)] = 1
-        strand_w = int(cols.sum())
         fan = max(1, int(round(o.hair_fan * head_w)))
         cols = cv2.dilate(cols[None], np.ones((1, 2 * fan + 1), np.uint8))[0] > 0
         side_cols = np.zeros(bw, bool)
         side_cols[half] = True
         low[:, side_cols & ~cols] = False
-        # A strand has edges: the shirt shows beside it. Where the hair's colour spreads wider
-        # than the strand at the jaw (a dark jacket under dark hair) hair cannot be told from
-        # the clothes: from that row down the garment is drawn (remove less when unsure).
-        spread = cand[jaw[1] :, half].sum(axis=1)
-        ok = np.logical_and.accumulate(spread <= 1.5 * strand_w + 2)
-        low[~ok, half] = False
+        # A strand has edges: the shirt shows beside it. Where the hair's colour runs on past
+        # the strand's columns (a dark jacket under dark hair) hair cannot be told from the
+        # clothes: from that row down the garment is drawn (remove less when unsure).
+        band = cols & side_cols
+        beyond = (cand[jaw[1] :] & (side_cols & ~cols)[None, :]).sum(axis=1)
+        ok = np.logical_and.accumulate(beyond <= max(2.0, o.hair_beyond * band.sum()))
+        low[~ok] &= ~side_cols[None, :]
     if low.size:
         # What stays joined to the strands at the jaw line.
         n, labels = cv2.connectedComponents(low.astype(np.uint8), connectivity=8)
