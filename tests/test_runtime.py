@@ -89,3 +89,12 @@ def test_split_cpus():
     else:
         assert (pose, render) == (None, None)
     assert runtime.split_cpus(None) == ((pose, render) if len(cpus) == 2 else (None, None))
+
+
+def test_malloc_knobs_take_on_glibc():
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("the malloc knobs are glibc's")
+    assert runtime.bound_malloc_arenas(8) is True  # the machine's default on a few cores
+    assert isinstance(runtime.trim_malloc(), bool)

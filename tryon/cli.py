@@ -25,6 +25,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if not args.input.is_file():
         return _fail(f"input not found: {args.input}")
+    if args.soak:
+        return _soak(args, resolutions[0] if args.resolution else (640, 480))
     item_sets = [tuple(args.items)]
     if args.outfit and args.outfit != ["none"]:
         item_sets.append(tuple(args.outfit))
@@ -42,6 +44,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     md = bench.write_outputs(report, args.json, args.plot, readme)
     print()
     print(md)
+    return 0
+
+
+def _soak(args: argparse.Namespace, size: tuple[int, int]) -> int:
+    """``tryon bench --soak``: memory over many create/close cycles with streams."""
+    import json
+
+    from tryon import soak
+
+    try:
+        result = soak.run_file(args.input, size, list(args.items), args.soak_frames, args.soak_cycles, args.catalog)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if args.json:
+        from dataclasses import asdict
+
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"soak": asdict(result)}, indent=2) + "\n")
+    print()
+    print(result.summary())
+    print()
+    print(result.markdown())
     return 0
 
 
@@ -95,6 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--no-own-clothes", action="store_true", help="skip the own-clothes section (leaks, the stage's cost)"
     )
+    b.add_argument(
+        "--soak",
+        action="store_true",
+        help="instead: the memory soak (engines made and closed in turn, each running a stream; "
+        "reports the memory slope in MB per 1,000 frames after warm-up; --items, --input, first --resolution)",
+    )
+    b.add_argument("--soak-frames", type=int, default=10_000, metavar="N", help="frames in the soak (default 10000)")
+    b.add_argument("--soak-cycles", type=int, default=100, metavar="N", help="create/close cycles (default 100)")
     b.set_defaults(func=cmd_bench)
     from tryon.mirror.cli import add_calibrate_parser, add_mirror_parser
 

@@ -94,7 +94,8 @@ class EngineOptions:
         turns it off (the smoothed pose is solved as it is).
     tune_runtime : streams tune the process's threads for their duration (BLAS threads,
         switch interval, OpenCV threads, CPU affinity; see :mod:`tryon.runtime`), restored
-        when the stream ends. False leaves the host process's settings alone.
+        when the stream ends, and freed memory is trimmed back to the system when a stream
+        ends and when the engine closes. False leaves the host process alone.
     cloth : secondary motion in streams (skirts, dresses and long coats hang and swing,
         necklaces and earrings sway; see :mod:`tryon.cloth`), or None: everything follows
         its skin or bone rigidly.
@@ -575,22 +576,27 @@ class TryOnEngine:
 
         Unless ``EngineOptions.tune_runtime`` is False, the stream runs inside
         :func:`tryon.runtime.tuned` (BLAS threads, switch interval, OpenCV threads, CPU
-        affinity), all put back when the stream ends or is closed.
+        affinity), all put back when the stream ends or is closed, and freed memory is handed
+        back to the system then (:func:`tryon.runtime.trim_malloc`).
         """
         self._check_open()
         self.reset()
         stamped = self._stamped(frames, fps)
         o = self.options
         tuning = runtime.StreamTuning.for_stream(pipelined, o.pin_threads) if o.tune_runtime else runtime.StreamTuning()
-        with runtime.tuned(tuning):
-            if not pipelined:
-                for frame, ts, i in stamped:
-                    try:
-                        yield self._finish(self._analyze(frame, ts))
-                    except ValueError as exc:
-                        log.warning("skipping frame %d: %s", i, exc)
-                return
-            yield from self._pipelined(stamped, tuning.pose_cpus)
+        try:
+            with runtime.tuned(tuning):
+                if not pipelined:
+                    for frame, ts, i in stamped:
+                        try:
+                            yield self._finish(self._analyze(frame, ts))
+                        except ValueError as exc:
+                            log.warning("skipping frame %d: %s", i, exc)
+                    return
+                yield from self._pipelined(stamped, tuning.pose_cpus)
+        finally:
+            if o.tune_runtime:
+                runtime.trim_malloc()  # what the stream's threads freed goes back to the system
 
     @staticmethod
     def _stamped(frames: Iterable, fps: float):
@@ -657,6 +663,8 @@ class TryOnEngine:
         self.detail_tracker.close()
         if self._renderer is not None:
             self._renderer.close()
+        if self.options.tune_runtime:
+            runtime.trim_malloc()  # the graphs' and GL's freed memory goes back to the system
 
     def __enter__(self) -> TryOnEngine:
         return self

@@ -4,7 +4,10 @@ Nothing here happens on ``import tryon``: a host application keeps its own setti
 (or the engine, for the duration of a stream) turns tuning on explicitly.
 
 * :func:`configure_process` — for programs that own their process (the ``tryon`` CLI, the demo,
-  the mirror): numpy's BLAS kept to ``TRYON_BLAS_THREADS`` (default 1) threads for good.
+  the mirror): numpy's BLAS kept to ``TRYON_BLAS_THREADS`` (default 1) threads and glibc's
+  malloc to ``TRYON_MALLOC_ARENAS`` (default 2) arenas, for good.
+* :func:`trim_malloc` — hands freed memory back to the system; the engine calls it when a
+  stream ends and when it closes (unless ``EngineOptions.tune_runtime`` is False).
 * :func:`tuned` — a context manager a stream runs inside (``TryOnEngine.process_stream`` does,
   unless ``EngineOptions.tune_runtime`` is False): the BLAS limit, Python's thread switch
   interval, OpenCV's thread count and this thread's CPU affinity, each put back as it was
@@ -23,6 +26,12 @@ Why each knob (measured on the two-core reference machine):
   pose model unless the two stages keep to their own core (engine/pose ratio ~0.83 -> ~0.94);
   OpenCV's own worker threads would float onto the pose model's core, so each stage's small
   images are worked on the thread that asks.
+* Malloc arenas and trimming: every thread that allocates gets a glibc arena of its own (up
+  to 8 per core), and each stream starts threads (the pose thread, MediaPipe's graph
+  threads); what they free stays mapped, so engines created and closed over a long session
+  grew without end (1.4 GB over 30 create/close cycles with streams). Bounding the arenas
+  and trimming them when a stream or engine ends keeps the process flat (see the bench's
+  ``--soak``).
 """
 
 from __future__ import annotations
@@ -86,11 +95,16 @@ def set_blas_threads(n: int) -> int | None:
 
 
 def configure_process() -> None:
-    """For a program that owns its process (CLI, demo, mirror): BLAS kept to
-    ``TRYON_BLAS_THREADS`` threads from now on. Call early; nothing is restored."""
+    """For a program that owns its process (CLI, demo, mirror), from now on: BLAS kept to
+    ``TRYON_BLAS_THREADS`` threads (default 1, 0 leaves it), and glibc's malloc to
+    ``TRYON_MALLOC_ARENAS`` arenas (default 2, 0 leaves it; see :func:`bound_malloc_arenas`).
+    Call early, before streams start threads; nothing is restored."""
     n = blas_threads_wanted()
     if n is not None:
         set_blas_threads(n)
+    arenas = int(os.environ.get("TRYON_MALLOC_ARENAS", "2") or 0)
+    if arenas > 0:
+        bound_malloc_arenas(arenas)
 
 
 def split_cpus(choice: bool | None) -> tuple[frozenset[int] | None, frozenset[int] | None]:
@@ -174,3 +188,38 @@ def _loaded_libraries(fragment: str) -> list[str]:
     except OSError:
         return []
     return sorted(p for p in paths if os.path.isabs(p))
+
+
+# -- memory (glibc malloc) ------------------------------------------------------------------
+
+#: ``mallopt``'s parameter number for the arena limit (glibc's malloc.h).
+_M_ARENA_MAX = -8
+
+
+def _libc():
+    """glibc, or None on another C library (musl, macOS): the malloc knobs then do nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def bound_malloc_arenas(n: int = 2) -> bool:
+    """Process-wide: let glibc's malloc use at most ``n`` arenas (``mallopt(M_ARENA_MAX)``,
+    as ``MALLOC_ARENA_MAX=n`` in the environment would). Returns whether glibc took it.
+
+    Each thread that allocates gets an arena of its own, up to 8 per core; a thread's freed
+    memory stays in its arena, so the many short-lived threads of streams and MediaPipe graphs
+    leave memory behind that RSS never gives back. Arenas made before the call stay; call it
+    early (``configure_process`` does). Not undone: it is for programs that own their process."""
+    libc = _libc()
+    return bool(libc is not None and libc.mallopt(_M_ARENA_MAX, int(n)) == 1)
+
+
+def trim_malloc() -> bool:
+    """Process-wide: hand the free memory of every malloc arena back to the system
+    (``malloc_trim(0)``). Cheap enough to call when a stream or an engine ends; returns
+    whether any memory was released (False on a C library without it)."""
+    libc = _libc()
+    return bool(libc is not None and libc.malloc_trim(0))
