@@ -4,7 +4,7 @@
     tryon garments list | show ID | remove ID | preview ID
     tryon garments refit ID [--scale S] [--offset X Y Z] [--rotate X Y Z] [--bone BONE] [--units U]
 
-Exit codes: 0 done; 2 bad command line; 3 the id is taken; 4 no such item; 10-20 the file
+Exit codes: 0 done; 2 bad command line; 3 the id is taken; 4 no such item; 10-22 the file
 cannot become an item (each problem its own code, see ``tryon garments add --help``).
 """
 

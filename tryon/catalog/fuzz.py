@@ -309,7 +309,8 @@ class Fuzzer:
             out = self.import_case(name, file, category, extra)
             report.add(out)
             if progress and (i + 1) % 50 == 0:
-                print(f"  {report.runs} runs, {time.monotonic() - t0:.0f} s: {report.summary()}", flush=True)
+                report.seconds = time.monotonic() - t0
+                print(f"  {report.summary()}", flush=True)
         report.seconds = time.monotonic() - t0
         return report
 
