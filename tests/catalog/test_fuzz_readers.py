@@ -30,7 +30,7 @@ from tryon.sizing import SizeChart
 
 ROOT = Path(__file__).resolve().parents[2]
 GARMENTS = ROOT / "garments"
-TIERS = [pytest.param(6, id="short"), pytest.param(60, id="long", marks=pytest.mark.slow)]
+TIERS = [pytest.param(3, id="short"), pytest.param(60, id="long", marks=pytest.mark.slow)]
 
 
 def run(examples: int):

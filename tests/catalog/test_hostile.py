@@ -72,6 +72,7 @@ def test_jpeg_with_a_stray_byte_is_refused_by_the_decoders_own_size(tmp_path):
     assert any("24000x24000 pixels, over the 8192 limit" in w for w in asset.warnings), asset.warnings
 
 
+@pytest.mark.slow  # a subprocess, or seconds of CPU
 def test_16_bit_png_is_decoded_to_8_bits_reduced_and_within_memory(tmp_path):
     data = hostile.png_bytes(8190, 8190, bit_depth=16, colour_type=2)
     assert len(data) < 600_000  # ~520 KB on disk
@@ -86,12 +87,13 @@ def test_16_bit_png_is_decoded_to_8_bits_reduced_and_within_memory(tmp_path):
 
 
 def test_textures_of_one_import_share_a_pixel_budget():
-    img = hostile.png_bytes(4096, 4096, bit_depth=8, colour_type=2)
-    budget = TextureBudget(pixels_left=KEPT_TEXTURE_SIDE**2 * 2)
+    img = hostile.png_bytes(KEPT_TEXTURE_SIDE + 50, KEPT_TEXTURE_SIDE + 50, bit_depth=8, colour_type=2)
+    side = (KEPT_TEXTURE_SIDE + 50 + 1) // 2  # reduced by 2
+    budget = TextureBudget(pixels_left=side**2 * 2)
     warnings: list[str] = []
     got = [decode_image(img, f"'t{i}.png'", warnings, budget) for i in range(3)]
     assert [g is not None for g in got] == [True, True, False]
-    assert got[0].shape == (2048, 2048, 4)  # 4096 reduced by 2
+    assert got[0].shape == (side, side, 4)
     assert "textures together exceed" in warnings[-1]
 
 
@@ -119,6 +121,7 @@ def test_mhclo_delete_range_is_never_expanded():
     assert mh._parse_ranges(["19150", "-", "19157"], "x.mhclo").tolist() == list(range(19150, 19158))
 
 
+@pytest.mark.slow  # a subprocess, or seconds of CPU
 def test_mhclo_delete_range_bomb_is_refused_by_the_cli(tmp_path):
     path = hostile.mhclo_delete_range(tmp_path, 60_000_000)
     out = tryon_cli(
@@ -173,6 +176,7 @@ def test_the_catalog_refuses_to_store_non_finite_numbers(tmp_path):
     assert not (tmp_path / "cat" / "broken").exists()
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 @pytest.mark.parametrize(("option", "values"), [("--offset", ["0", "inf", "0"]), ("--rotate", ["nan", "0", "0"])])
 def test_non_finite_fit_options_are_refused(tmp_path, option, values):
     glb = ROOT / "garments" / "bangle" / "original" / "bangle.glb"
@@ -186,6 +190,7 @@ def test_non_finite_fit_options_are_refused(tmp_path, option, values):
 # -- every refusal in plain words, its own exit code ------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess, or seconds of CPU
 def test_mhclo_scale_vertex_out_of_range_is_plain_words(tmp_path):
     """An IndexError traceback before."""
     path = hostile.mhclo_scale_line(tmp_path, "x_scale 99999 12860 0.7045")
@@ -196,6 +201,7 @@ def test_mhclo_scale_vertex_out_of_range_is_plain_words(tmp_path):
     assert "x_scale 99999 is not a vertex of the body (it has 19,158" in plain_refusal(out, 10)
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 @pytest.mark.parametrize(
     ("edit", "phrase"),
     [
@@ -214,6 +220,7 @@ def test_mhclo_bad_numbers_are_exit_10_not_a_bad_command_line(tmp_path, edit, ph
     assert phrase in plain_refusal(out, 10)
 
 
+@pytest.mark.slow  # the CLI in a subprocess
 @pytest.mark.parametrize(
     ("text", "phrase"),
     [
@@ -234,6 +241,7 @@ def test_size_chart_refusals_are_plain_words(tmp_path, text, phrase):
     assert phrase in plain_refusal(out, 2)
 
 
+@pytest.mark.slow  # a subprocess, or seconds of CPU
 def test_max_triangles_above_the_hard_cap_is_refused(tmp_path):
     glb = ROOT / "garments" / "bangle" / "original" / "bangle.glb"
     out = tryon_cli(
@@ -250,11 +258,12 @@ def test_import_budget_turns_a_runaway_allocation_into_memory_error():
     before = resource.getrlimit(resource.RLIMIT_AS)
     with import_budget(memory_bytes=300 * 1024**2):
         with pytest.raises(MemoryError):
-            np.ones(600 * 1024**2, np.uint8)
-    assert np.ones(600 * 1024**2, np.uint8)[-1] == 1  # restored afterwards
+            np.empty(600 * 1024**2, np.uint8)
+    assert np.empty(600 * 1024**2, np.uint8).size  # restored afterwards
     assert resource.getrlimit(resource.RLIMIT_AS) == before
 
 
+@pytest.mark.slow  # a subprocess, or seconds of CPU
 def test_import_budget_stops_a_runaway_computation():
     with pytest.raises(ImportTookTooLong):
         with import_budget(cpu_seconds=1):
