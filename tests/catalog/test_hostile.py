@@ -132,6 +132,20 @@ def test_mhclo_delete_range_bomb_is_refused_by_the_cli(tmp_path):
     assert not (tmp_path / "cat" / "x").exists()
 
 
+@pytest.mark.parametrize("encoding", ["binary", "ascii"])
+def test_ply_element_counts_are_checked_against_the_data(tmp_path, encoding):
+    """An ASCII PLY declaring 200 million faces over 372 bytes was read as if nothing were wrong."""
+    import re
+
+    import trimesh
+
+    data = trimesh.exchange.ply.export_ply(trimesh.creation.box(), encoding=encoding)
+    path = tmp_path / "box.ply"
+    path.write_bytes(re.sub(rb"element face \d+", b"element face 200000000", data, count=1))
+    with pytest.raises(UnreadableFileError, match="declares 200,000,000 'face' elements, more than its"):
+        load_asset(path)
+
+
 def test_gltf_accessor_without_data_cannot_declare_more_than_the_file_holds(tmp_path):
     path = hostile._textured_gltf(tmp_path, "t.png", hostile.png_bytes(4, 4))
     doc = json.loads(path.read_text())

@@ -26,6 +26,49 @@ def _sniff_stl(data: bytes, name: str) -> None:
     )
 
 
+#: Bytes of each PLY scalar type (binary formats).
+_PLY_SIZES = {
+    "char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2, "int16": 2, "uint16": 2,
+    "int": 4, "uint": 4, "int32": 4, "uint32": 4, "float": 4, "float32": 4, "double": 8, "float64": 8,
+}  # fmt: skip
+
+
+def _check_ply_counts(data: bytes, name: str) -> None:
+    """Refuse a PLY whose header declares more elements than its data could hold, before any
+    reader allocates them: each binary row needs at least its fixed-size properties (a list at
+    least its count), each text row at least two characters a property."""
+    end = data.find(b"end_header")
+    if end < 0:
+        raise UnreadableFileError(f"{name} is not a complete PLY file: its header has no 'end_header'. Re-export it.")
+    nl = data.find(b"\n", end)
+    body = len(data) - (nl + 1 if nl >= 0 else len(data))
+    binary = True
+    elements: list[list] = []  # [name, count, minimum bytes a row]
+    for line in data[:end].decode("ascii", "replace").splitlines():
+        tok = line.split()
+        if len(tok) >= 2 and tok[0] == "format":
+            binary = tok[1] != "ascii"
+        elif len(tok) >= 3 and tok[0] == "element":
+            try:
+                count = int(tok[2])
+            except ValueError:
+                raise UnreadableFileError(
+                    f"{name}: the PLY element '{tok[1]}' has no valid count ({tok[2]!r}). Re-export it."
+                ) from None
+            elements.append([tok[1], count, 0])
+        elif len(tok) >= 3 and tok[0] == "property" and elements:
+            size = _PLY_SIZES.get(tok[2] if tok[1] == "list" else tok[1], 1)
+            elements[-1][2] += size if binary else 2
+    need = 0
+    for el, count, row in elements:
+        need += count * max(row, 1)
+        if count < 0 or need > body:
+            raise UnreadableFileError(
+                f"{name} could not be read as PLY: it declares {count:,} '{el}' elements, more than its "
+                f"{body:,} bytes of data can hold (damaged or truncated). Re-export it."
+            )
+
+
 def load_ply_stl(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> RawAsset:
     """A PLY or STL mesh (read by trimesh) -> RawAsset with untextured parts, in file units and axes.
 
@@ -39,6 +82,8 @@ def load_ply_stl(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> Raw
     data = read_file(path, limits, path.name)
     if fmt == "ply" and data[:3] != b"ply":
         raise UnreadableFileError(f"{path.name} is not a PLY file (it does not start with 'ply'). Re-export it.")
+    if fmt == "ply":
+        _check_ply_counts(data, path.name)
     if fmt == "stl":
         _sniff_stl(data, path.name)
     try:
