@@ -35,6 +35,30 @@ vec3 fresnel_schlick(float cos_theta, vec3 f0, float roughness) {
     return f0 + (max(vec3(1.0 - roughness), f0) - f0) * pow(1.0 - cos_theta, 5.0);
 }
 
+// KHR_materials_sheen: the Charlie distribution (Estevez & Kulla 2017) and Neubelt's visibility.
+float d_charlie(float sheen_roughness, float ndh) {
+    float inv = 1.0 / max(sheen_roughness * sheen_roughness, 1e-3);
+    float sin2 = max(1.0 - ndh * ndh, 0.0078125);
+    return (2.0 + inv) * pow(sin2, inv * 0.5) / (2.0 * PI);
+}
+
+// The sheen lobe's directional albedo, roughly (it grows toward grazing angles).
+float sheen_albedo(float ndv) {
+    return 0.03 + 0.3 * pow(1.0 - ndv, 4.0);
+}
+
+// Fibres' soft rim: the sheen lobe lit by the key light and, roughly, by the ambient light.
+// The base layer under it is scaled by 1 - max(sheen colour) * albedo (KHR_materials_sheen).
+vec3 sheen(vec3 sheen_color, float sheen_roughness, vec3 n, vec3 v, vec3 irradiance) {
+    vec3 l = normalize(u_light_dir);
+    vec3 h = normalize(l + v);
+    float ndl = max(dot(n, l), 0.0);
+    float ndv = max(dot(n, v), 1e-4);
+    float vis = clamp(1.0 / (4.0 * (ndl + ndv - ndl * ndv)), 0.0, 1.0);
+    vec3 direct = sheen_color * d_charlie(sheen_roughness, max(dot(n, h), 0.0)) * vis * u_light_color * ndl;
+    return direct + sheen_color * sheen_albedo(ndv) * max(irradiance, 0.0) / PI;
+}
+
 // Outgoing radiance towards v for a surface with normal n (both unit, camera space).
 // env_specular: prefiltered radiance arriving along the reflection direction.
 // irradiance: the SH irradiance at n (computed per vertex: the ambient light varies slowly,

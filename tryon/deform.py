@@ -15,6 +15,7 @@ from tryon.body.skinning import dual_quaternion_skinning, linear_blend_skinning,
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.render.types import Draw
+from tryon.wrinkles import joint_bends, wrinkle_strength
 
 SKINNING_METHODS = ("lbs", "dqs")
 
@@ -91,15 +92,18 @@ def deform_item(
     variant: str | None = None,
     method: str = "lbs",
     opacity: float | list[float] = 1.0,
+    wrinkles: bool = True,
 ) -> list[Draw]:
     """One Draw per part of ``item``, posed on ``body`` (keys ``"<id>/<k>"``). opacity : one
     for the item, or one per part (parts at 0 are not drawn). A loose garment's part (a
     skirt, a dress: :mod:`tryon.cloth`) comes as two Draws sharing its vertices: its tight
-    faces clipped to the person mask, its hanging faces (``"<id>/<k>/loose"``) not."""
+    faces clipped to the person mask, its hanging faces (``"<id>/<k>/loose"``) not.
+    wrinkles : give skinned parts this pose's fold strength (:mod:`tryon.wrinkles`)."""
     from tryon.cloth.stage import garment_part_cloth, split_loose
 
     materials = item.materials_for(variant)
     opacities = [opacity] * len(item.parts) if np.isscalar(opacity) else list(opacity)
+    bends = joint_bends(body) if wrinkles and not item.is_rigid else None
     draws = []
     for k, (part, material) in enumerate(zip(item.parts, materials)):
         if opacities[k] <= 0:
@@ -112,6 +116,7 @@ def deform_item(
                 pos = thicken_wire(pos, nrm, body.intrinsics.fx)
         else:
             pos, nrm = skin_positions(part.positions, part.normals, part.skin, body, method)
+        fold, axes = wrinkle_strength(part, body, bends) if bends is not None else (None, None)
         draw = Draw(
             key=f"{item.id}/{k}",
             positions_cam_m=pos,
@@ -123,6 +128,11 @@ def deform_item(
             opacity=float(opacities[k]),
             keepout=item.keepout,
             depth_bias_m=item.layer_bias_m,
+            model_positions_m=part.positions,
+            model_normals=part.normals,
+            ao=part.ao,
+            wrinkle=fold,
+            wrinkle_axis=axes,
         )
         cloth = None if item.is_rigid else garment_part_cloth(item, k)
         draws += [draw] if cloth is None else split_loose(draw, cloth.loose_faces)

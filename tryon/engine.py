@@ -50,10 +50,12 @@ from tryon.pose.filters import PoseSmoother, SmoothingOptions
 from tryon.pose.landmarker import PoseEstimator, PoseOptions
 from tryon.pose.types import Pose
 from tryon.presentation import ItemPresentation
+from tryon.render.camera_match import CameraMatcher, CameraMatchOptions
 from tryon.render.compositor import Compositor, Coverage
 from tryon.render.keepout import KeepoutOptions, keepout_mask
 from tryon.render.light_estimate import LightEstimator
 from tryon.render.lighting import Lighting
+from tryon.render.shadows import ShadowOptions, darken
 from tryon.render.types import Draw, ItemLayer
 from tryon.timing import StageTimer, StreamClock, check_timestamp_ms
 from tryon.track import StabilizeOptions, Stabilizer
@@ -65,7 +67,18 @@ PIPELINE_SWITCH_INTERVAL_S = runtime.PIPELINE_SWITCH_INTERVAL_S
 
 #: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
 ANALYSIS_STAGES = ("pose", "smoothing", "stabilize", "details")
-DRAW_STAGES = ("skinning", "cloth", "lighting", "keepout", "render", "readback", "cleanup", "composite")
+DRAW_STAGES = (
+    "skinning",
+    "cloth",
+    "lighting",
+    "keepout",
+    "render",
+    "readback",
+    "cleanup",
+    "shadows",
+    "camera_match",
+    "composite",
+)
 STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
 class EngineOptions:
@@ -103,6 +116,13 @@ class EngineOptions:
         coat's sides, a real shoe's sole) replaced by what is behind them: a clean plate learnt
         in streams, inpainting where none is known (see :mod:`tryon.ownclothes`).
         ``OwnClothesOptions(enabled=False)`` turns it off.
+    fabric : each material's fabric relief and sheen (:mod:`tryon.render.fabric`).
+    ambient_occlusion : the items' occlusion baked at import (armpits, collars, waistbands).
+    wrinkles : folds where the shopper's elbows, shoulders, knees, hips and waist bend.
+    contact_shadows : the items shade the shopper and each other from the key light
+        (:mod:`tryon.render.shadows`; ``shadow`` tunes it).
+    camera_match : the items take the camera's noise, softness, motion blur and tone
+        (:mod:`tryon.render.camera_match`; ``camera`` says which of these).
     """
 
     hfov_deg: float = DEFAULT_HFOV_DEG
@@ -126,6 +146,13 @@ class EngineOptions:
     tune_runtime: bool = True
     cloth: ClothOptions | None = field(default_factory=ClothOptions)
     own_clothes: OwnClothesOptions = field(default_factory=OwnClothesOptions)
+    fabric: bool = True
+    ambient_occlusion: bool = True
+    wrinkles: bool = True
+    contact_shadows: bool = True
+    shadow: ShadowOptions = field(default_factory=ShadowOptions)
+    camera_match: bool = True
+    camera: CameraMatchOptions = field(default_factory=CameraMatchOptions)
 
     def __post_init__(self) -> None:
         if isinstance(self.lighting, str) and self.lighting != "estimate":
@@ -217,7 +244,8 @@ class FrameScene:
     depth-only, or None; lighting : the items' light; keepout : (h, w) float32 soft mask of
     hands and hair in front of clothes at the segmentation's size, or None; layer : the
     rendered items, read back. cleanup : the frame with the shopper's own clothes removed
-    where the items leave them uncovered, or None (off, or nothing to remove).
+    where the items leave them uncovered, or None (off, or nothing to remove). shaded_frame :
+    the frame (cleaned, if it was) with the items' contact shadows, or None (none cast).
 
     New GL-side stages add their output as a typed field with a default here.
     """
@@ -231,6 +259,7 @@ class FrameScene:
     keepout: np.ndarray | None = None
     layer: ItemLayer | None = None
     cleanup: Cleanup | None = None
+    shaded_frame: np.ndarray | None = None
 
 
 def _parse_item_spec(spec: str | Garment) -> tuple[str | Garment, str | None]:
@@ -273,6 +302,7 @@ class TryOnEngine:
         self.proportions = ProportionTracker(self.mannequin)
         self.presentation = ItemPresentation(o.fade_in_ms, o.fade_out_ms, o.part_fade_ms)
         self.light = LightEstimator()
+        self.camera_matcher = CameraMatcher(o.camera)
         self.detail_tracker = DetailTracker(o.details)
         self.clock = StreamClock()
         self.cloth = ClothStage(self.mannequin, o.cloth) if o.cloth is not None else None
@@ -337,7 +367,15 @@ class TryOnEngine:
         if self._renderer is None:
             from tryon.render.renderer import Renderer, RenderOptions
 
-            self._renderer = Renderer(RenderOptions(samples=self.options.render_samples))
+            o = self.options
+            self._renderer = Renderer(
+                RenderOptions(
+                    samples=o.render_samples,
+                    fabric=o.fabric,
+                    ambient_occlusion=o.ambient_occlusion,
+                    wrinkles=o.wrinkles,
+                )
+            )
         return self._renderer
 
     def intrinsics_for(self, width: int, height: int) -> CameraIntrinsics:
@@ -355,6 +393,7 @@ class TryOnEngine:
         self.proportions.reset()
         self.presentation.reset()
         self.light.reset()
+        self.camera_matcher.reset()
         self.detail_tracker.reset()
         self.clock.reset()
         if self.cloth is not None:
@@ -415,6 +454,8 @@ class TryOnEngine:
         self._step_keepout(a, scene)
         self._step_render(a, scene)
         self._step_cleanup(a, scene)
+        self._step_shadows(a, scene)
+        self._step_camera_match(a, scene)
         return self._step_composite(a, scene)
 
     # -- the GL thread's steps -------------------------------------------------------
@@ -456,7 +497,9 @@ class TryOnEngine:
         non-finite vertices) is skipped with a warning (once per item), never blanking the
         others."""
         try:
-            draws = deform_item(worn.garment, body, worn.variant, self.options.skinning, part_opacity)
+            draws = deform_item(
+                worn.garment, body, worn.variant, self.options.skinning, part_opacity, self.options.wrinkles
+            )
             problem = next((p for d in draws if (p := d.problem()) is not None), None)
         except Exception as exc:  # noqa: BLE001 - one item's bug must not take the outfit down
             draws, problem = [], f"{type(exc).__name__}: {exc}"
@@ -510,8 +553,17 @@ class TryOnEngine:
         """render + readback: the items drawn over the body occluder, read back."""
         renderer = self._gl()
         mask = a.pose.segmentation if a.pose is not None else None
+        o = self.options
+        margin = o.shadow.margin_px if o.contact_shadows and scene.occluder is not None else 0
         scene.layer = renderer.render_items(
-            a.intrinsics, scene.draws, scene.occluder, mask, scene.lighting, scene.keepout
+            a.intrinsics,
+            scene.draws,
+            scene.occluder,
+            mask,
+            scene.lighting,
+            scene.keepout,
+            depth_margin_px=margin,
+            depth_step_px=o.shadow.step_px,
         )
         elapsed_ms = a.timer.lap("readback")
         a.timer.record("render", renderer.last_draw_ms)
@@ -532,9 +584,37 @@ class TryOnEngine:
             )
         a.timer.lap("cleanup")
 
+    def _step_shadows(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """shadows: the items' contact shadows on the shopper (the cleaned frame, if any) and on
+        each other; not on hands and hair in front of the clothes."""
+        depth = self._gl().last_scene_depth
+        if self.options.contact_shadows and depth is not None and scene.layer is not None:
+            base = scene.cleanup.image if scene.cleanup is not None else a.frame
+            mask = a.pose.mask if a.pose is not None else None
+            frame, scene.layer, _ = darken(
+                base, scene.layer, depth, scene.lighting, a.intrinsics, mask, self.options.shadow, scene.keepout
+            )
+            scene.shaded_frame = frame if frame is not base else None
+        a.timer.lap("shadows")
+
+    def _step_camera_match(self, a: FrameAnalysis, scene: FrameScene) -> None:
+        """camera_match: the items given the frame's noise, softness, motion blur and tone."""
+        matcher = self.camera_matcher
+        pose = a.raw_pose if a.raw_pose is not None else a.pose
+        if self.options.camera_match and scene.layer is not None:
+            mask = a.pose.segmentation if a.pose is not None else None
+            matcher.update(a.frame, a.timestamp_ms, mask)
+            motion = None
+            if pose is not None:
+                motion = matcher.motion(pose.keypoints_px, pose.reliable(), a.timestamp_ms)
+            scene.layer = matcher.apply(scene.layer, motion, a.timestamp_ms)
+        a.timer.lap("camera_match")
+
     def _step_composite(self, a: FrameAnalysis, scene: FrameScene) -> FrameResult:
-        """composite: the read-back items over the frame (the cleaned frame, if any)."""
+        """composite: the read-back items over the frame (cleaned and shaded, if it was)."""
         frame = scene.cleanup.image if scene.cleanup is not None else a.frame
+        if scene.shaded_frame is not None:
+            frame = scene.shaded_frame
         comp = self.compositor.composite(frame, scene.layer, self.options.mirror)
         a.timer.lap("composite")
         return self._result(a, scene, comp.image, comp.coverage, scene.opacity)

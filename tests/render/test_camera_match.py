@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 
 from tryon.render.camera_match import (
     CameraLook,
@@ -86,6 +87,10 @@ def test_soft_frames_soften_the_items_and_tone_lifts_their_blacks():
     assert 30 <= inner[0] <= 45  # black lifted to the camera's black level
     edge = out.bgra[120 - y0, 100 + 19 - x0 : 100 + 22 - x0, 3]
     assert 40 < edge[1] < 220  # the edge is soft, not a step
+    bright = bgra.copy()
+    bright[20:40, 20:40] = (252, 252, 252, 255)
+    out = apply_look(ItemLayer(bright, (100, 100, 160, 160), (640, 480)), CameraLook(np.zeros(3), 1.0, 0.0, 0.0, 235.0))
+    assert out.bgra[130 - 100, 130 - 100, :3].max() <= 235  # clipped where the camera clips
 
 
 def test_measure_a_real_frame():
@@ -95,3 +100,46 @@ def test_measure_a_real_frame():
     look = measure(frame)
     assert 0.05 < look.noise_sigma.mean() < 5.0
     assert look.black < 60 and look.white > 180
+
+
+def _clip_frames(path: str, count: int) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(path)
+    frames = []
+    while len(frames) < count:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+    return frames
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", ["samples/upper_body.mp4", "samples/dance.mp4"])
+def test_items_noise_matches_the_cameras_on_real_clips(clip):
+    """Judged: the noise in the items' region within 25 % of the frame's in flat regions."""
+    from helpers import ROOT, TOP
+
+    from tryon import EngineOptions, TryOnEngine
+    from tryon.render.camera_match import _full_mask
+
+    frames = _clip_frames(str(ROOT / clip), 40)
+    ratios, ratios_off = [], []
+    for on in (True, False):
+        with TryOnEngine(items=[TOP], options=EngineOptions(camera_match=on, contact_shadows=False)) as eng:
+            for k, res in enumerate(eng.process_stream(frames, fps=25, pipelined=False)):
+                if k < 10 or k % 6 or res.pose is None:
+                    continue
+                frame = frames[k]
+                alpha = res.garment_alpha
+                inside = cv2.erode((alpha > 0.99).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+                if inside.sum() < 2000:
+                    continue
+                person = _full_mask(res.pose.segmentation, frame.shape[:2])
+                cam, _ = measure_noise(frame, person)
+                items, _ = measure_noise(res.image, inside)
+                (ratios if on else ratios_off).append(float(items.mean() / max(cam.mean(), 1e-6)))
+    assert len(ratios) >= 3 and len(ratios_off) >= 3
+    assert 0.75 <= np.median(ratios) <= 1.25, ratios
+    assert all(0.6 <= r <= 1.4 for r in ratios), ratios
+    assert np.median(ratios_off) < 0.75  # without it the render is cleaner than the camera

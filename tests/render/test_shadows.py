@@ -1,5 +1,6 @@
 """Contact shadows: items darken the shopper (and each other) from the key light."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -65,3 +66,44 @@ def test_nothing_behind_means_nothing_darkened(renderer):
     item = quad(-0.15, -0.15, 0.15, 0.0, 1.96, "alone")
     frame, out, shade = _shadowed(renderer, item, None, FROM_ABOVE)
     assert np.array_equal(out, frame)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("photo", ["pixabay_suit", "astronaut_upper_body"])
+def test_a_hat_brim_shadows_the_forehead_on_a_real_photo(photo):
+    """A real EGL render composited on a real photo: the forehead below the brim darkens, the
+    cheeks far below it do not, and the top's hem darkens what is below it where it ends on
+    the person."""
+    from helpers import load_photo
+
+    from tryon import EngineOptions, TryOnEngine
+    from tryon.pose.landmarks import L
+
+    img = load_photo(photo)
+    out = {}
+    for on in (False, True):
+        opts = EngineOptions(lighting=Lighting.studio(), contact_shadows=on, camera_match=False)
+        with TryOnEngine(items=["navy-longsleeve", "grey-fedora"], options=opts) as eng:
+            out[on] = eng.process(img)
+    kp = out[True].pose.keypoints_px
+    gray = {on: out[on].image.astype(float).mean(axis=2) for on in out}
+    alpha = out[True].garment_alpha
+    eyes_y = int(kp[[L.LEFT_EYE, L.RIGHT_EYE], 1].mean())
+    x0, x1 = sorted(int(v) for v in kp[[L.LEFT_EYE, L.RIGHT_EYE], 0])
+    # the brim's lowest row above the eyes, in the eyes' columns
+    covered = np.nonzero((alpha[: eyes_y, x0:x1] > 0.5).any(axis=1))[0]
+    assert len(covered), "the hat is drawn above the eyes"
+    brim = int(covered.max())
+    band = (slice(brim + 2, min(brim + 8, eyes_y)), slice(x0, x1))
+    skin = alpha[band] < 0.05
+    assert skin.sum() > 10
+    assert gray[True][band][skin].mean() < gray[False][band][skin].mean() - 8  # in the brim's shadow
+    mouth_y = int(kp[[L.MOUTH_LEFT, L.MOUTH_RIGHT], 1].mean())
+    chin = (slice(mouth_y + 2, mouth_y + 6), slice(x0, x1))
+    assert abs(gray[True][chin].mean() - gray[False][chin].mean()) < 2  # far below: unchanged
+    # outside the person (her soft mask's outer edge grown by a few pixels) nothing darkens
+    seg = cv2.resize(out[True].pose.segmentation, img.shape[1::-1]) > 0.01
+    person = cv2.dilate(seg.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    outside = ~person & (alpha == 0)
+    assert outside.sum() > 1000
+    assert np.array_equal(out[True].image[outside], out[False].image[outside])

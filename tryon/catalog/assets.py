@@ -18,7 +18,10 @@ import numpy as np
 @dataclass
 class RawMaterial:
     """base_color : (4,) float32 linear RGBA. base_texture : (H, W, 4) uint8 sRGB RGBA or None.
-    texture_source : the file (or glTF image) the texture came from, for the manifest."""
+    texture_source : the file (or glTF image) the texture came from, for the manifest.
+    normal_texture (normal_scale), occlusion_texture, roughness_texture : the file's own maps,
+    (H, W, 4) uint8 (glTF's channels), or None. sheen_color (3,) linear, sheen_roughness :
+    ``KHR_materials_sheen``'s factors, or None."""
 
     name: str
     base_color: np.ndarray = field(default_factory=lambda: np.array([0.8, 0.8, 0.8, 1.0], np.float32))
@@ -27,6 +30,12 @@ class RawMaterial:
     roughness: float = 0.8
     double_sided: bool = True
     texture_source: str | None = None
+    normal_texture: np.ndarray | None = None
+    normal_scale: float = 1.0
+    occlusion_texture: np.ndarray | None = None
+    roughness_texture: np.ndarray | None = None
+    sheen_color: np.ndarray | None = None
+    sheen_roughness: float | None = None
 
 
 @dataclass

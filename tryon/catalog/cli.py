@@ -447,6 +447,7 @@ def _overrides(args):
         offset_m=tuple(args.offset) if args.offset else None,
         bone=args.bone,
         keep_height=tuple(args.keep_height) if args.keep_height else None,
+        fabric=args.fabric,
     )
 
 
@@ -473,6 +474,12 @@ def _add_fit_options(p) -> None:
         help="extra offset after the fit, metres (x = the wearer's left, y = up, z = forward)",
     )
     p.add_argument("--bone", help="the bone a rigid item rides (default: by category)")
+    p.add_argument(
+        "--fabric",
+        help="what the item is made of: jersey, cotton, denim, wool, leather, satin, technical, metal or plastic "
+        "(also knit, silk, linen, nylon...), for every material, or per material as NAME=KIND,NAME=KIND "
+        "(default: guessed from the names and the category; 'garments show ID' says what was chosen)",
+    )
     p.add_argument(
         "--keep-height",
         type=_finite,

@@ -30,6 +30,8 @@ class MeshPart:
     materials. skin : per-vertex weights for skinned items, None for rigid ones.
     bone : for a rigid item, the bone this part rides when not the item's attachment bone
     (the right shoe of a pair, the second earring).
+    ao : (V,) float32 in [0, 1] ambient occlusion baked at import on the mannequin (see
+    :mod:`tryon.catalog.bake`), or None (not baked: unoccluded).
     """
 
     positions: np.ndarray
@@ -39,9 +41,12 @@ class MeshPart:
     material: int = 0
     skin: SkinWeights | None = None
     bone: str | None = None
+    ao: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         v = len(self.positions)
+        if self.ao is not None and np.shape(self.ao) != (v,):
+            raise ValueError(f"ambient occlusion must be ({v},), got {np.shape(self.ao)}")
 
         if self.positions.shape != (v, 3) or self.normals.shape != (v, 3):
             raise ValueError(f"positions {self.positions.shape} and normals {self.normals.shape} must be (V, 3)")

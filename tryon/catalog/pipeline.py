@@ -146,9 +146,42 @@ def _materials(asset: RawAsset) -> list[Material]:
             metallic=float(m.metallic),
             roughness=float(m.roughness),
             double_sided=bool(m.double_sided),
+            normal_texture=m.normal_texture,
+            normal_scale=float(m.normal_scale),
+            occlusion_texture=m.occlusion_texture,
+            roughness_texture=m.roughness_texture,
+            sheen_color=m.sheen_color,
+            sheen_roughness=m.sheen_roughness,
         )
         for i, m in enumerate(asset.materials)
     ] or [Material("default")]
+
+
+def finish_surface(garment: Garment, fabric_spec: str | None = None) -> dict:
+    """What the import adds to how the item looks, in place: each material's fabric kind (the
+    spec's, else guessed: :func:`tryon.render.fabric.guess_fabric`), normals smoothed across
+    split vertices, and ambient occlusion baked on the mannequin (:mod:`tryon.catalog.bake`).
+    Returns the fabric per material name, for the manifest."""
+    from tryon.body.mannequin import load_mannequin
+    from tryon.catalog.bake import bake_ambient_occlusion, smooth_normals
+    from tryon.render.fabric import guess_fabric, parse_fabric_spec
+
+    given = parse_fabric_spec(fabric_spec) if fabric_spec else {}
+    unknown = sorted(set(given) - {"*"} - {m.name for m in garment.materials})
+    if unknown:
+        names = ", ".join(repr(m.name) for m in garment.materials)
+        listed = ", ".join(map(repr, unknown))
+        raise ValueError(f"--fabric names material(s) {listed}; the item's materials are {names}")
+    for mat in garment.materials:
+        mat.fabric = given.get(mat.name) or given.get("*") or guess_fabric(
+            garment.name, garment.category, mat.name, mat.metallic
+        )
+    occ = load_mannequin().occluder
+    meshes = [(p.positions, p.faces) for p in garment.parts]
+    for part in garment.parts:
+        part.normals = smooth_normals(part.positions, part.faces, part.normals)
+        part.ao = bake_ambient_occlusion(part.positions, part.normals, meshes, (occ.positions_m, occ.faces))
+    return {m.name: m.fabric for m in garment.materials}
 
 
 def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
@@ -205,7 +238,9 @@ def import_file(path: str | Path, options: ImportOptions) -> ImportResult:
         attribution=options.attribution,
     )
     warnings = list(asset.warnings) + fitted.report.warnings
+    fabrics = finish_surface(garment, options.overrides.fabric)
     manifest = {
+        "fabric": fabrics,
         "source": {"file": path.name, "format": asset.source_format, "origin": options.source},
         "licence": options.licence,
         "units": {"file": fitted.report.units, "declared": fitted.report.declared_units, "model": "m"},
@@ -326,9 +361,11 @@ def _import_mhclo(path: Path, options: ImportOptions) -> ImportResult:
             "use the low-poly proxy of the garment, or raise --max-triangles)."
         )
     warnings = []
-    if any(v is not None for v in asdict(options.overrides).values()):
+    if any(v is not None for k, v in asdict(options.overrides).items() if k != "fabric"):
         warnings.append("manual fit overrides do not apply to MakeHuman clothes: their .mhclo fits them to the body")
+    fabrics = finish_surface(garment, options.overrides.fabric)
     manifest = {
+        "fabric": fabrics,
         "source": {"file": path.name, "format": "makehuman", "origin": options.source},
         "licence": options.licence,
         "units": {"file": "dm", "declared": "dm", "model": "m"},

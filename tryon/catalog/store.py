@@ -46,6 +46,8 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
         if p.skin is not None:
             arrays[f"p{i}_skin_bones"] = p.skin.bones.astype(np.uint8)
             arrays[f"p{i}_skin_weights"] = p.skin.weights.astype(np.float32)
+        if p.ao is not None:
+            arrays[f"p{i}_ao"] = p.ao.astype(np.float32)
         entry = {"material": p.material, "vertices": len(p.positions), "triangles": len(p.faces)}
         if p.bone:
             entry["bone"] = p.bone
@@ -69,6 +71,21 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
             rel, data = _encode_texture(m.base_texture, f"textures/base_{k}")
             (folder / rel).write_bytes(data)
             entry["base_texture"] = rel
+        if m.fabric:
+            entry["fabric"] = m.fabric
+        if m.sheen_color is not None:
+            entry["sheen_color"] = [round(float(x), 6) for x in m.sheen_color]
+        if m.sheen_roughness is not None:
+            entry["sheen_roughness"] = round(float(m.sheen_roughness), 6)
+        for attr, stem in _MAPS:
+            img = getattr(m, attr)
+            if img is not None:
+                (folder / "textures").mkdir(exist_ok=True)
+                rel, data = _encode_texture(img, f"textures/{stem}_{k}", lossless=True)
+                (folder / rel).write_bytes(data)
+                entry[attr] = rel
+        if m.normal_texture is not None:
+            entry["normal_scale"] = float(m.normal_scale)
         materials.append(entry)
 
     manifest = {
@@ -98,17 +115,20 @@ def write_item(item: Garment, folder: Path, extra_manifest: dict | None = None) 
 
 #: Longest side of a stored texture: a try-on item is a small part of a camera frame.
 MAX_TEXTURE_SIDE = 1024
+#: A material's own maps besides its colour: (Material attribute, file stem).
+_MAPS = (("normal_texture", "normal"), ("occlusion_texture", "occlusion"), ("roughness_texture", "roughness"))
 
 
-def _encode_texture(rgba: np.ndarray, stem: str) -> tuple[str, bytes]:
+def _encode_texture(rgba: np.ndarray, stem: str, lossless: bool = False) -> tuple[str, bytes]:
     """The texture resized to at most MAX_TEXTURE_SIDE and encoded: JPEG when it is opaque
-    (a tenth of the size), PNG when it has transparency."""
+    (a tenth of the size), PNG when it has transparency or must be ``lossless`` (data maps:
+    normals, occlusion, roughness)."""
     img = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA)
     h, w = img.shape[:2]
     if max(h, w) > MAX_TEXTURE_SIDE:
         s = MAX_TEXTURE_SIDE / max(h, w)
         img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    if (img[:, :, 3] == 255).all():
+    if not lossless and (img[:, :, 3] == 255).all():
         ok, data = cv2.imencode(".jpg", img[:, :, :3], [cv2.IMWRITE_JPEG_QUALITY, 92])
         rel = stem + ".jpg"
     else:
@@ -177,6 +197,11 @@ def read_item(folder: Path) -> Garment:
                 metallic=float(m.get("metallic", 0.0)),
                 roughness=float(m.get("roughness", 0.8)),
                 double_sided=bool(m.get("double_sided", True)),
+                fabric=str(m.get("fabric", "")),
+                sheen_color=None if m.get("sheen_color") is None else np.asarray(m["sheen_color"], np.float32),
+                sheen_roughness=None if m.get("sheen_roughness") is None else float(m["sheen_roughness"]),
+                normal_scale=float(m.get("normal_scale", 1.0)),
+                **{attr: _load_texture(folder, m[attr]) for attr, _ in _MAPS if m.get(attr)},
             )
         )
     parts = []
@@ -194,6 +219,7 @@ def read_item(folder: Path) -> Garment:
                     material=int(p["material"]),
                     skin=skin,
                     bone=p.get("bone"),
+                    ao=arrays.get(f"p{i}_ao"),
                 )
             )
     except KeyError as exc:

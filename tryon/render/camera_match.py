@@ -19,8 +19,10 @@ the items' premultiplied layer (:class:`~tryon.render.types.ItemLayer`) before c
   are blurred by what the render lacks of it.
 - **motion blur**: the keypoints' median image speed times the shutter's share of the frame
   interval, as a line kernel along the motion.
-- **tone**: the frame's black and white levels (0.5th and 99.5th luminance percentiles): a
-  camera with lifted blacks lifts the items' blacks too.
+- **tone**: the frame's black level (its 0.5th luminance percentile: a camera with lifted
+  blacks lifts the items' blacks too) and its white clip (where a plateau of its brightest
+  pixels shows it clips, e.g. video range's 235): the items' highlights clip there too. The
+  light estimate already sets the items' exposure; this is only the camera's curve's ends.
 
 Levels are 8-bit sRGB code values, distances image px.
 """
@@ -82,7 +84,8 @@ class CameraLook:
     noise_sigma : (3,) B, G, R noise standard deviation, 8-bit levels (white-noise equivalent).
     noise_shared : in [0, 1], the correlation of the noise between channels (1: all luma).
     blur_px : the frame's softness, Gaussian sigma in px.
-    black, white : the frame's black and white levels (8-bit luminance).
+    black : the frame's black level; white : the level it clips at (255 when it shows no
+    clipping plateau), 8-bit luminance.
     """
 
     noise_sigma: np.ndarray
@@ -212,7 +215,9 @@ def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> Cam
     gray = cv2.cvtColor(frame_bgr[win], cv2.COLOR_BGR2GRAY)
     blur = measure_blur(gray)
     sample = cv2.cvtColor(frame_bgr[::4, ::4], cv2.COLOR_BGR2GRAY)
-    black, white = (float(v) for v in np.percentile(sample, (0.5, 99.5)))
+    black = float(np.percentile(sample, 0.5))
+    top = int(sample.max())
+    white = float(top) if top < 250 and (sample >= top - 1).mean() >= 0.005 else 255.0
     return CameraLook(sigma, shared, blur, black, white)
 
 
@@ -227,28 +232,47 @@ def _noise_table(height: int, width: int, seed: int = 7) -> tuple[np.ndarray, np
     )
 
 
-def _add_noise(colour: np.ndarray, indep: np.ndarray, shared: np.ndarray, sigma: float, rho: float) -> np.ndarray:
-    """colour (h, w, 3) uint8 plus unit noise tables scaled to ``sigma`` with channel
-    correlation ``rho``, rounded to uint8."""
-    shared3 = cv2.merge([shared] * 3)
-    noise = cv2.addWeighted(indep, sigma * math.sqrt(1.0 - rho), shared3, sigma * math.sqrt(rho), 0.0)
-    return cv2.add(colour, noise, dtype=cv2.CV_8U)
+#: The added noise's sigma and correlation are rounded to these steps (its table is rebuilt
+#: only when they change).
+_SIGMA_STEP = 0.05
+_RHO_STEP = 0.1
+
+
+@functools.lru_cache(maxsize=4)
+def _noise_plane(height: int, width: int, sigma_steps: int, rho_steps: int) -> np.ndarray:
+    """(height, width, 4) int16: white noise of sigma ``sigma_steps * _SIGMA_STEP`` levels whose
+    channels correlate by ``rho_steps * _RHO_STEP``, rounded to whole levels; alpha untouched (0)."""
+    indep, shared = _noise_table(height, width)
+    sigma, rho = sigma_steps * _SIGMA_STEP, min(rho_steps * _RHO_STEP, 1.0)
+    plane = np.zeros((height, width, 4), np.int16)
+    plane[:, :, :3] = np.rint(indep * (sigma * math.sqrt(1.0 - rho)) + shared[:, :, None] * (sigma * math.sqrt(rho)))
+    return plane
+
+
+def _add_noise(bgra: np.ndarray, plane: np.ndarray) -> np.ndarray:
+    """A premultiplied (h, w, 4) uint8 layer plus an int16 noise window of its size, its colour
+    kept within its coverage (colour <= alpha: transparent pixels stay black)."""
+    out = cv2.add(bgra, plane, dtype=cv2.CV_8U)
+    a = cv2.extractChannel(bgra, 3)  # (a strided view's merge is ten times slower)
+    return cv2.min(out, cv2.merge([a, a, a, a]))
 
 
 @functools.lru_cache(maxsize=1)
 def _noise_calibration() -> tuple[np.ndarray, np.ndarray]:
-    """(added sigma, measured sigma) on a smooth 8-bit ramp: rounding to 8 bits adds noise
-    of its own (up to 1/12 level^2 once the signal is dithered, less below), so the sigma to
-    add for a wanted measured one is read off this curve."""
+    """(added sigma, measured sigma) on a smooth 8-bit ramp: the noise is rounded to whole
+    levels, which changes its spread (a sigma of 0.3 rounds mostly to 0), so the sigma to add
+    for a wanted measured one is read off this curve."""
     yy, xx = np.mgrid[0:128, 0:128].astype(np.float32)
-    ramp = np.clip(np.stack([60 + 0.2 * yy + 0.1 * xx] * 3, axis=2), 0, 255)
-    base = np.rint(ramp).astype(np.uint8)
-    indep, shared = _noise_table(128, 128, seed=3)
-    added = np.concatenate([np.linspace(0.0, 1.0, 21), np.linspace(1.25, 8.0, 28)])
+    ramp = np.clip(60 + 0.2 * yy + 0.1 * xx, 0, 255)
+    base = np.full((128, 128, 4), 255, np.uint8)
+    base[:, :, :3] = np.rint(ramp)[:, :, None]
+    steps = np.arange(0, int(round(8.0 / _SIGMA_STEP)) + 1)
     measured = np.array(
-        [np.mean(measure_noise(_add_noise(base, indep, shared, float(s), 0.8), share=1.0)[0]) for s in added]
+        [np.mean(measure_noise(_add_noise(base, _noise_plane(128, 128, int(k), 8))[:, :, :3], share=1.0)[0])
+         for k in steps]
     )
-    return added, np.maximum.accumulate(measured)
+    _noise_plane.cache_clear()
+    return steps * _SIGMA_STEP, np.maximum.accumulate(measured)
 
 
 def _added_sigma(target: float) -> float:
@@ -307,32 +331,31 @@ def apply_look(
         grown = np.zeros((ny1 - ny0, nx1 - nx0, 4), np.uint8)
         grown[y0 - ny0 : y1 - ny0, x0 - nx0 : x1 - nx0] = bgra
         bgra, (x0, y0, x1, y1) = grown, (nx0, ny0, nx1, ny1)
-    # uint8 throughout (OpenCV's fixed-point paths): a few hundred microseconds for a top.
+    # uint8 throughout (OpenCV's fixed-point paths), one pass per effect.
     out = bgra
-    if o.tone and (look.black > 0.5 or look.white < 254.5):
-        # Premultiplied: (black + c (white - black) / 255) a = c gain + a black / 255.
-        colour, alpha = out[:, :, :3], cv2.merge([out[:, :, 3]] * 3)
-        toned = cv2.addWeighted(colour, (look.white - look.black) / 255.0, alpha, look.black / 255.0, 0.0)
-        out = cv2.merge([toned, out[:, :, 3]])
+    if o.tone and look.black > 0.5:
+        # Premultiplied: (black + c (255 - black) / 255) a = c gain + a black / 255.
+        g, k = (255.0 - look.black) / 255.0, look.black / 255.0
+        m = np.array([[g, 0, 0, k], [0, g, 0, k], [0, 0, g, k], [0, 0, 0, 1]], np.float32)
+        out = cv2.transform(out, m)
+    if o.tone and look.white < 254.5:
+        a = cv2.extractChannel(out, 3)
+        cap = cv2.convertScaleAbs(a, alpha=look.white / 255.0)
+        out = cv2.min(out, cv2.merge([cap, cap, cap, a]))
     if sigma > 0.3:
         out = cv2.GaussianBlur(out, (0, 0), sigma)
     if kernel is not None:
         out = cv2.filter2D(out, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    if out is bgra:
-        out = bgra.copy()
     sig = _added_sigma(math.sqrt(float(np.mean(np.square(look.noise_sigma)))))
-    if o.noise and sig > 0.02:
+    steps = int(round(sig / _SIGMA_STEP))
+    if o.noise and steps > 0:
         h, w = out.shape[:2]
-        indep, shared = _noise_table(fh + 64, fw + 64)
+        rho_steps = int(round(float(np.clip(look.noise_shared, 0.0, 1.0)) / _RHO_STEP))
+        plane = _noise_plane(fh + 64, fw + 64, steps, rho_steps)
         rng = rng or np.random.default_rng()
         oy, ox = (int(v) for v in rng.integers(0, 64, 2))
-        ys, xs = slice(y0 + oy, y0 + oy + h), slice(x0 + ox, x0 + ox + w)
-        rho = float(np.clip(look.noise_shared, 0.0, 1.0))
-        # Added at full strength and clipped to the coverage (premultiplied: colour <= alpha):
-        # transparent pixels stay black, and only the soft edge's few pixels differ from n * a.
-        colour = _add_noise(out[:, :, :3], indep[ys, xs], shared[ys, xs], sig, rho)
-        out = cv2.merge([cv2.min(colour, cv2.merge([out[:, :, 3]] * 3)), out[:, :, 3]])
-    res = out
+        out = _add_noise(out, plane[y0 + oy : y0 + oy + h, x0 + ox : x0 + ox + w])
+    res = out if out is not layer.bgra else layer.bgra.copy()
     return ItemLayer(res, (x0, y0, x1, y1), layer.size)
 
 
@@ -360,7 +383,6 @@ class CameraMatcher:
         self.look: CameraLook | None = None
         self._last_ms: float | None = None
         self._prev_keypoints: np.ndarray | None = None
-        self._rng = np.random.default_rng(11)
 
     def update(self, frame_bgr: np.ndarray, timestamp_ms: float | None, person_mask: np.ndarray | None) -> CameraLook:
         o = self.options
@@ -388,7 +410,12 @@ class CameraMatcher:
             return None
         return keypoint_velocity(prev, keypoints_px, reliable)
 
-    def apply(self, layer: ItemLayer, velocity_px: np.ndarray | None = None) -> ItemLayer:
+    def apply(
+        self, layer: ItemLayer, velocity_px: np.ndarray | None = None, timestamp_ms: float | None = None
+    ) -> ItemLayer:
+        """The look applied to ``layer``; the noise pattern follows the frame's timestamp (a
+        still, or the same frame again, gets the same pattern: results are reproducible)."""
         if self.look is None or not self.options.any:
             return layer
-        return apply_look(layer, self.look, velocity_px, self.options, self._rng)
+        rng = np.random.default_rng(0 if timestamp_ms is None else int(timestamp_ms))
+        return apply_look(layer, self.look, velocity_px, self.options, rng)

@@ -22,6 +22,8 @@ import numpy as np
 from tryon.frames import GL_NEAR_M, CameraIntrinsics, gl_projection, linearize_depth, project
 from tryon.image import srgb8_to_linear
 from tryon.render.context import create_context, program
+from tryon.render.fabric import FABRICS, sheen_color
+from tryon.render.fabric import relief as fabric_relief
 from tryon.render.lighting import Lighting
 from tryon.render.shadows import SceneDepth
 from tryon.render.types import Draw, ItemLayer, Material
@@ -36,10 +38,18 @@ ROI_MARGIN_PX = 3
 class RenderOptions:
     """samples : MSAA samples for the item pass (0 = off: the compositor's edge-aware
     resolve is far cheaper on a software rasterizer). occluder_inset_m : how far the body
-    occluder is pulled in along its normals."""
+    occluder is pulled in along its normals. fabric : the materials' fabric relief and sheen
+    (:mod:`tryon.render.fabric`). ambient_occlusion : the items' baked occlusion. wrinkles :
+    folds at bent joints. wrinkle_depth_m, fold_period_m : the folds' depth at full bend and
+    their spacing."""
 
     samples: int = 0
     occluder_inset_m: float = 0.006
+    fabric: bool = True
+    ambient_occlusion: bool = True
+    wrinkles: bool = True
+    wrinkle_depth_m: float = 0.004
+    fold_period_m: float = 0.03
 
     def __post_init__(self) -> None:
         if self.samples not in (0, 2, 4, 8):
@@ -95,30 +105,51 @@ def items_roi(draws: list[Draw], K: CameraIntrinsics, margin_px: int = ROI_MARGI
     return (x0, y0, max(x0, x1), max(y0, y1))
 
 
+#: Per-vertex floats: dynamic (position, normal, wrinkle), static (uv, model position,
+#: model normal, occlusion, fold axis).
+_DYNAMIC = 7
+_STATIC = 12
+
+
 class _GpuMesh:
-    def __init__(self, ctx, prog, n_vertices: int, faces: np.ndarray, uvs: np.ndarray | None):
-        self.n_vertices = n_vertices
-        self.dynamic = ctx.buffer(reserve=n_vertices * 24, dynamic=True)
-        self._staging = np.empty((n_vertices, 6), np.float32)
-        uv = uvs if uvs is not None else np.zeros((n_vertices, 2), np.float32)
-        self.uv = ctx.buffer(np.ascontiguousarray(uv, dtype=np.float32).tobytes())
-        self.ibo = ctx.buffer(np.ascontiguousarray(faces, dtype=np.int32).tobytes())
+    def __init__(self, ctx, prog, draw: Draw):
+        n = self.n_vertices = len(draw.positions_cam_m)
+        self.dynamic = ctx.buffer(reserve=n * _DYNAMIC * 4, dynamic=True)
+        self._staging = np.zeros((n, _DYNAMIC), np.float32)
+        static = np.zeros((n, _STATIC), np.float32)
+        for cols, value in (
+            (slice(0, 2), draw.uvs),
+            (slice(2, 5), draw.model_positions_m),
+            (slice(5, 8), draw.model_normals),
+            (8, draw.ao),
+            (slice(9, 12), draw.wrinkle_axis),
+        ):
+            if value is not None:
+                static[:, cols] = value
+        if draw.ao is None:
+            static[:, 8] = 1.0
+        self.static = ctx.buffer(static.tobytes())
+        self.ibo = ctx.buffer(np.ascontiguousarray(draw.faces, dtype=np.int32).tobytes())
         self.vao = ctx.vertex_array(
             prog,
-            [(self.dynamic, "3f 3f", "in_position", "in_normal"), (self.uv, "2f", "in_uv")],
+            [
+                (self.dynamic, "3f 3f 1f", "in_position", "in_normal", "in_wrinkle"),
+                (self.static, "2f 3f 3f 1f 3f", "in_uv", "in_model", "in_model_normal", "in_ao", "in_axis"),
+            ],
             index_buffer=self.ibo,
             index_element_size=4,
         )
         self.vao_occ = None
         self.unused_frames = 0
 
-    def upload(self, positions: np.ndarray, normals: np.ndarray) -> None:
+    def upload(self, positions: np.ndarray, normals: np.ndarray, wrinkle: np.ndarray | None = None) -> None:
         self._staging[:, :3] = positions
-        self._staging[:, 3:] = normals
+        self._staging[:, 3:6] = normals
+        self._staging[:, 6] = 0.0 if wrinkle is None else wrinkle
         self.dynamic.write(self._staging)
 
     def release(self) -> None:
-        for obj in (self.vao, self.vao_occ, self.dynamic, self.uv, self.ibo):
+        for obj in (self.vao, self.vao_occ, self.dynamic, self.static, self.ibo):
             if obj is not None:
                 obj.release()
 
@@ -167,6 +198,7 @@ class Renderer:
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
         self._white = ctx.texture((1, 1), 1, b"\xff")
+        self._reliefs: dict[str, object] = {}
         self._masks: dict[str, tuple] = {}
         self._env: tuple | None = None  # (the picture, its texture, its gain)
         self._size: tuple[int, int] | None = None
@@ -246,12 +278,36 @@ class Renderer:
             entry = self._textures[id(img)] = (img, tex)
         return entry[1]
 
+    def _map(self, img: np.ndarray):
+        """A material's own map (normal, occlusion, roughness): RGBA, repeating, mipmapped."""
+        entry = self._textures.get(id(img))
+        if entry is None or entry[0] is not img:
+            if entry is not None:
+                entry[1].release()
+            tex = self.ctx.texture((img.shape[1], img.shape[0]), 4, img.tobytes())
+            tex.build_mipmaps()
+            tex.repeat_x = tex.repeat_y = True
+            entry = self._textures[id(img)] = (img, tex)
+        return entry[1]
+
+    def _relief(self, kind: str):
+        """The fabric kind's height map as an R8 texture, tiled and mipmapped (kept per kind)."""
+        tex = self._reliefs.get(kind)
+        if tex is None:
+            img = fabric_relief(kind)
+            tex = self.ctx.texture((img.shape[1], img.shape[0]), 1, np.ascontiguousarray(img).tobytes(), alignment=1)
+            tex.build_mipmaps()
+            tex.repeat_x = tex.repeat_y = True
+            tex.filter = (self.ctx.LINEAR_MIPMAP_NEAREST, self.ctx.LINEAR)  # cheaper than trilinear
+            self._reliefs[kind] = tex
+        return tex
+
     def _mesh(self, draw: Draw) -> _GpuMesh:
         mesh = self._meshes.get(draw.key)
         if mesh is None or mesh.n_vertices != len(draw.positions_cam_m):
             if mesh is not None:
                 mesh.release()
-            mesh = _GpuMesh(self.ctx, self._item_prog, len(draw.positions_cam_m), draw.faces, draw.uvs)
+            mesh = _GpuMesh(self.ctx, self._item_prog, draw)
             self._meshes[draw.key] = mesh
         mesh.unused_frames = 0
         return mesh
@@ -260,7 +316,7 @@ class Renderer:
         if mesh.vao_occ is None:
             mesh.vao_occ = self.ctx.vertex_array(
                 self._occ_prog,
-                [(mesh.dynamic, "3f 3f", "in_position", "in_normal")],
+                [(mesh.dynamic, "3f 3f 4x", "in_position", "in_normal")],
                 index_buffer=mesh.ibo,
                 index_element_size=4,
             )
@@ -321,6 +377,13 @@ class Renderer:
         prog["u_person_mask"].value = 1
         prog["u_keepout"].value = 2
         prog["u_env"].value = 3
+        prog["u_relief"].value = 4
+        prog["u_normal_map"].value = 5
+        prog["u_occlusion_map"].value = 6
+        prog["u_roughness_map"].value = 7
+        o = self.options
+        prog["u_fold_period_m"].value = o.fold_period_m
+        prog["u_use_ao"].value = o.ambient_occlusion
         mask_tex.use(1)
         keep_tex.use(2)
         has_env = lighting.environment is not None
@@ -334,7 +397,8 @@ class Renderer:
         for d in draws:
             mat = d.material or Material("default")
             mesh = self._mesh(d)
-            mesh.upload(d.positions_cam_m, d.normals_cam)
+            mesh.upload(d.positions_cam_m, d.normals_cam, d.wrinkle if o.wrinkles else None)
+            self._surface(prog, mat, d)
             prog["u_base_color"].value = tuple(float(x) for x in mat.base_color)
             prog["u_metallic"].value = float(mat.metallic)
             prog["u_roughness"].value = float(mat.roughness)
@@ -354,6 +418,44 @@ class Renderer:
         if self.options.samples:
             ctx.copy_framebuffer(self._fbo, self._ms_fbo)
         self._evict()
+
+    def _surface(self, prog, mat: Material, d: Draw) -> None:
+        """The material's fabric, sheen and own maps, as uniforms and textures 4-7."""
+        o = self.options
+        fabric = FABRICS.get(mat.fabric) if o.fabric else None
+        relief = fabric is not None and d.model_positions_m is not None and d.model_normals is not None
+        prog["u_has_relief"].value = relief
+        if relief:
+            self._relief(fabric.name).use(4)
+            prog["u_tile_m"].value = fabric.tile_m
+            prog["u_relief_m"].value = fabric.relief_m
+        cloth = fabric is not None and fabric.cloth
+        prog["u_wrinkle_m"].value = o.wrinkle_depth_m if cloth and o.wrinkles else 0.0
+        sheen = np.zeros(3, np.float32)
+        sheen_rough = 0.5
+        if o.fabric and mat.sheen_color is not None:
+            sheen = mat.sheen_color
+            sheen_rough = mat.sheen_roughness if mat.sheen_roughness is not None else 0.5
+        elif fabric is not None and fabric.sheen > 0:
+            sheen = sheen_color(fabric, mat.base_color)
+            sheen_rough = mat.sheen_roughness if mat.sheen_roughness is not None else fabric.sheen_roughness
+        prog["u_sheen_color"].value = tuple(float(x) for x in sheen)
+        prog["u_sheen_roughness"].value = float(max(sheen_rough, 0.05))
+        has_uv = d.uvs is not None
+        for name, img, unit in (
+            ("u_has_normal_map", mat.normal_texture, 5),
+            ("u_has_occlusion_map", mat.occlusion_texture if o.ambient_occlusion else None, 6),
+            ("u_has_roughness_map", mat.roughness_texture, 7),
+        ):
+            on = img is not None and has_uv
+            prog[name].value = on
+            if on:
+                self._map(img).use(unit)
+        if mat.normal_texture is not None and has_uv:
+            prog["u_normal_scale"].value = float(mat.normal_scale)
+        if mat.roughness_texture is not None and has_uv:
+            mean_g = float(mat.roughness_texture[::4, ::4, 1].mean()) / 255.0
+            prog["u_roughness_map_gain"].value = 1.0 / max(mean_g, 1e-3)
 
     @_current
     def render_items(
@@ -481,6 +583,9 @@ class Renderer:
             m.release()
         for _, t in self._textures.values():
             t.release()
+        for t in self._reliefs.values():
+            t.release()
+        self._reliefs.clear()
         for obj in [
             *self._targets,
             self._white,

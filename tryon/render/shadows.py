@@ -25,7 +25,11 @@ from tryon.render.lighting import Lighting, sh_irradiance
 from tryon.render.types import ItemLayer
 
 #: Distances marched toward the light, metres: contact first, a hat brim's reach last.
-MARCH_M = (0.006, 0.012, 0.02, 0.03, 0.043, 0.06, 0.08, 0.105)
+MARCH_M = (0.005, 0.01, 0.016, 0.024, 0.034, 0.046, 0.06, 0.075)
+#: Beyond this march the shadow fades (to FAR_WEIGHT at the last step): a contact shadow
+#: is darkest where the caster touches, and a far caster's shadow is softer and fainter.
+CONTACT_M = 0.03
+FAR_WEIGHT = 0.35
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class ShadowOptions:
     bias_m: float = 0.008
     thickness_m: float = 0.25
     blur_px: float = 5.0
-    max_darkening: float = 0.6
+    max_darkening: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,8 @@ def shadow_map(
         ]
         ray_z = zf + np.float32(t * L[2])
         hit = (shifted < ray_z - options.bias_m) & (shifted > ray_z - options.thickness_m)
-        weight = 1.0 if t <= 0.045 else 0.045 / t + 0.4 * (1 - 0.045 / t)  # farther: fainter
+        far = max(0.0, (t - CONTACT_M) / (MARCH_M[-1] - CONTACT_M))
+        weight = 1.0 - (1.0 - FAR_WEIGHT) * far
         np.maximum(shade, hit * np.float32(weight), out=shade)
     return shade
 
@@ -120,10 +125,15 @@ def darken(
     K: CameraIntrinsics,
     person_mask: np.ndarray | None = None,
     options: ShadowOptions | None = None,
+    in_front: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ItemLayer, np.ndarray | None]:
     """The frame and the items' layer with the items' contact shadows.
 
-    Returns (frame, layer, shade): a darkened copy of the frame (the frame itself when nothing
+    person_mask : (H, W) float32 in [0, 1] at the frame's size (``Pose.mask``; another size is
+    resized): the frame darkens only where it is over 0.5. in_front : (h, w) float32 in [0, 1]
+    at any size with the frame's aspect, what is in front of the clothes (the keep-out mask:
+    hands, hair): not shadowed by them. Returns (frame, layer, shade): a
+    darkened copy of the frame (the frame itself when nothing
     is shadowed), the layer with its own shadowed pixels darkened (a new array), and the
     shadow (h, w) float32 in [0, 1] over ``scene.roi`` at full size (None when none)."""
     o = options or ShadowOptions()
@@ -162,11 +172,19 @@ def darken(
     receive = shade
     if person_mask is not None:
         H, W = frame_bgr.shape[:2]
-        mh, mw = person_mask.shape
-        my0, my1 = int(sy0 * mh / H), max(int(math.ceil(sy1 * mh / H)), int(sy0 * mh / H) + 1)
-        mx0, mx1 = int(sx0 * mw / W), max(int(math.ceil(sx1 * mw / W)), int(sx0 * mw / W) + 1)
-        m = cv2.resize(person_mask[my0:my1, mx0:mx1].astype(np.float32), (fw, fh), interpolation=cv2.INTER_LINEAR)
-        receive = shade * np.clip(m, 0.0, 1.0)
+        if person_mask.shape != (H, W):  # (Pose.mask is this, at the frame's size)
+            person_mask = cv2.resize(person_mask.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
+        m = person_mask[sy0:sy1, sx0:sx1]
+        # the person for sure: none where the mask says half or less (the background stays
+        # untouched), full from 0.9
+        receive = shade * np.clip((m - 0.5) * 2.5, 0.0, 1.0)
+    if in_front is not None:
+        H, W = frame_bgr.shape[:2]
+        kh, kw = in_front.shape
+        ky0, kx0 = int(sy0 * kh / H), int(sx0 * kw / W)
+        ky1, kx1 = max(int(math.ceil(sy1 * kh / H)), ky0 + 1), max(int(math.ceil(sx1 * kw / W)), kx0 + 1)
+        k = cv2.resize(in_front[ky0:ky1, kx0:kx1].astype(np.float32), (fw, fh), interpolation=cv2.INTER_LINEAR)
+        receive = receive * (1.0 - np.clip(k * 2.0, 0.0, 1.0))
     keep = cv2.convertScaleAbs(receive, alpha=-255.0, beta=255.0)  # 255 (1 - receive), uint8
     out = frame_bgr.copy()
     roi = out[sy0:sy1, sx0:sx1]

@@ -34,7 +34,10 @@ class FitOverrides:
 
     units : force the file's unit. up_axis : "y" or "z". rotate_deg : extra rotation (x, y, z
     Euler, degrees, applied after orientation). scale : extra uniform scale after fitting.
-    offset_m : extra translation after fitting (model metres). bone : the bone to ride."""
+    offset_m : extra translation after fitting (model metres). bone : the bone to ride.
+    fabric : the materials' fabric kind, ``"wool"`` or ``"strap=leather,dial=metal"`` (see
+    :mod:`tryon.render.fabric`; not a fit, but kept and re-applied with the other manual
+    choices)."""
 
     units: str | None = None
     up_axis: str | None = None
@@ -43,8 +46,13 @@ class FitOverrides:
     offset_m: tuple[float, float, float] | None = None
     bone: str | None = None
     keep_height: tuple[float, float] | None = None
+    fabric: str | None = None
 
     def __post_init__(self) -> None:
+        if self.fabric is not None:
+            from tryon.render.fabric import parse_fabric_spec
+
+            parse_fabric_spec(self.fabric)  # a clear message for an unknown kind
         if self.units is not None and self.units not in UNITS_M:
             raise ValueError(f"units must be one of {', '.join(UNITS_M)}, got {self.units!r}")
         if self.up_axis is not None and self.up_axis not in ("y", "z"):

@@ -45,7 +45,9 @@ from tryon.catalog.formats.safety import (
 
 #: glTF extensions this reader honours; any other name in ``extensionsRequired`` is refused
 #: (:class:`UnsupportedExtensionError`), but for ``KHR_texture_transform`` (see :data:`PARTLY_SUPPORTED`).
-SUPPORTED_GLTF_EXTENSIONS = frozenset({"KHR_materials_variants", "KHR_mesh_quantization", "EXT_texture_webp"})
+SUPPORTED_GLTF_EXTENSIONS = frozenset(
+    {"KHR_materials_variants", "KHR_mesh_quantization", "EXT_texture_webp", "KHR_materials_sheen"}
+)
 #: Required extensions accepted as long as only what the try-on does not show uses them:
 #: ``KHR_texture_transform`` on a normal, occlusion, metallic-roughness or emissive map (the map is
 #: left out, with a warning); on the colour texture the file is refused.
@@ -229,6 +231,7 @@ class _GltfReader(GltfDocument):
             double_sided=bool(mat.get("doubleSided", False)),
         )
         self.check_unused_maps(mat, name)
+        self.surface_maps(mat, pbr, name, out)
         info = pbr.get("baseColorTexture")
         if info is None:
             return out
@@ -254,6 +257,40 @@ class _GltfReader(GltfDocument):
             out.base_texture = rgba
             out.texture_source = label
         return out
+
+    def map_image(self, info: Any, name: str, label: str) -> np.ndarray | None:
+        """The image of a material's map reference ``info`` (RGBA uint8), or None when there is
+        none this importer uses (no image, a second UV set, or moved by KHR_texture_transform)."""
+        if not isinstance(info, dict) or info.get("texCoord", 0) != 0:
+            return None
+        ext = info.get("extensions")
+        if isinstance(ext, dict) and isinstance(ext.get("KHR_texture_transform"), dict):
+            if not _identity_transform(ext["KHR_texture_transform"], info):
+                return None
+        tex = self.item("textures", info.get("index"), f"material '{name}' {label}")
+        src = tex.get("source")
+        if src is None:
+            return None
+        rgba, _ = self.image(src, f"texture {info.get('index')}")
+        return rgba
+
+    def surface_maps(self, mat: dict, pbr: dict, name: str, out: RawMaterial) -> None:
+        """The material's normal, occlusion and metallic-roughness maps and its
+        ``KHR_materials_sheen`` factors, into ``out``."""
+        normal = mat.get("normalTexture")
+        out.normal_texture = self.map_image(normal, name, "normalTexture")
+        if out.normal_texture is not None:
+            out.normal_scale = float(self.numbers([normal.get("scale", 1.0)], 1, f"material '{name}' normal scale")[0])
+        out.occlusion_texture = self.map_image(mat.get("occlusionTexture"), name, "occlusionTexture")
+        out.roughness_texture = self.map_image(pbr.get("metallicRoughnessTexture"), name, "metallicRoughnessTexture")
+        ext = mat.get("extensions")
+        sheen = ext.get("KHR_materials_sheen") if isinstance(ext, dict) else None
+        if isinstance(sheen, dict):
+            what = f"material '{name}' KHR_materials_sheen"
+            colour = self.numbers(sheen.get("sheenColorFactor", [0.0, 0.0, 0.0]), 3, f"{what} sheenColorFactor")
+            rough = self.numbers([sheen.get("sheenRoughnessFactor", 0.0)], 1, f"{what} sheenRoughnessFactor")
+            out.sheen_color = np.clip(colour, 0.0, 1.0).astype(np.float32)
+            out.sheen_roughness = float(np.clip(rough[0], 0.0, 1.0))
 
     def metal_rough_means(self, info: Any, name: str) -> tuple[float, float] | None:
         """(metalness, roughness) averaged over a metallic-roughness map (glTF: blue and green
