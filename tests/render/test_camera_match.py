@@ -139,6 +139,7 @@ def test_items_noise_matches_the_cameras_on_real_clips(clip):
                 cam, _ = measure_noise(frame, person)
                 items, _ = measure_noise(res.image, inside)
                 (ratios if on else ratios_off).append(float(items.mean() / max(cam.mean(), 1e-6)))
+    print(f"{clip}: items/camera noise {np.round(ratios, 2)}, without matching {np.round(ratios_off, 2)}")
     assert len(ratios) >= 3 and len(ratios_off) >= 3
     assert 0.75 <= np.median(ratios) <= 1.25, ratios
     assert all(0.6 <= r <= 1.4 for r in ratios), ratios
