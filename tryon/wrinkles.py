@@ -115,16 +115,18 @@ class WrinkleWeights:
     """Per garment part, the joint weights and fold axes (computed once per part and kept)."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
 
-    def of(self, part, bind_heads_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(weights (V, J), axes (V, 3)) for a skinned MeshPart."""
+    def of(self, part, bind_heads_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(vertices that fold (N,), their weights (N, J), every vertex's axes (V, 3)) for a
+        skinned MeshPart; most of a garment is near no joint and is left out."""
         hit = self._cache.get(id(part))
         if hit is None or hit[0] is not part:
             w = joint_weights(part.positions, part.skin, bind_heads_m)
-            hit = (part, w, fold_axes(part.positions, w, bind_heads_m))
+            idx = np.nonzero(w.max(axis=1) > 0.01)[0]
+            hit = (part, idx, np.ascontiguousarray(w[idx]), fold_axes(part.positions, w, bind_heads_m))
             self._cache[id(part)] = hit
-        return hit[1], hit[2]
+        return hit[1], hit[2], hit[3]
 
 
 _WEIGHTS = WrinkleWeights()
@@ -132,6 +134,8 @@ _WEIGHTS = WrinkleWeights()
 
 def wrinkle_strength(part, body: PosedBody, bends: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(V,) float32 fold strength in [0, 1] of a skinned part on ``body``, and its (V, 3) fold axes."""
-    w, axes = _WEIGHTS.of(part, body.bind_heads_m)
+    idx, w, axes = _WEIGHTS.of(part, body.bind_heads_m)
     b = joint_bends(body) if bends is None else bends
-    return np.minimum(w @ b, 1.0).astype(np.float32), axes
+    out = np.zeros(len(part.positions), np.float32)
+    out[idx] = np.minimum(w @ b.astype(np.float32), 1.0)
+    return out, axes
