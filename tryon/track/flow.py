@@ -51,7 +51,7 @@ class FlowOptions:
     """
 
     work_max_side_px: int = 320
-    max_features: int = 160
+    max_features: int = 120
     min_distance_work_px: int = 3
     quality: float = 0.001
     redetect_every: int = 5
@@ -168,8 +168,8 @@ def fit_region_motion(
     # start: each region's median shift; features far from it weigh little from the outset
     med = _group_median(d.real, r, counts) + 1j * _group_median(d.imag, r, counts)
     dev = np.abs(d - med[r])
-    spread0 = np.maximum(1.4826 * _group_median(dev, r, counts), 0.05)
-    w = np.clip(1.0 - (dev / (4.0 * spread0[r])) ** 2, 0.0, None) ** 2
+    cutoff = 2.0 + 0.5 * np.abs(med)  # px: a feature this far from its region's shift counts not
+    w = np.clip(1.0 - (dev / cutoff[r]) ** 2, 0.0, None) ** 2
     lam = prior_px**2
     m = np.ones(R, dtype=complex)
     t, c0 = med, np.zeros(R, dtype=complex)
@@ -246,6 +246,7 @@ class RegionFlow:
         self._prev_grey: np.ndarray | None = None
         self._size: tuple[int, int] | None = None
         self._pts_cv = np.zeros((0, 1, 2), np.float32)
+        self._region: np.ndarray | None = None  # each followed feature's region
         self._since_detect = 0
         self._detected = 0
         self.last_features = 0
@@ -279,7 +280,10 @@ class RegionFlow:
             inside = (p1[:, 0] >= 0) & (p1[:, 0] < w) & (p1[:, 1] >= 0) & (p1[:, 1] < h)
             p0, p1 = p0[inside], p1[inside]
             scale = body_scale_px(keypoints_prev_px)
-            region = assign_regions(p0, keypoints_prev_px, scale)
+            if self._region is None:  # found last frame: sorted into regions once, then kept
+                region = assign_regions(p0, keypoints_prev_px, scale)
+            else:
+                region = self._region[good][inside]
             motion = fit_region_motion(
                 p0,
                 p1,
@@ -290,12 +294,14 @@ class RegionFlow:
                 o.max_region_noise * scale,
             )
             self._pts_cv = nxt[good][inside]
+            self._region = region
         self.last_features = len(self._pts_cv)
 
         self._since_detect += 1
         few = len(self._pts_cv) == 0 or len(self._pts_cv) < o.redetect_below * self._detected
         if few or self._since_detect >= o.redetect_every:
             self._pts_cv = self._detect(grey, person_mask, keypoints_prev_px, scale_xy)
+            self._region = None
             self._since_detect = 0
             self._detected = len(self._pts_cv)
         self._prev_grey = grey
