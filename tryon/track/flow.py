@@ -322,7 +322,14 @@ class RegionFlow:
             lo = np.floor(px_to_scaled_cv(np.nanmin(keypoints_px, axis=0), scale_xy)).astype(int)
             hi = np.ceil(px_to_scaled_cv(np.nanmax(keypoints_px, axis=0), scale_xy)).astype(int)
             mask[max(lo[1], 0) : max(hi[1], 0), max(lo[0], 0) : max(hi[0], 0)] = 1
-        if not mask.any():
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        if len(rows) == 0:
             return np.zeros((0, 1, 2), np.float32)
-        pts = cv2.goodFeaturesToTrack(grey, o.max_features, o.quality, o.min_distance_work_px, mask=mask, blockSize=5)
-        return np.zeros((0, 1, 2), np.float32) if pts is None else pts.astype(np.float32)
+        # only the person's box is searched (corner measures cost by the pixel)
+        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        pts = cv2.goodFeaturesToTrack(
+            grey[y0:y1, x0:x1], o.max_features, o.quality, o.min_distance_work_px, mask=mask[y0:y1, x0:x1], blockSize=5
+        )
+        if pts is None:
+            return np.zeros((0, 1, 2), np.float32)
+        return (pts + np.array([x0, y0], np.float32)).astype(np.float32)
