@@ -19,6 +19,7 @@ them for its duration, and a program that owns its process turns tuning on for g
 from tryon.catalog.catalog import Catalog
 from tryon.catalog.categories import CATEGORIES
 from tryon.catalog.item import Garment
+from tryon.cloth.stage import ClothOptions
 from tryon.engine import EngineOptions, FrameResult, TryOnEngine
 from tryon.frames import CameraIntrinsics
 from tryon.pose.types import Pose
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES",
+    "ClothOptions",
     "CameraIntrinsics",
     "Catalog",
     "EngineOptions",

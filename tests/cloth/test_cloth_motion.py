@@ -301,3 +301,28 @@ def test_hoop_earrings_bend_without_parting(mannequin):
         moved = max(moved, float(np.abs(p - q).max()))
     assert moved > 0.003  # it swings
     assert worst < 1.6, worst
+
+
+@pytest.mark.slow
+def test_a_dress_and_a_necklace_cost_at_most_3_ms_a_frame(mannequin):
+    """The cloth stage's time for the maxi dress and the chain necklace together, striding and
+    swaying at 30 fps: the median of 150 frames, the best of three runs (the machine is
+    shared; its load only ever adds time)."""
+    import time
+
+    cat = Catalog()
+    worn = [cat.get("emerald-maxi-dress"), cat.get(NECKLACE)]
+    scene = Scene(mannequin, lambda t: (0.3 * np.sin(4.4 * t), 20 * np.sin(3.1 * t), 25 * np.sin(6.3 * t)))
+    bodies = [scene.body(i / 30) for i in range(150)]
+    skinned = [[deform_item(g, b) for g in worn] for b in bodies]
+    medians = []
+    for _ in range(3):
+        stage = ClothStage(mannequin)
+        times = []
+        for i, (body, draws) in enumerate(zip(bodies, skinned)):
+            t0 = time.perf_counter()
+            for g, d in zip(worn, draws):
+                stage.apply(g, d, body, round(i * 1000 / 30))
+            times.append((time.perf_counter() - t0) * 1e3)
+        medians.append(float(np.median(times[5:])))
+    assert min(medians) <= 3.0, f"cloth {min(medians):.2f} ms a frame (runs: {medians})"
