@@ -4,8 +4,11 @@ positions) with lag, swing and settle.
 Each particle is pulled toward its target by a damped spring (frequency and damping ratio in
 :class:`ClothParams`: how fast a hem catches up and how much it overshoots), kept at its
 neighbours' rest distances by XPBD distance constraints (one Jacobi pass per substep,
-compliance per edge), pushed out of the body's capsules and its own half-space, and tethered:
-never further from its target than its radius (Unity Cloth's ``maxDistance``; 0 pins it).
+compliance per edge), tethered: never further from its target than its radius (Unity Cloth's
+``maxDistance``; 0 pins it), and then pushed out of its own half-space of the body and the
+body's capsules (collisions win over the tethers). Air drag slows it in the room's frame.
+The substep loop runs compiled (:mod:`tryon.cloth.kernel`, numba) or, without numba, as
+the numpy reference here; the two take the same steps.
 
 Frame-rate independence: a frame's time is cut into equal substeps no longer than
 ``max_substep_s`` and the targets (and capsules) are interpolated linearly across them, so
