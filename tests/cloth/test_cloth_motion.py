@@ -202,8 +202,8 @@ def test_same_motion_at_15_30_and_60_fps(mannequin, items):
     common = sorted(set(tracks[15]) & set(tracks[30]) & set(tracks[60]))
     assert len(common) > 15
     for t in common:
-        assert np.abs(tracks[30][t] - tracks[60][t]).max() < 0.004, t
-        assert np.abs(tracks[15][t] - tracks[30][t]).max() < 0.006, t
+        assert np.abs(tracks[30][t] - tracks[60][t]).max() < 0.0015, t
+        assert np.abs(tracks[15][t] - tracks[30][t]).max() < 0.003, t
 
 
 def test_dropped_frames_give_the_same_result(mannequin, items):
@@ -211,7 +211,7 @@ def test_dropped_frames_give_the_same_result(mannequin, items):
     full = _hem_track(mannequin, items[SKIRT], times)
     dropped = _hem_track(mannequin, items[SKIRT], np.delete(times, np.arange(3, len(times), 4)))
     diffs = [np.abs(full[t] - dropped[t]).max() for t in dropped]
-    assert max(diffs) < 0.003, f"dropped frames changed the hem by {max(diffs) * 1000:.1f} mm"
+    assert max(diffs) < 0.002, f"dropped frames changed the hem by {max(diffs) * 1000:.1f} mm"
 
 
 def test_a_gap_restarts_the_cloth_where_the_body_is(mannequin, items):
