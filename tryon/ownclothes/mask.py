@@ -173,8 +173,10 @@ class BodyRaster:
         # OpenCV fills a list of polygons by parity: a pixel two triangles cover is left out. The
         # faces turned toward the camera cover a region's silhouette once (its back faces the
         # same pixels again), so only they are drawn, each region in its own image.
-        facing = (
-            np.einsum("fi,fi->f", np.cross(pos[self._b] - pos[self._a], pos[self._c] - pos[self._a]), pos[self._a]) < 0)
+        # Facing the camera (at the origin): (b - a) x (c - a) . a = a . (b x c) < 0.
+        a, b, c = pos[self._a].T, pos[self._b].T, pos[self._c].T
+        bc = (b[1] * c[2] - b[2] * c[1], b[2] * c[0] - b[0] * c[2], b[0] * c[1] - b[1] * c[0])
+        facing = a[0] * bc[0] + a[1] * bc[1] + a[2] * bc[2] < 0
         for r, faces in enumerate(self._faces_by_region):
             sel = faces[facing[self._face_ids[r]]]
             if len(sel):
