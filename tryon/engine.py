@@ -20,6 +20,11 @@ call in ``_analyze`` whose output is a new typed field of :class:`FrameAnalysis`
 default); a GL-side stage (e.g. cloth after skinning, shadows around the render, a clean-up
 before compositing) is a new ``_step`` method called in order in ``_finish``, reading and
 writing :class:`FrameScene` fields. Name its timing in ``STAGES``.
+
+Over 600 lines, on purpose for now: the options, the two per-frame records and the steps of
+every stage are kept in this one file so that wiring a stage in is a change in one place;
+each step is a few lines that call its stage's own module. (When it grows further, the
+records and options are the part to move to a module of their own.)
 """
 
 from __future__ import annotations
