@@ -257,10 +257,12 @@ def test_an_outfit_draws_every_item_and_each_can_be_taken_off():
     """Top, jeans, shoes, glasses, watch and necklace at once; taking each off changes the
     picture where that item is drawn (the necklace lies over the shirt, the shirt over the
     jeans' waist) and nowhere else. Contact shadows off: the glasses bring the face mesh,
-    whose head pose changes the estimated light's direction, and every shadow with it."""
+    whose head pose changes the estimated light's direction, and every shadow with it. Own
+    clothes off: taking the shoes off rightly brings the real shoes back beside where the
+    virtual ones were drawn (tests/test_own_clothes*.py hold that removal)."""
     from tryon import EngineOptions, TryOnEngine
 
-    with TryOnEngine(options=EngineOptions(contact_shadows=False)) as engine:
+    with TryOnEngine(options=EngineOptions(contact_shadows=False, own_clothes=False)) as engine:
         _outfit_items_each_change_only_their_place(engine)
 
 
