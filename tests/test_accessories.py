@@ -261,8 +261,10 @@ def test_an_outfit_draws_every_item_and_each_can_be_taken_off():
     clothes off: taking the shoes off rightly brings the real shoes back beside where the
     virtual ones were drawn (tests/test_own_clothes*.py hold that removal)."""
     from tryon import EngineOptions, TryOnEngine
+    from tryon.ownclothes import OwnClothesOptions
 
-    with TryOnEngine(options=EngineOptions(contact_shadows=False, own_clothes=False)) as engine:
+    options = EngineOptions(contact_shadows=False, own_clothes=OwnClothesOptions(enabled=False))
+    with TryOnEngine(options=options) as engine:
         _outfit_items_each_change_only_their_place(engine)
 
 
