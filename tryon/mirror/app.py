@@ -8,6 +8,10 @@ retrying..." until it is back, and a frame that fails is logged and skipped.
 
 Uses the engine's public API only (``process_stream``, ``set_items``; results' ``image``,
 ``pose``, ``timings_ms``, ``timestamp_ms``).
+
+Over 600 lines: the loop, the camera's retries, the dwell presses, the slots and the
+snapshots share the app's state; the drawing is in ``draw.py``/``ui.py``, the server in
+``stream.py``.
 """
 
 from __future__ import annotations
