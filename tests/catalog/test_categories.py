@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import tube_part
 
 from tryon.body.skeleton import BONE_NAMES
 from tryon.catalog import categories
@@ -225,18 +226,7 @@ def test_a_new_category_is_one_record_plus_its_fitter(new_categories, tmp_path):
     Garment("h", "H", "headband", [part], [Material("m")], attachment=Attachment("head"))
 
 
-def _tube(height: float, radius_x: float, radius_z: float, n: int = 48, rows: int = 24) -> RawPart:
-    """An open elliptic tube around the y axis (a sleeveless garment), outward winding."""
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    ys = np.linspace(-height / 2, height / 2, rows)
-    pos = np.array([[radius_x * np.cos(t), y, radius_z * np.sin(t)] for y in ys for t in ang])
-    faces = []
-    for r in range(rows - 1):
-        for k in range(n):
-            a, b = r * n + k, r * n + (k + 1) % n
-            c, d = a + n, b + n
-            faces += [[a, c, b], [b, c, d]]
-    return RawPart(pos, np.array(faces, np.int64))
+_tube = tube_part
 
 
 def test_the_module_table_is_the_only_table():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import tube_part
 
 from tryon.catalog.assets import RawPart
 from tryon.catalog.categories import CATEGORIES
@@ -147,17 +148,7 @@ def test_a_manual_scale_grows_an_accessory_about_its_anchor():
 
 
 # -- clothes ------------------------------------------------------------------------------------------
-def tube(height: float, radius_x: float, radius_z: float, n: int = 48, rows: int = 24) -> RawPart:
-    """An open elliptic tube around the y axis (a sleeveless garment)."""
-    ang = np.linspace(0, 2 * np.pi, n, endpoint=False)
-    ys = np.linspace(-height / 2, height / 2, rows)
-    pos = np.array([[radius_x * np.cos(t), y, radius_z * np.sin(t)] for y in ys for t in ang])
-    faces = []
-    for r in range(rows - 1):
-        for k in range(n):
-            a, b = r * n + k, r * n + (k + 1) % n
-            faces += [[a, a + n, b], [b, a + n, b + n]]
-    return RawPart(pos, np.array(faces, np.int64))
+tube = tube_part
 
 
 @pytest.mark.parametrize("category", ["top", "bottom"])

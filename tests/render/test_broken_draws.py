@@ -4,19 +4,15 @@ import logging
 
 import numpy as np
 import pytest
+from helpers import quad_draw
 
-from tryon.catalog.item import Material
 from tryon.frames import CameraIntrinsics
 from tryon.render.renderer import Draw, Renderer, RenderOptions
 
 K = CameraIntrinsics.from_fov(320, 240, 60)
 
 
-def quad(x0, y0, x1, y1, z, key):
-    pos = np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]], np.float32)
-    nrm = np.tile([0, 0, -1], (4, 1)).astype(np.float32)
-    faces = np.array([[0, 2, 1], [0, 3, 2]], np.int32)
-    return Draw(key, pos, nrm, faces, material=Material(key, [0.9, 0.2, 0.1, 1.0], roughness=1.0), clip_to_person=False)
+quad = quad_draw
 
 
 @pytest.fixture(scope="module")
