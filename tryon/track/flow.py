@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from tryon.frames import px_to_scaled_cv, scaled_cv_to_px, scaled_size
+from tryon.track.kernels import displacements, fit_similarities
 from tryon.track.regions import NUM_REGIONS, PARENT_INDEX, REGIONS, assign_regions, body_scale_px
 
 _TRUNK = REGIONS.index("trunk")
@@ -107,39 +108,24 @@ class RegionMotion:
         Returns displacement (N, 2) px, its standard error (N,) px, and support (N,) in
         [0, 1]: the share of the point's regions that were measured, a borrowed one counting
         half (0: not predicted)."""
-        p = np.asarray(points_px, dtype=np.float64)
-        x, y = p[:, 0:1], p[:, 1:2]  # (N, 1) against (R,)
-        dx = (self.a - 1.0) * x - self.b * y + self.t_px[:, 0]
-        dy = self.b * x + (self.a - 1.0) * y + self.t_px[:, 1]
-        lever2 = np.sum((p[:, None, :] - self.centre_px[None]) ** 2, axis=2)
-        if shift_only is not None and shift_only.any():
-            # the region's shift where its features are: its turn is not carried out to a
-            # point the picture does not show
-            cx, cy = self.centre_px[:, 0], self.centre_px[:, 1]
-            dx[shift_only] = ((self.a - 1.0) * cx - self.b * cy + self.t_px[:, 0])[None]
-            dy[shift_only] = (self.b * cx + (self.a - 1.0) * cy + self.t_px[:, 1])[None]
-            lever2[shift_only] = 0.0
-        n = np.maximum(self.features, 1.0)
-        var = self.noise_px**2 * (1.0 + lever2 / np.maximum(self.spread_px2, 1e-6)) / n + self.extra_var_px2
-        w = membership * (self.ok | self.borrowed)
-        support = (membership * (self.ok + 0.5 * self.borrowed)).sum(axis=1)
-        wn = w / np.maximum(w.sum(axis=1), 1e-9)[:, None]
-        d = np.stack([(wn * dx).sum(axis=1), (wn * dy).sum(axis=1)], axis=1)
-        sigma = np.sqrt((wn * wn * var).sum(axis=1))
-        return d, sigma, support
-
-
-def _group_median(values: np.ndarray, groups: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """(R,) median of ``values`` (N,) within each group (N,) ints in [0, R); 0 for empty ones."""
-    order = np.lexsort((values, groups))
-    v = values[order]
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    lo = start + np.maximum(counts - 1, 0) // 2
-    hi = start + counts // 2
-    out = np.zeros(len(counts))
-    has = counts > 0
-    out[has] = 0.5 * (v[lo[has]] + v[np.minimum(hi[has], len(v) - 1)])
-    return out
+        p = np.ascontiguousarray(points_px, dtype=np.float64)
+        flags = np.zeros(len(p), dtype=bool) if shift_only is None else np.asarray(shift_only, dtype=bool)
+        out = displacements(
+            p,
+            flags,
+            np.ascontiguousarray(membership, dtype=np.float64),
+            self.a,
+            self.b,
+            self.t_px,
+            self.centre_px,
+            self.spread_px2,
+            self.noise_px,
+            self.features,
+            self.ok,
+            self.borrowed,
+            self.extra_var_px2,
+        )
+        return out[:, :2], out[:, 2], out[:, 3]
 
 
 def fit_region_motion(
@@ -156,60 +142,35 @@ def fit_region_motion(
     previous and this frame and their region (N,) (-1: none); see :class:`RegionMotion`.
     ``prior_px``: the spread (px) by which rotation and scale are drawn toward none;
     ``articulation_px``: how far (px, one frame) a region carried by its parent may move on
-    its own; ``max_noise_px``: features' residual RMS beyond which a region is not measured."""
+    its own; ``max_noise_px``: features' residual RMS beyond which a region is not measured.
+
+    The fit itself is :func:`tryon.track.kernels.fit_similarities` (compiled)."""
     R = NUM_REGIONS
     keep = region >= 0
-    r = region[keep]
-    # complex image px (u + iv): a similarity is then z1 = m z0 + t with m = a + ib
-    z0 = prev_px[keep, 0] + 1j * prev_px[keep, 1]
-    z1 = now_px[keep, 0] + 1j * now_px[keep, 1]
-    counts = np.bincount(r, minlength=R)
-    d = z1 - z0
-    # start: each region's median shift; features far from it weigh little from the outset
-    med = _group_median(d.real, r, counts) + 1j * _group_median(d.imag, r, counts)
-    dev = np.abs(d - med[r])
-    cutoff = 2.0 + 0.5 * np.abs(med)  # px: a feature this far from its region's shift counts not
-    w = np.clip(1.0 - (dev / cutoff[r]) ** 2, 0.0, None) ** 2
+    r = region[keep].astype(np.int64)
+    x0, y0 = np.ascontiguousarray(prev_px[keep, 0], np.float64), np.ascontiguousarray(prev_px[keep, 1], np.float64)
+    x1, y1 = np.ascontiguousarray(now_px[keep, 0], np.float64), np.ascontiguousarray(now_px[keep, 1], np.float64)
+    dx, dy = x1 - x0, y1 - y0
     lam = prior_px**2
-    m = np.ones(R, dtype=complex)
-    t, c0 = med, np.zeros(R, dtype=complex)
-    den = np.ones(R)
-    sw = np.zeros(R)
-    noise = np.ones(R)
-    for _ in range(iterations):
-        sw = np.bincount(r, w, R)
-        sws = np.maximum(sw, 1e-9)
-        wz0, wz1 = w * z0, w * z1
-        c0 = (np.bincount(r, wz0.real, R) + 1j * np.bincount(r, wz0.imag, R)) / sws
-        c1 = (np.bincount(r, wz1.real, R) + 1j * np.bincount(r, wz1.imag, R)) / sws
-        P, C = z0 - c0[r], z1 - c1[r]
-        wPC = w * np.conj(P) * C
-        den = np.bincount(r, w * (P.real**2 + P.imag**2), R) + lam * sw
-        m = (np.bincount(r, wPC.real, R) + lam * sw + 1j * np.bincount(r, wPC.imag, R)) / np.maximum(den, 1e-9)
-        t = c1 - m * c0
-        e = z1 - (m[r] * z0 + t[r])
-        e2 = e.real**2 + e.imag**2
-        noise = np.sqrt(np.bincount(r, w * e2, R) / sws)
-        s = np.maximum(noise, 0.05)
-        w = np.clip(1.0 - e2 / (3.0 * s[r]) ** 2, 0.0, None) ** 2
-    a, b = m.real.copy(), m.imag.copy()
-    t = np.stack([t.real, t.imag], axis=1)
-    c0 = np.stack([c0.real, c0.imag], axis=1)
+    fit = fit_similarities(x0, y0, x1, y1, r, R, float(lam), iterations)
+    a, b = fit[:, 0].copy(), fit[:, 1].copy()
+    t, c0 = fit[:, 2:4].copy(), fit[:, 4:6].copy()
+    den, sw, noise = fit[:, 6], fit[:, 7].copy(), fit[:, 8]
     # a region whose features disagree (hands moving in front of the chest) is not one motion
     ok = (sw >= min_features) & (noise <= max_noise_px)
     spread = den / np.maximum(sw, 1e-9)
     noise = np.maximum(noise, 0.02)
     borrowed = np.zeros(R, dtype=bool)
     extra = np.zeros(R)
-    if not ok[_TRUNK] and sw[_TRUNK] < min_features and len(d) >= min_features:
+    if not ok[_TRUNK] and sw[_TRUNK] < min_features and len(dx) >= min_features:
         # the trunk unmeasured (a plain shirt): the body's features together, shift only
-        all_d = np.median(d.real) + 1j * np.median(d.imag)
+        ax, ay = float(np.median(dx)), float(np.median(dy))
         borrowed[_TRUNK] = True
-        a[_TRUNK], b[_TRUNK], t[_TRUNK] = 1.0, 0.0, (all_d.real, all_d.imag)
-        c0[_TRUNK] = (np.mean(z0.real), np.mean(z0.imag))
-        sw[_TRUNK] = len(d)
-        noise[_TRUNK] = max(1.4826 * float(np.median(np.abs(d - all_d))), 0.02)
-        spread[_TRUNK] = float(np.mean(np.abs(z0 - z0.mean()) ** 2)) + lam
+        a[_TRUNK], b[_TRUNK], t[_TRUNK] = 1.0, 0.0, (ax, ay)
+        c0[_TRUNK] = (np.mean(x0), np.mean(y0))
+        sw[_TRUNK] = len(dx)
+        noise[_TRUNK] = max(1.4826 * float(np.median(np.hypot(dx - ax, dy - ay))), 0.02)
+        spread[_TRUNK] = float(np.mean((x0 - x0.mean()) ** 2 + (y0 - y0.mean()) ** 2)) + lam
         extra[_TRUNK] = articulation_px**2
     for i, parent in enumerate(PARENT_INDEX):  # parents come first
         if ok[i] or parent < 0 or not (ok[parent] or borrowed[parent]):

@@ -27,6 +27,7 @@ import numpy as np
 
 from tryon.pose.landmarks import GROUPS, NUM_LANDMARKS, L
 from tryon.track.flow import RegionMotion
+from tryon.track.kernels import fuse
 from tryon.track.regions import MEMBERSHIP, body_scale_px
 
 #: Frames per second the per-frame noise figures are stated at.
@@ -101,7 +102,7 @@ def _per_point(table: dict[str, float]) -> np.ndarray:
     return out
 
 
-_HIPS = [L.LEFT_HIP, L.RIGHT_HIP]
+_HIPS_INDEX = np.array([L.LEFT_HIP, L.RIGHT_HIP])
 _TORSO_EDGES = np.array(
     [
         (L.LEFT_SHOULDER, L.RIGHT_SHOULDER),
@@ -110,13 +111,6 @@ _TORSO_EDGES = np.array(
         (L.RIGHT_SHOULDER, L.RIGHT_HIP),
     ]
 )
-
-
-def metres_per_px(world_m: np.ndarray, keypoints_px: np.ndarray) -> float:
-    """The body's scale, world metres per image px, from the trunk's four edges."""
-    ew = world_m[_TORSO_EDGES[:, 0], :2] - world_m[_TORSO_EDGES[:, 1], :2]
-    ei = keypoints_px[_TORSO_EDGES[:, 0]] - keypoints_px[_TORSO_EDGES[:, 1]]
-    return float(np.sqrt(np.sum(ew * ew) / max(float(np.sum(ei * ei)), 1e-6)))
 
 
 class KeypointFusion:
@@ -144,8 +138,10 @@ class KeypointFusion:
         self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
         self.last_suspect = np.zeros(NUM_LANDMARKS, dtype=bool)
         self._d = np.zeros((NUM_LANDMARKS, 2))  # last frame's image motion, px
-        self._fallback: np.ndarray | None = None  # last frame's smoothed keypoints, px
-        self._z: np.ndarray | None = None  # last frame's measured keypoints, px
+        self._fallback = np.zeros((NUM_LANDMARKS, 2))  # last frame's smoothed keypoints, px
+        self._has_fallback = False
+        self._z = np.zeros((NUM_LANDMARKS, 2))  # last frame's measured keypoints, px
+        self._has_z = False
 
     @property
     def keypoints_px(self) -> np.ndarray | None:
@@ -180,91 +176,32 @@ class KeypointFusion:
         rw = self._world_sigma**2 * vis_factor
         frames = max(dt_s * REFERENCE_FPS, 1e-3)
 
-        if self._x is None or motion is None:
-            support = np.zeros(NUM_LANDMARKS)
-            d = np.zeros((NUM_LANDMARKS, 2))
-            sigma_d = np.zeros(NUM_LANDMARKS)
-        else:
-            d, sigma_d, support = motion.displacement_px(
-                self._x, MEMBERSHIP, None if in_frame is None else ~np.asarray(in_frame, bool)
-            )
-        seen = support > 0
         if self._x is None:
             self._x, self._p = np.asarray(fallback_px, np.float64).copy(), r.copy()
             self._xw, self._pw = np.asarray(fallback_world_m, np.float64).copy(), rw.copy()
             self._fallback = self._x.copy()
+            self._has_fallback = True
             self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
-            return self._x.copy(), self._xw.copy(), support
-
-        # -- image keypoints: predict by the image's motion ---------------------------
-        x = self._x + d
-        speed = np.sqrt(np.sum(d * d, axis=1))
-        q = sigma_d**2 + (o.motion_sigma * speed) ** 2 + frames * (o.still_sigma * scale) ** 2
-        # Where the keypoints disagree with the image's motion more than the two noises allow
-        # (cloth sliding over a dancing body, features on a passing arm), the image's motion
-        # is not the body's: its uncertainty grows until the disagreement is explained.
-        q = q + np.maximum(self._nis - o.consistency, 0.0) * self._s
-        p = self._p + q
-        r_still = r
-        r = r + (o.measurement_lag_frames * speed) ** 2
-        # Unmeasured: the point moves as the smoothed pose does, and the keypoints weigh more.
-        fb = np.asarray(fallback_px, np.float64)
-        moved = fb - (self._fallback if self._fallback is not None else fb)
-        x[~seen] = self._x[~seen] + moved[~seen]
-        p[~seen] = self._p[~seen] + (o.unmeasured_sigma * scale) ** 2
-        self._fallback = fb
-        y = z - x
-        # A sudden image motion the keypoint does not share (a hand passing in front of the
-        # chest carried the trunk's features along): far more than the keypoint's own step and
-        # than the image's motion a frame before, and leaving the keypoint beyond the gate.
-        # This frame's motion is not believed; the point stays, uncertain by that motion.
-        y_still = z - self._x
-        e2 = np.sum(y * y, axis=1)
-        step = np.sqrt(np.sum((z - self._z) ** 2, axis=1)) if self._z is not None else speed
-        before = np.sqrt(np.sum(self._d * self._d, axis=1))
-        margin = o.gate * np.sqrt(p + r_still)
-        suspect = seen & (e2 > margin**2) & (speed > 2.0 * np.maximum(step, before) + margin)
-        self._d, self._z = np.where(suspect[:, None], 0.0, d), z
-        x[suspect] = self._x[suspect]
-        p[suspect] += speed[suspect] ** 2
-        y[suspect] = y_still[suspect]
-        self.last_suspect = suspect
-        nis = 0.5 * np.sum(y * y, axis=1) / (p + r)
-        self._nis = np.where(seen, (1 - o.consistency_alpha) * self._nis + o.consistency_alpha * nis, 1.0)
-        self._s = p + r
-
-        x, p, self._rejected, rejected = self._correct(x, p, z, r, self._rejected, seen)
-        self._x, self._p = x, p
-        self.last_rejected = rejected
-
-        # -- world landmarks: held unless the image shows the point moving on the body --
-        hips = 0.5 * (d[L.LEFT_HIP] + d[L.RIGHT_HIP]) if seen[_HIPS].all() else np.zeros(2)
-        rel = d - hips
-        rel_m = np.sqrt(np.sum(rel * rel, axis=1)) * metres_per_px(self._xw, self._x)
-        qw = (o.world_motion_sigma * rel_m) ** 2 + frames * o.world_still_sigma_m**2
-        xw = self._xw.copy()
-        pw = self._pw + qw
-        xw[~seen] = fallback_world_m[~seen]
-        pw[~seen] = rw[~seen]
-        xw, pw, self._rejected_w, _ = self._correct(xw, pw, zw, rw, self._rejected_w, seen)
-        self._xw, self._pw = xw, pw
-        return x.copy(), xw.copy(), support
-
-    def _correct(self, x, p, z, r, rejected_count, seen):
-        """The Kalman update with gating, isotropic per point: x (33, D), p and r (33,)."""
-        o = self.options
-        y = z - x
-        s = p + r
-        m2 = np.sum(y * y, axis=1) / s
-        reject = seen & (m2 > o.gate**2)
-        rejected_count = np.where(reject, rejected_count + 1, 0)
-        relock = rejected_count > o.max_rejected_frames
-        # re-lock: the point's uncertainty grows to its miss, so the gain takes it over
-        p = np.where(relock, p + np.sum(y * y, axis=1), p)
-        s = p + r
-        rejected_count[relock] = 0
-        use = ~reject | relock
-        k = np.where(use, p / s, 0.0)
-        x = x + k[:, None] * y
-        p = (1.0 - k) * p
-        return x, p, rejected_count, reject & ~relock
+            return self._x.copy(), self._xw.copy(), np.zeros(NUM_LANDMARKS)
+        if motion is None:
+            motion_d = np.zeros((NUM_LANDMARKS, 4))
+        else:
+            d, sigma_d, support = motion.displacement_px(
+                self._x, MEMBERSHIP, None if in_frame is None else ~np.asarray(in_frame, bool)
+            )
+            motion_d = np.column_stack([d, sigma_d, support])
+        fb = np.ascontiguousarray(fallback_px, np.float64)
+        fbw = np.ascontiguousarray(fallback_world_m, np.float64)
+        zw = np.ascontiguousarray(zw)
+        # the per-point predict (by the image's motion), gate and update, image and world, in
+        # one compiled pass (:func:`tryon.track.kernels.fuse`)
+        fuse(
+            self._x, self._p, self._xw, self._pw, self._rejected, self._rejected_w, self._nis, self._s,
+            self._d, self._z, self._has_z, self._fallback, self._has_fallback,
+            np.ascontiguousarray(z), zw, fb, fbw, r, rw, motion_d, float(scale), float(frames), _TORSO_EDGES,
+            _HIPS_INDEX, o.still_sigma, o.motion_sigma, o.measurement_lag_frames, o.consistency,
+            o.consistency_alpha, o.unmeasured_sigma, o.gate, o.max_rejected_frames, o.world_still_sigma_m,
+            o.world_motion_sigma, self.last_suspect, self.last_rejected,
+        )  # fmt: skip
+        self._has_z = self._has_fallback = True
+        return self._x.copy(), self._xw.copy(), motion_d[:, 3].copy()
