@@ -63,6 +63,7 @@ class FlowOptions:
     min_region_features: int = 6
     rotation_prior: float = 0.08
     articulation: float = 0.004
+    held_below: float = 0.005
     max_region_noise: float = 0.03
 
     def __post_init__(self) -> None:
@@ -137,6 +138,7 @@ def fit_region_motion(
     articulation_px: float,
     max_noise_px: float = np.inf,
     iterations: int = 3,
+    held_below_px: float = 0.0,
 ) -> RegionMotion:
     """Robust similarity transforms per region from features' positions (N, 2) image px in the
     previous and this frame and their region (N,) (-1: none); see :class:`RegionMotion`.
@@ -178,7 +180,14 @@ def fit_region_motion(
         borrowed[i] = True
         a[i], b[i], t[i], c0[i] = a[parent], b[parent], t[parent], c0[parent]
         spread[i], noise[i], sw[i] = spread[parent], noise[parent], sw[parent]
-        extra[i] = extra[parent] + articulation_px**2
+        # a limb carried by a parent that did not move is held (its own motion, if any, shows
+        # as the keypoints' persistent disagreement); by a moving one it may move on its own
+        held = 1.0
+        if held_below_px > 0.0:
+            sx = (a[parent] - 1.0) * c0[parent, 0] - b[parent] * c0[parent, 1] + t[parent, 0]
+            sy = b[parent] * c0[parent, 0] + (a[parent] - 1.0) * c0[parent, 1] + t[parent, 1]
+            held = min(1.0, (sx * sx + sy * sy) / held_below_px**2)
+        extra[i] = extra[parent] + held * articulation_px**2
     return RegionMotion(
         a=a,
         b=b,
@@ -253,6 +262,7 @@ class RegionFlow:
                 o.min_region_features,
                 o.articulation * scale,
                 o.max_region_noise * scale,
+                held_below_px=o.held_below * scale,
             )
             self._pts_cv = nxt[good][inside]
             self._region = region

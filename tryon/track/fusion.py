@@ -70,11 +70,13 @@ class FusionOptions:
     """
 
     keypoint_sigma: dict[str, float] = field(default_factory=_default_keypoint_sigma)
-    still_sigma: float = 0.0005
+    still_sigma: float = 0.0002
     motion_sigma: float = 0.02
     measurement_lag_frames: float = 1.0
     consistency: float = 1.5
     consistency_alpha: float = 0.3
+    consistency_clip: float = 2.0
+    held_below: float = 0.001
     outside_factor: float = 25.0
     unmeasured_sigma: float = 0.01
     gate: float = 4.0
@@ -200,8 +202,8 @@ class KeypointFusion:
             self._d, self._z, self._has_z, self._fallback, self._has_fallback,
             np.ascontiguousarray(z), zw, fb, fbw, r, rw, motion_d, float(scale), float(frames), _TORSO_EDGES,
             _HIPS_INDEX, o.still_sigma, o.motion_sigma, o.measurement_lag_frames, o.consistency,
-            o.consistency_alpha, o.unmeasured_sigma, o.gate, o.max_rejected_frames, o.world_still_sigma_m,
-            o.world_motion_sigma, self.last_suspect, self.last_rejected,
+            o.consistency_alpha, o.consistency_clip, o.held_below, o.unmeasured_sigma, o.gate, o.max_rejected_frames,
+            o.world_still_sigma_m, o.world_motion_sigma, self.last_suspect, self.last_rejected,
         )  # fmt: skip
         self._has_z = self._has_fallback = True
         return self._x.copy(), self._xw.copy(), motion_d[:, 3].copy()

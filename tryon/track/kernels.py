@@ -200,7 +200,8 @@ def _correct_point(x, p, z, r, rejected, seen, gate, max_rejected):
 def _fuse(
     x, p, xw, pw, rejected, rejected_w, nis_run, s_last, d_last, z_last, has_z_last, fb_last, has_fb_last,
     z, zw, fb, fbw, r, rw, motion_d, scale, frames, torso_edges, hips,
-    still_sigma, motion_sigma, measurement_lag, consistency, consistency_alpha, unmeasured_sigma, gate, max_rejected,
+    still_sigma, motion_sigma, measurement_lag, consistency, consistency_alpha, consistency_clip, held_below,
+    unmeasured_sigma, gate, max_rejected,
     world_still_sigma, world_motion_sigma, suspect, rejected_now,
 ):  # fmt: skip
     """One frame of :class:`tryon.track.fusion.KeypointFusion` for all points; the state (x, p,
@@ -250,6 +251,10 @@ def _fuse(
         else:
             d_last[i, 0], d_last[i, 1] = dx, dy
         nis = 0.5 * (y0 * y0 + y1 * y1) / (pi + ri)
+        if speed < held_below * scale:
+            # held (the image shows it still): one frame's disagreement counts at most
+            # consistency_clip, so a lone spike is not taken for persistent drift
+            nis = min(nis, consistency_clip)
         nis_run[i] = (1.0 - consistency_alpha) * nis_run[i] + consistency_alpha * nis if seen else 1.0
         s_last[i] = pi + ri
         x[i, 0], x[i, 1] = xi0, xi1
