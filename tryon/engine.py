@@ -404,8 +404,10 @@ class TryOnEngine:
                 parts = [d.positions_cam_m for d in scene.draws if d.key.startswith(prefix)]
                 if parts:
                     items.append((worn.garment, np.concatenate(parts)))
+            occ = scene.occluder  # the proxy already posed (all its vertices, whatever it draws)
+            posed = (occ.positions_cam_m, occ.normals_cam) if occ is not None else None
             scene.cleanup = self.own_clothes.apply(
-                a.frame, a.pose, scene.body, items, scene.keepout, scene.opacity, stream=a.timestamp_ms is not None
+                a.frame, a.pose, scene.body, items, scene.keepout, scene.opacity, a.timestamp_ms is not None, posed
             )
         a.timer.lap("cleanup")
 
