@@ -53,7 +53,8 @@ class CleanPlate:
         self._acc: np.ndarray | None = None  # (H, W, 3) float32
         self._plate8: np.ndarray | None = None  # (H, W, 3) uint8, cached from _acc
         self._count: np.ndarray | None = None  # (h, w) uint8 at the working size
-        self._small: np.ndarray | None = None  # (h, w, 3) uint8 plate at the working size
+        self._acc_small: np.ndarray | None = None  # (h, w, 3) float32, the plate at the working size
+        self._small: np.ndarray | None = None  # (h, w, 3) uint8, cached from _acc_small
         self._frames = 0
         self._strikes = 0
         self.gain = np.ones(3, np.float32)
@@ -74,9 +75,7 @@ class CleanPlate:
         H, W = frame_bgr.shape[:2]
         h, w = frame_small.shape[:2]
         if self._acc is None or self._acc.shape[:2] != (H, W) or self._count.shape != (h, w):
-            self.reset()
-            self._acc = np.zeros((H, W, 3), np.float32)
-            self._count = np.zeros((h, w), np.uint8)
+            self._start((H, W), (h, w))
         self._frames += 1
         young = int(self._count.max()) < o.known_after
         if not young and (self._frames - 1) % o.update_every:
@@ -89,29 +88,37 @@ class CleanPlate:
             grown = cv2.dilate(person_work.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
             bg = 1 - grown
         if self._changed(frame_small, bg > 0):
-            count_shape, restarts = self._count.shape, self.restarts + 1
-            self.reset()
+            restarts = self.restarts + 1
+            self._start((H, W), (h, w))
             self.restarts = restarts
-            self._acc = np.zeros((H, W, 3), np.float32)
-            self._count = np.zeros(count_shape, np.uint8)
         # The light drifts: the whole plate (the pixels the shopper hides too) follows the
         # exposure change seen on what is visible, then the visible pixels are learnt exactly.
         ratio = self._ratio(frame_small, bg > 0)
         if ratio is not None and np.abs(ratio - 1.0).max() > 0.01:
-            cv2.multiply(self._acc, tuple(float(x) for x in ratio) + (0.0,), dst=self._acc)
+            scale = tuple(float(x) for x in ratio) + (0.0,)
+            cv2.multiply(self._acc, scale, dst=self._acc)
+            cv2.multiply(self._acc_small, scale, dst=self._acc_small)
             self.gain = np.ones(3, np.float32)
-        new = (bg > 0) & (self._count == 0)
-        old = (bg > 0) & (self._count > 0)
-        if new.any():
-            new_full = cv2.resize(new.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-            cv2.accumulateWeighted(frame_bgr, self._acc, 1.0, mask=new_full)  # taken as it is
-        if old.any():
-            old_full = cv2.resize(old.astype(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-            cv2.accumulateWeighted(frame_bgr, self._acc, o.rate, mask=old_full)
-        self._count[bg > 0] = np.minimum(self._count[bg > 0], 254) + 1
+        # Learnt at both sizes (the frame's for the fill, the working one to compare and match
+        # the exposure), with the same masks.
+        new = ((bg > 0) & (self._count == 0)).view(np.uint8)
+        old = ((bg > 0) & (self._count > 0)).view(np.uint8)
+        for mask, rate in ((new, 1.0), (old, o.rate)):  # new pixels are taken as they are
+            if cv2.countNonZero(mask):
+                full = cv2.resize(mask, (W, H), interpolation=cv2.INTER_NEAREST)
+                cv2.accumulateWeighted(frame_bgr, self._acc, rate, mask=full)
+                cv2.accumulateWeighted(frame_small, self._acc_small, rate, mask=mask)
+        cv2.add(self._count, bg, dst=self._count)  # saturates at 255
         self._plate8 = None
-        self._small = cv2.resize(self.plate(), (w, h), interpolation=cv2.INTER_AREA)
+        self._small = cv2.convertScaleAbs(self._acc_small)
         self._gain(frame_small, person_work)
+
+    def _start(self, size: tuple[int, int], work: tuple[int, int]) -> None:
+        """Forget everything; a plate of the frame's ``size`` = (H, W) and ``work`` = (h, w)."""
+        self.reset()
+        self._acc = np.zeros(size + (3,), np.float32)
+        self._acc_small = np.zeros(work + (3,), np.float32)
+        self._count = np.zeros(work, np.uint8)
 
     def _changed(self, frame_small: np.ndarray, bg: np.ndarray) -> bool:
         """Whether the scene no longer matches the plate (counted over updates)."""
@@ -163,30 +170,32 @@ class CleanPlate:
         """(y1 - y0, x1 - x0, 3) uint8: the plate over ``roi`` = (x0, y0, x1, y1), brought to the
         current exposure."""
         x0, y0, x1, y1 = roi
-        crop = self.plate()[y0:y1, x0:x1]
-        if np.allclose(self.gain, 1.0, atol=0.01):
-            return crop
-        return cv2.convertScaleAbs(crop.astype(np.float32) * self.gain)
+        crop = self._acc[y0:y1, x0:x1]
+        if not np.allclose(self.gain, 1.0, atol=0.01):
+            crop = cv2.multiply(crop, tuple(float(g) for g in self.gain) + (0.0,))
+        return cv2.convertScaleAbs(crop)
 
 
 def push_pull(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """(h, w, 3) float32: ``img`` with the pixels where ``valid`` (h, w) is 0 filled smoothly
-    from their surroundings (mask-weighted Gaussian pyramid down, then up; known pixels kept)."""
+    from their surroundings (mask-weighted Gaussian pyramid down, then up; known pixels kept).
+    The weight rides along as a fourth channel, so each level is one pyramid call."""
     wgt = valid.astype(np.float32)
-    levels = [(img.astype(np.float32) * wgt[:, :, None], wgt)]
-    while min(levels[-1][1].shape) > 2:
-        c, m = levels[-1]
-        levels.append((cv2.pyrDown(c), cv2.pyrDown(m)))
-    c, m = levels[-1]
-    out = c / np.maximum(m, 1e-6)[:, :, None]
+    levels = [cv2.merge([*cv2.split(img.astype(np.float32) * wgt[:, :, None]), wgt])]
+    while min(levels[-1].shape[:2]) > 2:
+        levels.append(cv2.pyrDown(levels[-1]))
+    top = levels[-1]
+    m = top[:, :, 3:]
+    out = top[:, :, :3] / np.maximum(m, 1e-6)
     if (m <= 1e-6).any():  # nothing known at all at the top: the mean of what is
-        total = max(float(levels[0][1].sum()), 1e-6)
-        mean = levels[0][0].reshape(-1, 3).sum(axis=0) / total
-        out[m <= 1e-6] = mean
-    for c, m in reversed(levels[:-1]):
+        total = max(float(levels[0][:, :, 3].sum()), 1e-6)
+        mean = levels[0][:, :, :3].reshape(-1, 3).sum(axis=0) / total
+        out[m[:, :, 0] <= 1e-6] = mean
+    for level in reversed(levels[:-1]):
+        m = level[:, :, 3:]
         up = cv2.pyrUp(out, dstsize=(m.shape[1], m.shape[0]))
-        a = np.clip(m * 2.0, 0.0, 1.0)[:, :, None]
-        out = a * (c / np.maximum(m, 1e-6)[:, :, None]) + (1.0 - a) * up
+        a = np.minimum(m * 2.0, 1.0)
+        out = up + a * (level[:, :, :3] / np.maximum(m, 1e-6) - up)
     return out
 
 
@@ -233,6 +242,5 @@ class Inpainter:
                 new[both] = o.steady * last[both] + (1.0 - o.steady) * new[both]
         self._last_fill, self._last_hole = new, hole
         out = frame_small.copy()
-        sel = hole > 0
-        out[sel] = np.clip(new[sel] + 0.5, 0, 255).astype(np.uint8)
+        np.copyto(out, cv2.convertScaleAbs(new), where=(hole > 0)[:, :, None])
         return out

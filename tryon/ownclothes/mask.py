@@ -35,6 +35,7 @@ from tryon.catalog.categories import CATEGORIES
 from tryon.catalog.item import Garment
 from tryon.deform import GATED_REGIONS
 from tryon.frames import project
+from tryon.ownclothes.kernel import fill_regions
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
 
@@ -62,7 +63,8 @@ class OwnClothesOptions:
     """How the shopper's own clothes are found and replaced.
 
     enabled : the whole stage (``EngineOptions.own_clothes``).
-    work_px : longest side the masks are worked at, px. inpaint_px : likewise for inpainting.
+    work_px : longest side the masks are worked at, and what is removed inpainted, in a
+    stream, px (live: cheap); still_px : likewise for a still (a photo: finer).
     flesh_m : how far the body proxy is grown along its normals for flesh, metres.
     reach : how far beside the dressed body part own clothes are looked for, shoulder widths.
     shoe_reach : likewise around the feet (a real shoe's sole and toe), shoulder widths.
@@ -77,12 +79,14 @@ class OwnClothesOptions:
         widths of it, is removed; unless ``limb_on_person`` of its proxy lies on the person mask
         (the solver followed the image there).
     person_grow_px : the person mask is grown this much (working px) to catch its soft edge.
+    edge_px : how far (working px) what is removed reaches into the outline of the body parts
+        the items dress (the own clothes' edge there; bare skin is kept by its colour).
     plate : learn a clean plate in streams (still cameras); inpainting fills what it lacks.
     """
 
     enabled: bool = True
-    work_px: int = 320
-    inpaint_px: int = 160
+    work_px: int = 160
+    still_px: int = 320
     flesh_m: float = 0.002
     reach: float = 0.6
     shoe_reach: float = 0.12
@@ -97,6 +101,7 @@ class OwnClothesOptions:
     unsure_reach: float = 0.25
     limb_on_person: float = 0.9
     person_grow_px: int = 2
+    edge_px: int = 1
     plate: bool = True
 
 
@@ -107,11 +112,13 @@ class RemovalMask:
     mask : (h, w) uint8 {0, 255} at the working size ``work_size`` = (w, h).
     person : (h, w) bool, the (grown) person mask at the working size.
     size : the frame's (width, height). empty : nothing to remove.
+    box : (x0, y0, x1, y1) working px around what is removed (None: nothing is).
     """
 
     mask: np.ndarray
     person: np.ndarray
     size: tuple[int, int]
+    box: tuple[int, int, int, int] | None = None
 
     @property
     def work_size(self) -> tuple[int, int]:
@@ -119,7 +126,7 @@ class RemovalMask:
 
     @property
     def empty(self) -> bool:
-        return not self.mask.any()
+        return self.box is None
 
     def to_frame(self, strength: float = 1.0) -> np.ndarray:
         """(H, W) float32 in [0, strength]: the mask at the frame's size, softly edged."""
@@ -145,6 +152,8 @@ class BodyRaster:
         occ = mannequin.occluder
         self._occ = occ
         face_region = occ.regions[occ.faces].max(axis=1)
+        self._faces = np.ascontiguousarray(occ.faces, np.int64)
+        self._face_region = face_region.astype(np.int64)
         self._face_ids = [np.nonzero(face_region == r)[0] for r in range(NUM_REGIONS)]
         self._faces_by_region = [occ.faces[ids] for ids in self._face_ids]
         self._a, self._b, self._c = occ.faces[:, 0], occ.faces[:, 1], occ.faces[:, 2]
@@ -159,24 +168,39 @@ class BodyRaster:
                 out[r] = float(body.bone_confidence[bones].min())
         return out
 
-    def regions(self, body: PosedBody, size: tuple[int, int], flesh_m: float) -> np.ndarray:
+    def regions(
+        self,
+        body: PosedBody,
+        size: tuple[int, int],
+        flesh_m: float,
+        box: tuple[int, int, int, int] | None = None,
+        posed: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
+        """(NUM_REGIONS, h, w) uint8 {0, 255} at working ``size`` = (w, h), or only over
+        ``box`` = (x0, y0, x1, y1) working px of it ((NUM_REGIONS, y1 - y0, x1 - x0)).
+        posed : the occluder's vertices and normals already posed (camera metres), if known."""
         occ = self._occ
-        pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
+        if posed is None:
+            posed = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
+        pos, nrm = posed
         pos = pos + nrm * np.float32(flesh_m)
         K = body.intrinsics
         w, h = size
-        px = project(pos, K) * np.array([w / K.width, h / K.height])
-        out = np.zeros((NUM_REGIONS, h, w), np.uint8)
+        x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
+        px = project(pos, K) * np.array([w / K.width, h / K.height]) - np.array([x0, y0])
+        out = np.zeros((NUM_REGIONS, y1 - y0, x1 - x0), np.uint8)
         if not np.isfinite(px).all() or (pos[:, 2] <= 0.05).any():
             return out
-        fixed = np.round(px * 16).astype(np.int32)  # 4 bits of sub-pixel precision
-        # OpenCV fills a list of polygons by parity: a pixel two triangles cover is left out. The
-        # faces turned toward the camera cover a region's silhouette once (its back faces the
-        # same pixels again), so only they are drawn, each region in its own image.
+        if fill_regions is not None:
+            fill_regions(pos.astype(np.float64), px.astype(np.float64), self._faces, self._face_region, out)
+            return out
+        # Only the faces turned toward the camera are drawn: they cover a region's silhouette
+        # once (its back faces the same pixels again; OpenCV's fillPoly fills by parity).
         # Facing the camera (at the origin): (b - a) x (c - a) . a = a . (b x c) < 0.
         a, b, c = pos[self._a].T, pos[self._b].T, pos[self._c].T
         bc = (b[1] * c[2] - b[2] * c[1], b[2] * c[0] - b[0] * c[2], b[0] * c[1] - b[1] * c[0])
         facing = a[0] * bc[0] + a[1] * bc[1] + a[2] * bc[2] < 0
+        fixed = np.round(px * 16).astype(np.int32)  # 4 bits of sub-pixel precision
         for r, faces in enumerate(self._faces_by_region):
             sel = faces[facing[self._face_ids[r]]]
             if len(sel):
@@ -186,7 +210,8 @@ class BodyRaster:
 
 def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> np.ndarray | None:
     """(3,) Lab median of the skin around the nose (below the eyes), or None when the face is
-    not seen well. ``frame_small`` is the frame at ``size``."""
+    not seen well. ``frame_small`` is the frame at ``size`` (the frame itself is best: the
+    patch is sampled at most 8 px apart each way, so a close-up costs no more)."""
     face = [L.NOSE, L.LEFT_EYE, L.RIGHT_EYE, L.LEFT_EAR, L.RIGHT_EAR]
     if (pose.visibility[face] < 0.6).any():
         return None
@@ -197,7 +222,8 @@ def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> n
     x, y = kp[L.NOSE]
     x0, x1 = int(np.clip(x - r, 0, size[0])), int(np.clip(x + r + 1, 0, size[0]))
     y0, y1 = int(np.clip(y - r, 0, size[1])), int(np.clip(y + 0.5 * r + 1, 0, size[1]))
-    patch = frame_small[y0:y1, x0:x1]
+    step = max(1, r // 8)
+    patch = frame_small[y0:y1:step, x0:x1:step]
     if patch.size < 12:
         return None
     lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
@@ -263,19 +289,28 @@ HANDS_KP = (
 
 def _held(keep: np.ndarray, pose: Pose, kp: np.ndarray, unit: float, reach: float) -> None:
     """Mark in ``keep`` (h, w) bool what a visible hand may hold: a disc past the knuckles,
-    away from the forearm (a hat, a phone, a bag's handle). kp : (33, 2) working px."""
+    cut at the wrist, away from the forearm and its sleeve's cuff (a hat, a phone, a bag's
+    handle). kp : (33, 2) working px."""
     if reach <= 0:
         return
-    img = np.zeros(keep.shape, np.uint8)
     for wrist, index, pinky in HANDS_KP:
         if min(pose.visibility[wrist], pose.visibility[index], pose.visibility[pinky]) < 0.5:
             continue
         knuckles = 0.5 * (kp[index] + kp[pinky])
         d = knuckles - kp[wrist]
+        n = float(np.linalg.norm(d))
+        if n < 1e-6:
+            continue
         centre = knuckles + 0.6 * d
-        radius = max(1.6 * float(np.linalg.norm(d)), reach * unit)
+        radius = max(1.6 * n, reach * unit)
+        img = np.zeros(keep.shape, np.uint8)
         cv2.circle(img, (int(round(centre[0])), int(round(centre[1]))), int(round(radius)), 1, -1)
-    keep |= img > 0
+        # Nothing behind the wrist: the half-plane on the forearm's side of it, cleared.
+        u, v = d / n, np.array([-d[1], d[0]]) / n
+        far = 2.0 * radius + 2.0 * n
+        back = kp[wrist] + np.array([v * far, -v * far, -v * far - u * far, v * far - u * far])
+        cv2.fillConvexPoly(img, np.round(back).astype(np.int32), 0)
+        keep |= img > 0
 
 
 def removal_mask(
@@ -287,6 +322,8 @@ def removal_mask(
     keepout: np.ndarray | None = None,
     options: OwnClothesOptions | None = None,
     frame_small: np.ndarray | None = None,
+    work_px: int | None = None,
+    posed: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RemovalMask:
     """The own clothes to remove in this frame.
 
@@ -295,10 +332,15 @@ def removal_mask(
     drawn vertices in camera metres (concatenated (V, 3)) -- which rows it covers.
     keepout : the hands-and-hair mask (:func:`tryon.render.keepout.keepout_mask`), any
     resolution with the frame's aspect. frame_small : the frame already shrunk to the work size.
+    work_px : the working size's longest side (default ``options.work_px``). posed : the
+    occluder's posed vertices and normals (camera metres), when the engine has them.
+
+    Everything is worked inside the box around the (grown) person at the working size: the
+    rest of the frame is never removed.
     """
     o = options or OwnClothesOptions()
     H, W = frame_bgr.shape[:2]
-    ws = work_size(W, H, o.work_px)
+    ws = work_size(W, H, work_px or o.work_px)
     w, h = ws
     empty = RemovalMask(np.zeros((h, w), np.uint8), np.zeros((h, w), bool), (W, H))
     if pose.segmentation is None:
@@ -314,13 +356,23 @@ def removal_mask(
     head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
     unit = max(shoulder_w, 1.3 * hip_w, 2.2 * head_w, 4.0)
 
-    regions = raster.regions(body, ws, o.flesh_m)
-    conf = raster.region_confidence(body)
     seg = cv2.resize(pose.segmentation, ws, interpolation=cv2.INTER_LINEAR) > 0.5
     k = 2 * o.person_grow_px + 1
-    person = cv2.dilate(seg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-    if not person.any():
+    person = cv2.dilate(seg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    px, py, pw, ph = cv2.boundingRect(person)
+    if pw == 0:
         return empty
+    person = person > 0
+    # The box: the person, and a margin for the body parts beside them (distances to a part
+    # the person mask cuts off still count a little way out).
+    pad = max(2, int(round(0.1 * unit)))
+    x0, y0, x1, y1 = max(0, px - pad), max(0, py - pad), min(w, px + pw + pad), min(h, py + ph + pad)
+    bw, bh = x1 - x0, y1 - y0
+    kp = kp - np.array([x0, y0])
+    in_box = person[y0:y1, x0:x1]
+
+    regions = raster.regions(body, ws, o.flesh_m, (x0, y0, x1, y1), posed)
+    conf = raster.region_confidence(body)
     # A limb whose joints the image does not all show (an elbow below the frame) is still sure
     # where its proxy lies on the person (the solver follows the mask there); a guessed limb
     # that strays off the person is unsure.
@@ -328,7 +380,7 @@ def removal_mask(
     for r in GATED_REGIONS:
         if conf[r] < o.min_confidence:
             drawn = cv2.countNonZero(regions[r])
-            on_person = np.count_nonzero(person[regions[r] > 0]) if drawn else 0
+            on_person = cv2.countNonZero(cv2.bitwise_and(regions[r], in_box.view(np.uint8))) if drawn else 0
             if drawn and on_person < o.limb_on_person * drawn:
                 unsure.append(r)
 
@@ -340,19 +392,20 @@ def removal_mask(
         regs = replaced_regions(item)
         if not regs or len(positions) == 0 or (positions[:, 2] <= 0.05).any():
             continue
-        p = project(positions, K) * kscale
+        p = project(positions, K) * kscale - np.array([x0, y0])
         (shoes_px if regs == FEET else clothes_px).append(p)
 
     # Each pixel belongs to the body part nearest to it: only pixels nearest to a part an item
     # dresses, and within reach of it, are that item's to clean (a top never takes the
     # thighs beside a sitting shopper's waist, nor shoes the trouser hem).
-    zone = np.zeros((h, w), bool)
+    nothing = RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+    zone = np.zeros((bh, bw), bool)
     kept_regions = set(range(NUM_REGIONS)) - set(unsure)
     dressed = [r for r in replace if r not in FEET and r not in unsure]
     feet = [r for r in FEET if r in replace and r not in unsure] if shoes_px else []
     dressed = dressed if clothes_px else []
     if not dressed and not feet:
-        return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+        return nothing
     # The other limbs (the head and hands have keep-outs of their own; a coat's collar or
     # cuff lies nearer to them than to the torso or arm it is worn on).
     others = [regions[r] for r in ARMS + LEGS + FEET if r not in dressed and r not in feet]
@@ -360,10 +413,10 @@ def removal_mask(
     d_dressed = None
     if dressed:
         d_dressed = _distance(_union([regions[r] for r in dressed]))
-        zone |= (d_dressed <= o.reach * unit) & _rows(clothes_px, h, o.row_above * unit, margin)[:, None]
+        zone |= (d_dressed <= o.reach * unit) & _rows(clothes_px, bh, o.row_above * unit, margin)[:, None]
     if feet:
         d_feet = _distance(_union([regions[r] for r in feet]))
-        rows = _rows(shoes_px, h, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
+        rows = _rows(shoes_px, bh, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
         zone |= (d_feet <= o.shoe_reach * unit) & rows
         kept_regions -= set(feet)  # the virtual shoe replaces the real foot: only it is drawn there
         d_dressed = d_feet if d_dressed is None else np.minimum(d_dressed, d_feet)
@@ -371,25 +424,46 @@ def removal_mask(
         zone &= d_dressed < d_other
     if unsure:
         zone &= ~_near(_union([regions[r] for r in unsure]), o.unsure_reach * unit)
-    zone &= person
+    zone &= in_box
     if not zone.any():
-        return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+        return nothing
 
-    keep = _union([regions[r] for r in sorted(kept_regions)]) > 0
+    # The bare body stays; but where an item dresses it, the item is drawn over the body's
+    # outline, and the own clothes' edge that lies on it (the proxy is a little wider than the
+    # body it stands for) would show as a thin outline: those parts' outline goes too
+    # (``edge_px``), bare skin there kept by its colour below.
+    covered = [r for r in kept_regions if r in dressed or r in feet]
+    keep = _union([regions[r] for r in sorted(kept_regions - set(covered))] + [np.zeros((bh, bw), np.uint8)]) > 0
+    if covered:
+        inner = _union([regions[r] for r in covered])
+        if o.edge_px > 0:
+            k = 2 * o.edge_px + 1
+            inner = cv2.erode(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        keep |= inner > 0
     _head_ellipse(keep, kp, head_w, unit, o.head_margin)
     hands = cv2.max(regions[HANDS[0]], regions[HANDS[1]])
     keep |= _near(hands, o.hand_margin * unit)
     _held(keep, pose, kp, unit, o.held)
     if keepout is not None:
-        keep |= cv2.resize(keepout, ws, interpolation=cv2.INTER_LINEAR) > 0.25
-    if o.skin:
+        kh, kw = keepout.shape
+        qx, qy = kw / w, kh / h
+        part = keepout[int(y0 * qy) : max(int(np.ceil(y1 * qy)), int(y0 * qy) + 1),
+                       int(x0 * qx) : max(int(np.ceil(x1 * qx)), int(x0 * qx) + 1)]  # fmt: skip
+        keep |= cv2.resize(part, (bw, bh), interpolation=cv2.INTER_LINEAR) > 0.25
+    remove = zone & ~keep
+    if o.skin and remove.any():
         small = frame_small if frame_small is not None else cv2.resize(frame_bgr, ws, interpolation=cv2.INTER_AREA)
-        skin = skin_colour(small, pose, ws)
+        skin = skin_colour(frame_bgr, pose, (W, H))
         if skin is not None:
-            ys, xs = np.nonzero(zone & ~keep)
-            if len(ys):
-                lab = cv2.cvtColor(small[ys, xs][None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
-                near_skin = np.linalg.norm(lab - skin, axis=1) < o.skin_tolerance
-                keep[ys[near_skin], xs[near_skin]] = True
-    remove = (zone & ~keep).astype(np.uint8) * 255
-    return RemovalMask(remove, person, (W, H))
+            # Bare arms and legs are never taken for clothes: the face's colour stays.
+            ys, xs = np.nonzero(remove)
+            lab = cv2.cvtColor(small[ys + y0, xs + x0][None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
+            d = lab - skin.astype(np.float32)
+            near_skin = (d * d).sum(axis=1) < o.skin_tolerance**2
+            remove[ys[near_skin], xs[near_skin]] = False
+    bx, by, bw, bh = cv2.boundingRect(remove.view(np.uint8))
+    if bw == 0:
+        return nothing
+    out = np.zeros((h, w), np.uint8)
+    out[y0:y1, x0:x1] = remove.view(np.uint8) * 255
+    return RemovalMask(out, person, (W, H), (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh))

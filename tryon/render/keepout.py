@@ -68,11 +68,19 @@ def _scale(pose: Pose, size: tuple[int, int]) -> np.ndarray:
     return np.array(px_scale((pose.width, pose.height), size))
 
 
-def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None) -> np.ndarray:
-    """(h, w) float32: the visible hands' outlines, at ``size`` = (w, h)."""
-    o = options or KeepoutOptions()
+#: A piece of the keep-out drawn locally: (x0, y0) where it lies in the mask, and its
+#: (h, w) uint8 {0, 255} pixels.
+Piece = tuple[tuple[int, int], np.ndarray]
+
+#: The keep-out's soft edge (Gaussian sigma, mask px) and how far it reaches (its kernel's radius).
+BLUR_SIGMA = 1.0
+BLUR_REACH = 4
+
+
+def _hand_pieces(pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> list[Piece]:
+    """The visible hands' outlines, each drawn in a box around the hand at ``size`` = (w, h)."""
     w, h = size
-    out = np.zeros((h, w), np.uint8)
+    pieces = []
     s = _scale(pose, size)
     for idx in HANDS:
         idx = list(idx)
@@ -95,17 +103,68 @@ def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None 
         hull = cv2.convexHull(np.round(poly - [x0, y0]).astype(np.int32))
         cv2.fillConvexPoly(local, hull, 255)
         local = cv2.dilate(local, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
-        np.maximum(out[y0:y1, x0:x1], local, out=out[y0:y1, x0:x1])
-    return cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) / 255.0
+        pieces.append(((int(x0), int(y0)), local))
+    return pieces
+
+
+def _soft(pieces: list[Piece], size: tuple[int, int]) -> np.ndarray | None:
+    """(h, w) float32 in [0, 1]: the pieces at ``size`` = (w, h), their edges softened (a
+    Gaussian of BLUR_SIGMA, worked only around each piece), or None when there are none."""
+    if not pieces:
+        return None
+    w, h = size
+    r = BLUR_REACH
+    # Each piece's box grown by the blur's reach; boxes that meet are blurred as one (two hands
+    # pressed together are one shape, as drawn in one image).
+    boxes = []
+    for (x0, y0), img in pieces:
+        ph, pw = img.shape
+        boxes.append([[max(0, x0 - r), max(0, y0 - r), min(w, x0 + pw + r), min(h, y0 + ph + r)], [((x0, y0), img)]])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i][0], boxes[j][0]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    union = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    boxes[i] = [union, boxes[i][1] + boxes[j][1]]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    out = np.zeros((h, w), np.float32)
+    for (a0, b0, a1, b1), group in boxes:
+        local = np.zeros((b1 - b0, a1 - a0), np.uint8)
+        for (x0, y0), img in group:
+            ph, pw = img.shape
+            part = local[y0 - b0 : y0 - b0 + ph, x0 - a0 : x0 - a0 + pw]
+            np.maximum(part, img, out=part)
+        soft = cv2.GaussianBlur(local, (0, 0), BLUR_SIGMA).astype(np.float32) * np.float32(1.0 / 255.0)
+        np.maximum(out[b0:b1, a0:a1], soft, out=out[b0:b1, a0:a1])
+    return out
+
+
+def hand_mask(pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None) -> np.ndarray:
+    """(h, w) float32: the visible hands' outlines, at ``size`` = (w, h)."""
+    out = _soft(_hand_pieces(pose, size, options or KeepoutOptions()), size)
+    return out if out is not None else np.zeros((size[1], size[0]), np.float32)
 
 
 def hair_mask(
     frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], options: KeepoutOptions | None = None
 ) -> np.ndarray:
     """(h, w) float32: the shopper's hair below the eyes, where it can fall over clothes."""
-    o = options or KeepoutOptions()
+    piece = _hair_piece(frame_bgr, pose, size, options or KeepoutOptions())
+    out = _soft([piece] if piece is not None else [], size)
+    return out if out is not None else np.zeros((size[1], size[0]), np.float32)
+
+
+def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> Piece | None:
+    """The hair below the eyes, in its box around the head at ``size`` = (w, h), or None."""
     w, h = size
-    empty = np.zeros((h, w), np.float32)
+    empty = None
     if pose.segmentation is None:
         return empty
     face = [L.LEFT_EAR, L.RIGHT_EAR, L.LEFT_EYE, L.RIGHT_EYE, L.NOSE]
@@ -248,21 +307,18 @@ def hair_mask(
         hair[jaw[1] :] = joined[labels]
     hair[: int(np.clip(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
     hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    out = np.zeros((h, w), np.uint8)
-    out[by0:by1, bx0:bx1] = cv2.resize(hair, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-    return cv2.GaussianBlur(out, (0, 0), 1.0).astype(np.float32) / 255.0
+    if not cv2.countNonZero(hair):
+        return None
+    return (bx0, by0), cv2.resize(hair, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
 
 
 def keepout_mask(frame_bgr: np.ndarray, pose: Pose, options: KeepoutOptions | None = None) -> np.ndarray | None:
     """Hands and hair as one soft mask at the segmentation's working size, or None if empty."""
     o = options or KeepoutOptions()
     size = segmentation_size(pose.width, pose.height)
-    masks = []
-    if o.hands:
-        masks.append(hand_mask(pose, size, o))
-    if o.hair:
-        masks.append(hair_mask(frame_bgr, pose, size, o))
-    if not masks:
-        return None
-    out = np.maximum.reduce(masks)
-    return out if out.max() > 0 else None
+    pieces = _hand_pieces(pose, size, o) if o.hands else []
+    hair = _hair_piece(frame_bgr, pose, size, o) if o.hair else None
+    if hair is not None:
+        pieces.append(hair)
+    pieces = [p for p in pieces if cv2.countNonZero(p[1])]
+    return _soft(pieces, size)
