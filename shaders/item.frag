@@ -14,36 +14,30 @@ in vec3 v_irradiance_back;
 in vec3 v_sh_reflect_front;
 in vec3 v_sh_reflect_back;
 
+// The optional parts are #defines (tryon.render.renderer.FEATURES), set per draw: a software
+// rasterizer runs every branch of a shader, taken or not, so what a draw does not use is left out.
 uniform vec4 u_base_color;          // linear RGB and alpha
-uniform bool u_has_texture;
 uniform sampler2D u_base_texture;   // sRGB, glTF uv convention (v = 0 at the image top)
 uniform float u_metallic;
 uniform float u_roughness;
 uniform float u_opacity;            // fades the item in and out
-uniform bool u_clip_to_person;
-uniform sampler2D u_person_mask;    // person segmentation (R8), row 0 = image top
-uniform bool u_use_keepout;
-uniform sampler2D u_keepout;        // hands and hair in front of clothes (R8), row 0 = image top
+uniform sampler2D u_masks;          // person segmentation (red), hands and hair in front of
+                                    // clothes (green), RG8, row 0 = image top
 uniform vec2 u_viewport;            // framebuffer size in px
 uniform float u_env_strength;
-uniform bool u_has_env;
 uniform sampler2D u_env;            // the surroundings for reflections (sRGB, mipmapped), see Lighting
 uniform float u_env_gain;           // brings the picture to the SH's mean level
 uniform float u_env_max_lod;
 uniform bool u_use_ao;              // the baked per-vertex occlusion
-uniform bool u_has_relief;
 uniform sampler2D u_relief;         // the fabric's height map (R8, tiled, mipmapped), 0.5 = mean
 uniform float u_tile_m;             // what one tile spans, metres
 uniform float u_relief_m;           // its depth, metres
 uniform float u_wrinkle_m;          // the folds' depth at full bend, metres
 uniform vec3 u_sheen_color;         // KHR_materials_sheen, linear; zero: no sheen lobe
 uniform float u_sheen_roughness;
-uniform bool u_has_normal_map;
 uniform sampler2D u_normal_map;     // the file's tangent-space normal map (uv)
 uniform float u_normal_scale;
-uniform bool u_has_occlusion_map;
 uniform sampler2D u_occlusion_map;  // the file's occlusion (red)
-uniform bool u_has_roughness_map;
 uniform sampler2D u_roughness_map;  // the file's metallic-roughness map (roughness in green)
 uniform float u_roughness_map_gain; // 1 / the map's mean (the factor already holds its mean)
 
@@ -51,10 +45,10 @@ layout(location = 0) out vec4 out_color;   // premultiplied, sRGB-encoded, B G R
 
 void main() {
     vec4 base = u_base_color;
-    if (u_has_texture) {
-        vec4 t = texture(u_base_texture, v_uv);
-        base *= vec4(srgb_to_linear(t.rgb), t.a);
-    }
+#ifdef HAS_TEXTURE
+    vec4 t = texture(u_base_texture, v_uv);
+    base *= vec4(srgb_to_linear(t.rgb), t.a);
+#endif
     vec3 n = normalize(v_normal);
     float ao = u_use_ao ? v_ao : 1.0;
     vec3 irradiance = v_irradiance_front;
@@ -69,7 +63,8 @@ void main() {
     // Surface relief in metres: the fabric's weave (triplanar in model space) and the folds of
     // a bent joint, turned into a normal by screen-space derivatives (Mikkelsen 2010).
     float height = 0.0;
-    if (u_has_relief) {
+#ifdef RELIEF
+    {
         // One fetch (a software rasterizer pays per fetch): the plane the surface faces most.
         vec3 w = abs(v_model_normal);
         vec3 p = v_model / u_tile_m;
@@ -78,10 +73,14 @@ void main() {
         height = (t - 0.5) * 2.0 * u_relief_m;
         roughness = clamp(roughness * (1.0 + 0.3 * (0.5 - t)), 0.04, 1.0);
     }
+#endif
+#ifdef WRINKLES
     if (v_wrinkle > 0.01) {
         float crease = 1.0 - abs(sin(3.14159265 * v_fold_phase));
         height += v_wrinkle * u_wrinkle_m * (crease * crease - 0.5);
     }
+#endif
+#if defined(RELIEF) || defined(WRINKLES) || defined(NORMAL_MAP)
     // (derivatives outside any branch that varies between pixels)
     vec3 dpdx = dFdx(v_position);
     vec3 dpdy = dFdy(v_position);
@@ -96,7 +95,9 @@ void main() {
         grad *= min(1.0, 0.35 * abs(det) / max(length(grad), 1e-30));
         n = normalize(abs(det) * n - grad);
     }
-    if (u_has_normal_map) {  // the file's own, in the tangent frame its uvs span (Schüler 2013)
+#endif
+#ifdef NORMAL_MAP
+    {  // the file's own, in the tangent frame its uvs span (Schüler 2013)
         vec2 duv1 = dFdx(v_uv);
         vec2 duv2 = dFdy(v_uv);
         vec3 dp2perp = cross(dpdy, n);
@@ -109,16 +110,18 @@ void main() {
         tn.y = -tn.y;  // glTF's v runs down the image; its normal maps' green points up it
         n = normalize(mat3(T * invmax, B * invmax, n) * tn);
     }
-    if (u_has_occlusion_map) {
-        ao *= texture(u_occlusion_map, v_uv).r;
-    }
-    if (u_has_roughness_map) {
-        roughness = clamp(roughness * texture(u_roughness_map, v_uv).g * u_roughness_map_gain, 0.04, 1.0);
-    }
+#endif
+#ifdef OCCLUSION_MAP
+    ao *= texture(u_occlusion_map, v_uv).r;
+#endif
+#ifdef ROUGHNESS_MAP
+    roughness = clamp(roughness * texture(u_roughness_map, v_uv).g * u_roughness_map_gain, 0.04, 1.0);
+#endif
     vec3 v = normalize(-v_position);
     vec3 r = reflect(-v, n);
     env = max(env, 0.0) / PI;
-    if (u_has_env) {
+#ifdef ENV
+    {
         // Sharp for polished metal, blurred (a higher mip level) as the surface roughens.
         vec2 env_uv = clamp(0.5 + 0.5 * r.xy, 0.0, 1.0);
         vec3 room = srgb_to_linear(textureLod(u_env, env_uv, roughness * u_env_max_lod).rgb) * u_env_gain;
@@ -128,19 +131,24 @@ void main() {
         room = mix(vec3(dot(room, vec3(0.2126, 0.7152, 0.0722))), room, 0.35);
         env = mix(env, room, 0.8);
     }
+#endif
     env *= u_env_strength;
     vec3 color = shade(base.rgb, n, v, u_metallic, roughness, ao, env, irradiance);
-    if (u_sheen_color != vec3(0.0)) {
+#ifdef SHEEN
+    {
         float scale = 1.0 - max(u_sheen_color.r, max(u_sheen_color.g, u_sheen_color.b)) * sheen_albedo(max(dot(n, v), 1e-4));
         color = color * scale + sheen(u_sheen_color, u_sheen_roughness, n, v, irradiance * ao);
     }
+#endif
     float a = base.a * u_opacity;
-    vec2 uv_frame = gl_FragCoord.xy / u_viewport;
-    if (u_clip_to_person) {
-        a *= texture(u_person_mask, uv_frame).r;
-    }
-    if (u_use_keepout) {
-        a *= 1.0 - texture(u_keepout, uv_frame).r;
-    }
+#if defined(CLIP_TO_PERSON) || defined(KEEPOUT)
+    vec2 masks = texture(u_masks, gl_FragCoord.xy / u_viewport).rg;
+#endif
+#ifdef CLIP_TO_PERSON
+    a *= masks.r;
+#endif
+#ifdef KEEPOUT
+    a *= 1.0 - masks.g;
+#endif
     out_color = vec4(linear_to_srgb(color).bgr * a, a);
 }

@@ -3,13 +3,15 @@
 Per frame: (1) the posed body is drawn into depth only (the occluder), so a garment's
 inside and back and whatever the body covers never show; (2) the items are drawn with
 metallic-roughness lighting into a (multisampled) premultiplied-alpha target, each
-optionally clipped by the person mask; (3) only the region the items cover is read back,
-as premultiplied BGRA (OpenCV's channel order), for the
-:class:`~tryon.render.compositor.Compositor`. The projection keeps image rows top-first,
+optionally clipped by the person mask, each by a variant of the item program that holds only
+the parts it uses (:data:`FEATURES`: llvmpipe pays for every branch compiled in); (3) only
+the region the items cover is read back, as premultiplied BGRA (OpenCV's channel order), for
+the :class:`~tryon.render.compositor.Compositor`. The projection keeps image rows top-first,
 so nothing is flipped on readback (see :mod:`tryon.frames`).
 
-Just over 600 lines: the GL objects of one frame (programs, the per-item vertex arrays and
-textures, the targets and the readback) share one context and one cache, kept in one class.
+About 700 lines: the GL objects of one frame (the item program's variants, the per-item
+vertex arrays and textures, the targets and the readback) share one context and one cache,
+kept in one class.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from tryon.frames import GL_NEAR_M, CameraIntrinsics, gl_projection, linearize_depth, project
 from tryon.image import srgb8_to_linear
-from tryon.render.context import create_context, program
+from tryon.render.context import create_context, program, shader_source
 from tryon.render.fabric import FABRICS, sheen_color
 from tryon.render.fabric import relief as fabric_relief
 from tryon.render.lighting import Lighting
@@ -108,6 +110,36 @@ def items_roi(draws: list[Draw], K: CameraIntrinsics, margin_px: int = ROI_MARGI
     return (x0, y0, max(x0, x1), max(y0, y1))
 
 
+#: The item shader's optional parts (``#define``s of ``shaders/item.frag``), compiled in only
+#: for the draws that use them: a software rasterizer (llvmpipe) runs every branch of a shader
+#: whether a uniform switches it off or not, and pays for each texture fetch.
+FEATURES = (
+    "HAS_TEXTURE",
+    "RELIEF",
+    "WRINKLES",
+    "NORMAL_MAP",
+    "OCCLUSION_MAP",
+    "ROUGHNESS_MAP",
+    "ENV",
+    "SHEEN",
+    "CLIP_TO_PERSON",
+    "KEEPOUT",
+)
+
+
+def _with_defines(source: str, defines: frozenset[str]) -> str:
+    """GLSL source with ``#define`` lines after its ``#version`` line."""
+    head, _, body = source.partition("\n")
+    return "\n".join([head, *(f"#define {d}" for d in sorted(defines)), body])
+
+
+def _set(prog, name: str, value) -> None:
+    """A uniform's value, if this variant of the program has it (the compiler drops unused ones)."""
+    member = prog.get(name, None)
+    if member is not None:
+        member.value = value
+
+
 #: Per-vertex floats: dynamic (position, normal, wrinkle), static (uv, model position,
 #: model normal, occlusion, fold axis).
 _DYNAMIC = 7
@@ -115,7 +147,8 @@ _STATIC = 12
 
 
 class _GpuMesh:
-    def __init__(self, ctx, prog, draw: Draw):
+    def __init__(self, ctx, draw: Draw):
+        self.ctx = ctx
         n = self.n_vertices = len(draw.positions_cam_m)
         self.dynamic = ctx.buffer(reserve=n * _DYNAMIC * 4, dynamic=True)
         self._staging = np.zeros((n, _DYNAMIC), np.float32)
@@ -133,17 +166,26 @@ class _GpuMesh:
             static[:, 8] = 1.0
         self.static = ctx.buffer(static.tobytes())
         self.ibo = ctx.buffer(np.ascontiguousarray(draw.faces, dtype=np.int32).tobytes())
-        self.vao = ctx.vertex_array(
-            prog,
-            [
-                (self.dynamic, "3f 3f 1f", "in_position", "in_normal", "in_wrinkle"),
-                (self.static, "2f 3f 3f 1f 3f", "in_uv", "in_model", "in_model_normal", "in_ao", "in_axis"),
-            ],
-            index_buffer=self.ibo,
-            index_element_size=4,
-        )
+        self.vaos: dict[frozenset[str], object] = {}  # per variant of the item program
         self.vao_occ = None
         self.unused_frames = 0
+
+    def vao(self, features: frozenset[str], prog):
+        """This mesh's vertex array for one variant of the item program (inputs a variant does
+        not read are left out)."""
+        vao = self.vaos.get(features)
+        if vao is None:
+            vao = self.vaos[features] = self.ctx.vertex_array(
+                prog,
+                [
+                    (self.dynamic, "3f 3f 1f", "in_position", "in_normal", "in_wrinkle"),
+                    (self.static, "2f 3f 3f 1f 3f", "in_uv", "in_model", "in_model_normal", "in_ao", "in_axis"),
+                ],
+                index_buffer=self.ibo,
+                index_element_size=4,
+                skip_errors=True,
+            )
+        return vao
 
     def upload(self, positions: np.ndarray, normals: np.ndarray, wrinkle: np.ndarray | None = None) -> None:
         self._staging[:, :3] = positions
@@ -152,7 +194,7 @@ class _GpuMesh:
         self.dynamic.write(self._staging)
 
     def release(self) -> None:
-        for obj in (self.vao, self.vao_occ, self.dynamic, self.static, self.ibo):
+        for obj in (*self.vaos.values(), self.vao_occ, self.dynamic, self.static, self.ibo):
             if obj is not None:
                 obj.release()
 
@@ -196,13 +238,12 @@ class Renderer:
         self.ctx = ctx or create_context()
         ctx = self.ctx
         ctx.front_face = "cw"  # see tryon.frames: the projection keeps image rows top-first
-        self._item_prog = program(ctx, "item.vert", "item.frag")
+        self._item_progs: dict[frozenset[str], object] = {}
         self._occ_prog = program(ctx, "occluder.vert", "depth_only.frag")
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
-        self._white = ctx.texture((1, 1), 1, b"\xff")
         self._reliefs: dict[str, object] = {}
-        self._masks: dict[str, tuple] = {}
+        self._masks: tuple | None = None  # (RG8 texture, its upload buffer)
         self._env: tuple | None = None  # (the picture, its texture, its gain)
         self._size: tuple[int, int] | None = None
         self._targets: list = []
@@ -233,18 +274,43 @@ class Renderer:
         self._readback = bytearray(width * height * 4)
         self._size = size
 
-    def _mask_texture(self, slot: str, mask: np.ndarray):
-        """A mask (any resolution with the frame's aspect, float in [0, 1]) as an R8 texture
-        kept under ``slot``; the shader samples it in normalised coordinates, bilinearly."""
-        h, w = mask.shape
-        tex, buf = self._masks.get(slot, (None, None))
-        if tex is None or tex.size != (w, h):
-            if tex is not None:
-                tex.release()
-            tex, buf = self.ctx.texture((w, h), 1), np.empty((h, w), np.uint8)
-            self._masks[slot] = (tex, buf)
-        cv2.convertScaleAbs(mask, dst=buf, alpha=255.0)
-        tex.write(buf, alignment=1)
+    def _masks_texture(
+        self,
+        person_mask: np.ndarray | None,
+        keepout: np.ndarray | None,
+        roi: tuple[int, int, int, int],
+        frame_size: tuple[int, int],
+    ):
+        """The person mask (red) and the keep-out mask (green) in one RG8 texture (one fetch
+        per pixel for both), at the person mask's resolution (the keep-out's without one; the
+        other resized to it); red 1 without a person mask, green 0 without a keep-out. The
+        masks : float in [0, 1] at any resolution with the frame's aspect. Only the part under
+        ``roi`` (x0, y0, x1, y1 frame px of a ``frame_size`` (w, h) frame), and a texel around
+        it for the bilinear filter, is uploaded: nothing is drawn elsewhere. None without
+        either mask."""
+        if person_mask is None and keepout is None:
+            return None
+        h, w = (person_mask if person_mask is not None else keepout).shape[:2]
+        if self._masks is None or self._masks[0].size != (w, h):
+            if self._masks is not None:
+                self._masks[0].release()
+            self._masks = (self.ctx.texture((w, h), 2), np.empty((h, w, 2), np.uint8))
+            self._masks[0].repeat_x = self._masks[0].repeat_y = False  # the frame's edge does not wrap
+        tex, buf = self._masks
+        fw, fh = frame_size
+        tx0, ty0 = max(int(roi[0] * w / fw) - 2, 0), max(int(roi[1] * h / fh) - 2, 0)
+        tx1, ty1 = min(int(np.ceil(roi[2] * w / fw)) + 2, w), min(int(np.ceil(roi[3] * h / fh)) + 2, h)
+        if tx1 <= tx0 or ty1 <= ty0:
+            return tex
+        for channel, mask, default in ((0, person_mask, 255), (1, keepout, 0)):
+            part = buf[ty0:ty1, tx0:tx1, channel]
+            if mask is None:
+                part[:] = default
+                continue
+            if mask.shape[:2] != (h, w):
+                mask = cv2.resize(np.asarray(mask, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+            part[:] = cv2.convertScaleAbs(mask[ty0:ty1, tx0:tx1], alpha=255.0)
+        tex.write(np.ascontiguousarray(buf[ty0:ty1, tx0:tx1]), viewport=(tx0, ty0, tx1 - tx0, ty1 - ty0), alignment=1)
         return tex
 
     def _environment(self, lighting: Lighting):
@@ -310,7 +376,7 @@ class Renderer:
         if mesh is None or mesh.n_vertices != len(draw.positions_cam_m):
             if mesh is not None:
                 mesh.release()
-            mesh = _GpuMesh(self.ctx, self._item_prog, draw)
+            mesh = _GpuMesh(self.ctx, draw)
             self._meshes[draw.key] = mesh
         mesh.unused_frames = 0
         return mesh
@@ -367,74 +433,108 @@ class Renderer:
             fbo.color_mask = (True, True, True, True)
             fbo.use()
 
-        mask_tex = self._white if person_mask is None else self._mask_texture("person", person_mask)
-        keep_tex = self._white if keepout is None else self._mask_texture("keepout", keepout)
-        prog = self._item_prog
-        prog["u_projection"].write(proj)
-        prog["u_sh"].write(np.ascontiguousarray(lighting.sh, dtype=np.float32).tobytes())
-        prog["u_light_dir"].value = tuple(float(x) for x in lighting.key_direction)
-        prog["u_light_color"].value = tuple(float(x) for x in lighting.key_color)
-        prog["u_env_strength"].value = float(lighting.env_strength)
-        prog["u_viewport"].value = (float(w), float(h))
-        prog["u_base_texture"].value = 0
-        prog["u_person_mask"].value = 1
-        prog["u_keepout"].value = 2
-        prog["u_env"].value = 3
-        prog["u_relief"].value = 4
-        prog["u_normal_map"].value = 5
-        prog["u_occlusion_map"].value = 6
-        prog["u_roughness_map"].value = 7
-        o = self.options
-        prog["u_fold_period_m"].value = o.fold_period_m
-        prog["u_use_ao"].value = o.ambient_occlusion
-        mask_tex.use(1)
-        keep_tex.use(2)
+        masks_tex = self._masks_texture(person_mask, keepout, roi, (w, h))
+        if masks_tex is not None:
+            masks_tex.use(1)
         has_env = lighting.environment is not None
+        o = self.options
+        light = np.asarray(lighting.key_direction, np.float64)
+        frame_uniforms = {
+            "u_sh": np.ascontiguousarray(lighting.sh, dtype=np.float32).tobytes(),
+            "u_light_dir": tuple(float(x) for x in light / max(float(np.linalg.norm(light)), 1e-9)),
+            "u_light_color": tuple(float(x) for x in lighting.key_color),
+            "u_env_strength": float(lighting.env_strength),
+            "u_viewport": (float(w), float(h)),
+            "u_base_texture": 0,
+            "u_masks": 1,
+            "u_env": 3,
+            "u_relief": 4,
+            "u_normal_map": 5,
+            "u_occlusion_map": 6,
+            "u_roughness_map": 7,
+            "u_fold_period_m": o.fold_period_m,
+            "u_use_ao": o.ambient_occlusion,
+        }
         if has_env:
             env_tex, gain = self._environment(lighting)
             env_tex.use(3)
-            prog["u_env_gain"].value = gain
-            prog["u_env_max_lod"].value = float(np.log2(max(env_tex.size)))
+            frame_uniforms["u_env_gain"] = gain
+            frame_uniforms["u_env_max_lod"] = float(np.log2(max(env_tex.size)))
+        ready: set[frozenset[str]] = set()  # the variants given this frame's uniforms
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ONE, ctx.ONE_MINUS_SRC_ALPHA
         for d in draws:
             mat = d.material or Material("default")
             mesh = self._mesh(d)
             mesh.upload(d.positions_cam_m, d.normals_cam, d.wrinkle if o.wrinkles else None)
-            self._surface(prog, mat, d)
-            prog["u_base_color"].value = tuple(float(x) for x in mat.base_color)
-            prog["u_metallic"].value = float(mat.metallic)
-            prog["u_roughness"].value = float(mat.roughness)
-            prog["u_opacity"].value = float(d.opacity)
-            prog["u_depth_bias_m"].value = float(d.depth_bias_m)
-            # Sharp reflections only on metal: a dielectric reflects a few per cent, the SH will do.
-            prog["u_has_env"].value = has_env and mat.metallic > 0.05
-            prog["u_clip_to_person"].value = bool(d.clip_to_person and person_mask is not None)
-            prog["u_use_keepout"].value = bool(d.keepout and keepout is not None)
-            has_tex = mat.base_texture is not None and d.uvs is not None
-            prog["u_has_texture"].value = has_tex
-            if has_tex:
-                self._texture(mat).use(0)
-            mesh.vao.render()
+            features, surface = self._surface(mat, d, has_env, person_mask is not None, keepout is not None)
+            prog = self._item_program(features)
+            if features not in ready:
+                ready.add(features)
+                prog["u_projection"].write(proj)
+                for name, value in frame_uniforms.items():
+                    if name == "u_sh":
+                        if (member := prog.get(name, None)) is not None:
+                            member.write(value)
+                    else:
+                        _set(prog, name, value)
+            for name, value in surface.items():
+                _set(prog, name, value)
+            _set(prog, "u_base_color", tuple(float(x) for x in mat.base_color))
+            _set(prog, "u_metallic", float(mat.metallic))
+            _set(prog, "u_roughness", float(mat.roughness))
+            _set(prog, "u_opacity", float(d.opacity))
+            _set(prog, "u_depth_bias_m", float(d.depth_bias_m))
+            if mat.double_sided:
+                ctx.disable(ctx.CULL_FACE)
+            else:  # glTF: a single-sided surface is not seen from behind
+                ctx.enable(ctx.CULL_FACE)
+            mesh.vao(features, prog).render()
         ctx.disable(ctx.BLEND)
+        ctx.disable(ctx.CULL_FACE)
         ctx.scissor = None
         if self.options.samples:
             ctx.copy_framebuffer(self._fbo, self._ms_fbo)
         self._evict()
 
-    def _surface(self, prog, mat: Material, d: Draw) -> None:
-        """The material's fabric, sheen and own maps, as uniforms and textures 4-7."""
+    def _item_program(self, features: frozenset[str]):
+        """The item program compiled with these optional parts (:data:`FEATURES`), kept."""
+        prog = self._item_progs.get(features)
+        if prog is None:
+            prog = self._item_progs[features] = self.ctx.program(
+                vertex_shader=_with_defines(shader_source("item.vert"), features),
+                fragment_shader=_with_defines(shader_source("item.frag"), features),
+            )
+        return prog
+
+    def _surface(
+        self, mat: Material, d: Draw, has_env: bool, has_person_mask: bool, has_keepout: bool
+    ) -> tuple[frozenset[str], dict]:
+        """Which of the item shader's parts a draw needs (:data:`FEATURES`) and their uniforms;
+        the material's own maps and the fabric's relief bound to texture units 0 and 4-7."""
         o = self.options
+        features: set[str] = set()
+        uniforms: dict = {}
+        if mat.base_texture is not None and d.uvs is not None:
+            features.add("HAS_TEXTURE")
+            self._texture(mat).use(0)
+        # Sharp reflections only on metal: a dielectric reflects a few per cent, the SH will do.
+        if has_env and mat.metallic > 0.05:
+            features.add("ENV")
+        if d.clip_to_person and has_person_mask:
+            features.add("CLIP_TO_PERSON")
+        if d.keepout and has_keepout:
+            features.add("KEEPOUT")
         fabric = FABRICS.get(mat.fabric) if o.fabric else None
-        relief = fabric is not None and d.model_positions_m is not None and d.model_normals is not None
-        prog["u_has_relief"].value = relief
-        if relief:
+        if fabric is not None and d.model_positions_m is not None and d.model_normals is not None:
+            features.add("RELIEF")
             self._relief(fabric.name).use(4)
-            prog["u_tile_m"].value = fabric.tile_m
-            prog["u_relief_m"].value = fabric.relief_m
-        cloth = fabric is not None and fabric.cloth
-        prog["u_wrinkle_m"].value = o.wrinkle_depth_m if cloth and o.wrinkles else 0.0
-        sheen = np.zeros(3, np.float32)
+            uniforms["u_tile_m"] = fabric.tile_m
+            uniforms["u_relief_m"] = fabric.relief_m
+        if fabric is not None and fabric.cloth and o.wrinkles and d.wrinkle_axis is not None:
+            features.add("WRINKLES")
+            uniforms["u_wrinkle_m"] = o.wrinkle_depth_m
+        sheen = None
         sheen_rough = 0.5
         if o.fabric and mat.sheen_color is not None:
             sheen = mat.sheen_color
@@ -442,23 +542,25 @@ class Renderer:
         elif fabric is not None and fabric.sheen > 0:
             sheen = sheen_color(fabric, mat.base_color)
             sheen_rough = mat.sheen_roughness if mat.sheen_roughness is not None else fabric.sheen_roughness
-        prog["u_sheen_color"].value = tuple(float(x) for x in sheen)
-        prog["u_sheen_roughness"].value = float(max(sheen_rough, 0.05))
-        has_uv = d.uvs is not None
-        for name, img, unit in (
-            ("u_has_normal_map", mat.normal_texture, 5),
-            ("u_has_occlusion_map", mat.occlusion_texture if o.ambient_occlusion else None, 6),
-            ("u_has_roughness_map", mat.roughness_texture, 7),
-        ):
-            on = img is not None and has_uv
-            prog[name].value = on
-            if on:
-                self._map(img).use(unit)
-        if mat.normal_texture is not None and has_uv:
-            prog["u_normal_scale"].value = float(mat.normal_scale)
-        if mat.roughness_texture is not None and has_uv:
-            mean_g = float(mat.roughness_texture[::4, ::4, 1].mean()) / 255.0
-            prog["u_roughness_map_gain"].value = 1.0 / max(mean_g, 1e-3)
+        if sheen is not None and np.any(np.asarray(sheen) != 0):
+            features.add("SHEEN")
+            uniforms["u_sheen_color"] = tuple(float(x) for x in sheen)
+            uniforms["u_sheen_roughness"] = float(max(sheen_rough, 0.05))
+        if d.uvs is not None:
+            for feature, img, unit in (
+                ("NORMAL_MAP", mat.normal_texture, 5),
+                ("OCCLUSION_MAP", mat.occlusion_texture if o.ambient_occlusion else None, 6),
+                ("ROUGHNESS_MAP", mat.roughness_texture, 7),
+            ):
+                if img is not None:
+                    features.add(feature)
+                    self._map(img).use(unit)
+            if mat.normal_texture is not None:
+                uniforms["u_normal_scale"] = float(mat.normal_scale)
+            if mat.roughness_texture is not None:
+                mean_g = float(mat.roughness_texture[::4, ::4, 1].mean()) / 255.0
+                uniforms["u_roughness_map_gain"] = 1.0 / max(mean_g, 1e-3)
+        return frozenset(features), uniforms
 
     @_current
     def render_items(
@@ -591,14 +693,14 @@ class Renderer:
         self._reliefs.clear()
         for obj in [
             *self._targets,
-            self._white,
             *([self._env[1]] if self._env is not None else []),
-            *(t for t, _ in self._masks.values()),
-            self._item_prog,
+            *([self._masks[0]] if self._masks is not None else []),
+            *self._item_progs.values(),
             self._occ_prog,
         ]:
             obj.release()
         self._meshes.clear()
+        self._item_progs.clear()
         self._textures.clear()
         self._targets = []
 
