@@ -81,8 +81,9 @@ def shadow_map(
     x0, y0 = scene.roi[0], scene.roi[1]
     s = scene.step
     valid = np.isfinite(z)
-    if not valid.any() or not caster.any():
-        return np.zeros((h, w), np.float32)
+    shade = np.zeros((h, w), np.float32)
+    if not caster.any() or not valid.any():
+        return shade
     zc = np.where(caster & valid, z, np.float32(np.inf)).astype(np.float32)
     # Every point marched the same image-space steps, those of the scene's median point: at a
     # shopper's distance perspective changes a few-centimetre march by a fraction of a sample.
@@ -93,8 +94,6 @@ def shadow_map(
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
     zf = np.where(valid, z, np.float32(-np.inf))  # nothing drawn: never shadowed
-    shade = np.zeros((h, w), np.float32)
-    pad = np.full((h, w), np.inf, np.float32)
     for t in MARCH_M:
         q = pm + t * L
         if q[2] <= 0.05:
@@ -103,18 +102,33 @@ def shadow_map(
         dv = int(round((K.fy * q[1] / q[2] - vm) / s))
         if abs(du) >= w or abs(dv) >= h:
             break
-        # shifted[i, j] = zc[i + dv, j + du] (inf outside)
-        shifted = pad.copy()
-        shifted[max(0, -dv) : h - max(0, dv), max(0, -du) : w - max(0, du)] = zc[
-            max(0, dv) : h - max(0, -dv), max(0, du) : w - max(0, -du)
-        ]
-        ray_z = zf + np.float32(t * L[2])
-        hit = (shifted < ray_z - options.bias_m) & (shifted > ray_z - options.thickness_m)
+        # sample (i, j) looks at the caster at (i + dv, j + du); outside the scene there is none
+        dst = (slice(max(0, -dv), h - max(0, dv)), slice(max(0, -du), w - max(0, du)))
+        src = (slice(max(0, dv), h - max(0, -dv)), slice(max(0, du), w - max(0, -du)))
+        ray_z = zf[dst] + np.float32(t * L[2])
+        other = zc[src]
+        hit = (other < ray_z - np.float32(options.bias_m)) & (other > ray_z - np.float32(options.thickness_m))
         far = max(0.0, (t - CONTACT_M) / (MARCH_M[-1] - CONTACT_M))
-        weight = 1.0 - (1.0 - FAR_WEIGHT) * far
-        np.maximum(shade, hit * np.float32(weight), out=shade)
+        weight = np.float32(1.0 - (1.0 - FAR_WEIGHT) * far)
+        np.maximum(shade[dst], hit * weight, out=shade[dst])
     return shade
 
+
+@dataclass(frozen=True)
+class ContactShadow:
+    """How much the items' shadow darkens each pixel: darkening (h, w) uint8, the share of the
+    pixel's brightness it takes times 255, over ``roi`` (x0, y0, x1, y1) image px, the box it
+    touches."""
+
+    darkening: np.ndarray
+    roi: tuple[int, int, int, int]
+
+
+def _grid_window(lo: int, hi: int, origin: int, step: int, n: int) -> tuple[int, int]:
+    """The samples ``origin + k step`` (k < n) that fall in [lo, hi): (k0, k1)."""
+    k0 = min(max(0, -((origin - lo) // step)), n)
+    k1 = min(max(k0, -((origin - hi) // step)), n)
+    return k0, k1
 
 
 def darken(
@@ -126,16 +140,17 @@ def darken(
     person_mask: np.ndarray | None = None,
     options: ShadowOptions | None = None,
     in_front: np.ndarray | None = None,
-) -> tuple[np.ndarray, ItemLayer, np.ndarray | None]:
+) -> tuple[np.ndarray, ItemLayer, ContactShadow | None]:
     """The frame and the items' layer with the items' contact shadows.
 
     person_mask : (H, W) float32 in [0, 1] at the frame's size (``Pose.mask``; another size is
     resized): the frame darkens only where it is over 0.5. in_front : (h, w) float32 in [0, 1]
     at any size with the frame's aspect, what is in front of the clothes (the keep-out mask:
-    hands, hair): not shadowed by them. Returns (frame, layer, shade): a
-    darkened copy of the frame (the frame itself when nothing
-    is shadowed), the layer with its own shadowed pixels darkened (a new array), and the
-    shadow (h, w) float32 in [0, 1] over ``scene.roi`` at full size (None when none)."""
+    hands, hair): not shadowed by them. Returns (frame, layer, shadow): a darkened copy of the
+    frame (the frame itself when nothing is shadowed), the layer with its own shadowed pixels
+    darkened (a new array), and the items' shadow over the box it touches (None when none).
+
+    Only the box the shadow touches is worked on at full size."""
     o = options or ShadowOptions()
     if layer.empty:
         return frame_bgr, layer, None
@@ -144,28 +159,32 @@ def darken(
     lx0, ly0, lx1, ly1 = layer.roi
     # Where the items are, on the scene's grid: the layer's alpha sampled at the same pixels.
     hs, ws = scene.depth_m.shape
-    gy = sy0 + np.arange(hs) * s
-    gx = sx0 + np.arange(ws) * s
-    iy = np.clip(gy - ly0, 0, max(ly1 - ly0 - 1, 0))
-    ix = np.clip(gx - lx0, 0, max(lx1 - lx0 - 1, 0))
-    inside = ((gy >= ly0) & (gy < ly1))[:, None] & ((gx >= lx0) & (gx < lx1))[None, :]
-    caster = inside & (layer.bgra[iy[:, None], ix[None, :], 3] > 128)
+    caster = np.zeros((hs, ws), bool)
+    i0, i1 = _grid_window(ly0, ly1, sy0, s, hs)
+    j0, j1 = _grid_window(lx0, lx1, sx0, s, ws)
+    if i1 > i0 and j1 > j0:
+        alpha = layer.bgra[sy0 + i0 * s - ly0 :: s, sx0 + j0 * s - lx0 :: s, 3]
+        caster[i0:i1, j0:j1] = alpha[: i1 - i0, : j1 - j0] > 128
     coarse = shadow_map(scene, caster, lighting.key_direction, K, o)
     if not coarse.any():
         return frame_bgr, layer, None
     coarse = cv2.GaussianBlur(coarse, (0, 0), max(o.blur_px / s, 0.5))
     fw, fh = sx1 - sx0, sy1 - sy0
-    full = cv2.resize(coarse, (ws * s, hs * s), interpolation=cv2.INTER_LINEAR)[:fh, :fw]
-    if full.shape != (fh, fw):
-        full = cv2.copyMakeBorder(full, 0, fh - full.shape[0], 0, fw - full.shape[1], cv2.BORDER_REPLICATE)
-    strength = min(key_share(lighting), o.max_darkening)
-    # Only the box the shadow touches is worked on at full size.
     ys, xs = np.nonzero(coarse > 0.01)
     bx0, by0 = int(xs.min()) * s, int(ys.min()) * s
     bx1, by1 = min((int(xs.max()) + 1) * s, fw), min((int(ys.max()) + 1) * s, fh)
     if bx1 <= bx0 or by1 <= by0:
         return frame_bgr, layer, None
-    shade = full[by0:by1, bx0:bx1] * np.float32(strength)
+    # The box at full size: the coarse samples around it (one more each side, so the linear
+    # interpolation is the whole map's) brought up by the pitch, their pixel centres aligned.
+    ci0, cj0 = max(by0 // s - 1, 0), max(bx0 // s - 1, 0)
+    ci1, cj1 = min(-(-by1 // s) + 1, hs), min(-(-bx1 // s) + 1, ws)
+    up = cv2.resize(coarse[ci0:ci1, cj0:cj1], ((cj1 - cj0) * s, (ci1 - ci0) * s), interpolation=cv2.INTER_LINEAR)
+    strength = min(key_share(lighting), o.max_darkening)
+    # uint8 from here on (OpenCV's fixed-point paths), 255 = all the pixel's light taken
+    shade = cv2.convertScaleAbs(
+        up[by0 - ci0 * s : by1 - ci0 * s, bx0 - cj0 * s : bx1 - cj0 * s], alpha=255.0 * strength
+    )
     sx0, sy0, sx1, sy1 = sx0 + bx0, sy0 + by0, sx0 + bx1, sy0 + by1
     fw, fh = sx1 - sx0, sy1 - sy0
     # The frame: only on the person (the body proxy's depth is rough at its outline).
@@ -174,18 +193,20 @@ def darken(
         H, W = frame_bgr.shape[:2]
         if person_mask.shape != (H, W):  # (Pose.mask is this, at the frame's size)
             person_mask = cv2.resize(person_mask.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
-        m = person_mask[sy0:sy1, sx0:sx1]
         # the person for sure: none where the mask says half or less (the background stays
-        # untouched), full from 0.9
-        receive = shade * np.clip((m - 0.5) * 2.5, 0.0, 1.0)
+        # untouched), full from 0.9: 255 clip((m - 0.5) 2.5, 0, 1)
+        m = cv2.max(person_mask[sy0:sy1, sx0:sx1], 0.5)
+        receive = cv2.multiply(receive, cv2.convertScaleAbs(m, alpha=637.5, beta=-318.75), scale=1.0 / 255.0)
     if in_front is not None:
         H, W = frame_bgr.shape[:2]
         kh, kw = in_front.shape
         ky0, kx0 = int(sy0 * kh / H), int(sx0 * kw / W)
         ky1, kx1 = max(int(math.ceil(sy1 * kh / H)), ky0 + 1), max(int(math.ceil(sx1 * kw / W)), kx0 + 1)
         k = cv2.resize(in_front[ky0:ky1, kx0:kx1].astype(np.float32), (fw, fh), interpolation=cv2.INTER_LINEAR)
-        receive = receive * (1.0 - np.clip(k * 2.0, 0.0, 1.0))
-    keep = cv2.convertScaleAbs(receive, alpha=-255.0, beta=255.0)  # 255 (1 - receive), uint8
+        # 255 (1 - clip(2 k, 0, 1))
+        lit = cv2.convertScaleAbs(cv2.min(k, 0.5), alpha=-510.0, beta=255.0)
+        receive = cv2.multiply(receive, lit, scale=1.0 / 255.0)
+    keep = cv2.bitwise_not(receive)  # 255 - receive
     out = frame_bgr.copy()
     roi = out[sy0:sy1, sx0:sx1]
     cv2.multiply(roi, cv2.merge([keep] * 3), dst=roi, scale=1.0 / 255.0)
@@ -195,8 +216,6 @@ def darken(
     ox1, oy1 = min(lx1, sx1), min(ly1, sy1)
     if ox1 > ox0 and oy1 > oy0:
         sub = bgra[oy0 - ly0 : oy1 - ly0, ox0 - lx0 : ox1 - lx0]
-        k1 = cv2.convertScaleAbs(shade[oy0 - sy0 : oy1 - sy0, ox0 - sx0 : ox1 - sx0], alpha=-255.0, beta=255.0)
+        k1 = cv2.bitwise_not(shade[oy0 - sy0 : oy1 - sy0, ox0 - sx0 : ox1 - sx0])
         cv2.multiply(sub, cv2.merge([k1, k1, k1, np.full_like(k1, 255)]), dst=sub, scale=1.0 / 255.0)
-    full_shade = np.zeros(full.shape, np.float32)
-    full_shade[by0:by1, bx0:bx1] = shade
-    return out, ItemLayer(bgra, layer.roi, layer.size), full_shade
+    return out, ItemLayer(bgra, layer.roi, layer.size), ContactShadow(shade, (sx0, sy0, sx1, sy1))
