@@ -41,6 +41,7 @@ from tryon.render.types import ItemLayer
 #: Immerkær's noise operator: zero on planes and on quadratic shading, 6 sigma on white noise.
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _NOISE_GAIN = 6.0
+_NOISE_1D = np.array([1, -2, 1], np.float32)
 #: Share of the pixels (the flattest) the noise is measured on.
 FLAT_SHARE = 0.3
 #: The render's own softness (edge-aware resolve), Gaussian sigma px.
@@ -117,6 +118,16 @@ def _full_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | 
     return mask > 0.5
 
 
+def _unclipped(image: np.ndarray) -> np.ndarray:
+    """(H, W) bool: no channel at 3 or below nor at 252 or above."""
+    if image.dtype == np.uint8:  # one OpenCV pass (numpy's min over the channels is slow)
+        c = image.shape[2] if image.ndim == 3 else 1
+        return cv2.inRange(image, (4,) * c, (251,) * c) > 0
+    lo = image.min(axis=2) if image.ndim == 3 else image
+    hi = image.max(axis=2) if image.ndim == 3 else image
+    return (lo > 3) & (hi < 252)
+
+
 def flat_pixels(image: np.ndarray, region: np.ndarray | None = None, share: float = FLAT_SHARE) -> np.ndarray:
     """(H, W) bool: the flattest ``share`` of the pixels of ``region`` (all if None) by the
     gradient of a slightly blurred gray copy, left out where any channel is clipped."""
@@ -125,10 +136,9 @@ def flat_pixels(image: np.ndarray, region: np.ndarray | None = None, share: floa
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     grad = cv2.magnitude(gx, gy)
-    ok = np.ones(gray.shape, bool) if region is None else region.copy()
-    lo = image.min(axis=2) if image.ndim == 3 else image
-    hi = image.max(axis=2) if image.ndim == 3 else image
-    ok &= (lo > 3) & (hi < 252)
+    ok = _unclipped(image)
+    if region is not None:
+        ok &= region
     ok[:2] = ok[-2:] = False
     ok[:, :2] = ok[:, -2:] = False
     if ok.sum() < 64:
@@ -138,11 +148,17 @@ def flat_pixels(image: np.ndarray, region: np.ndarray | None = None, share: floa
     return ok & (grad <= thr)
 
 
+def _residual_sums(image: np.ndarray) -> np.ndarray:
+    """Immerkær's kernel applied to each channel, (H, W[, C]) float32: it is the outer product
+    of [1, -2, 1] with itself, so two 1-D passes (exact on 8-bit images: integer sums)."""
+    src = image if image.dtype in (np.uint8, np.float32) else image.astype(np.float32)
+    return cv2.sepFilter2D(src, cv2.CV_32F, _NOISE_1D, _NOISE_1D, borderType=cv2.BORDER_REFLECT)
+
+
 def noise_residual(image: np.ndarray) -> np.ndarray:
     """Immerkær's residual of each channel, divided by its gain: white noise of sigma s gives
     a residual of spread s, smooth shading none. (H, W[, C]) float32."""
-    r = cv2.filter2D(image.astype(np.float32), cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)
-    return r / _NOISE_GAIN
+    return _residual_sums(image) / _NOISE_GAIN
 
 
 def measure_noise(
@@ -156,20 +172,22 @@ def measure_noise(
     c = img.shape[2]
     if flat.sum() < 64:
         return np.zeros(c), 1.0
-    r = noise_residual(img).reshape(-1, c)[flat.reshape(-1)]
-    r = r[:: max(1, len(r) // 20000)]
+    # Immerkær's residual, only the flat pixels divided by its gain; channels as rows (numpy
+    # reduces contiguous rows far faster).
+    r = _residual_sums(img).reshape(-1, c)[flat.reshape(-1)]
+    r = np.ascontiguousarray(r[:: max(1, len(r) // 20000)].T) / np.float32(_NOISE_GAIN)
     # Immerkær's mean-absolute form (a median is 0 on a codec's quantised flats), over the
     # residuals below their 98th percentile (texture and edges among the flat pixels left out).
     a = np.abs(r)
-    cap = np.percentile(a, 98, axis=0)
-    a = np.minimum(a, cap)
-    sigma = math.sqrt(math.pi / 2.0) * a.mean(axis=0)
+    cap = np.percentile(a, 98, axis=1, keepdims=True)
+    np.minimum(a, cap, out=a)
+    sigma = math.sqrt(math.pi / 2.0) * a.mean(axis=1)
     if c < 3:
         return sigma.astype(np.float64), 0.0
     # Robust correlation: clip the tails (texture) before the moment estimate.
     s = np.maximum(sigma, 1e-6)
-    z = np.clip(r / s, -3.0, 3.0)
-    cov = (z.T @ z) / len(z)
+    z = np.clip(r / s[:, None].astype(np.float32), -3.0, 3.0)
+    cov = (z @ z.T) / z.shape[1]
     d = np.sqrt(np.diag(cov))
     corr = cov / np.outer(d, d)
     shared = float(np.clip((corr[0, 1] + corr[0, 2] + corr[1, 2]) / 3.0, 0.0, 1.0))
@@ -290,13 +308,16 @@ def motion_kernel(velocity_px: np.ndarray) -> np.ndarray | None:
     k = np.zeros((n, n), np.float32)
     c = (n - 1) / 2.0
     d = np.asarray(velocity_px, np.float64) / length
-    for t in np.linspace(-length / 2, length / 2, 2 * n + 1):
-        x, y = c + t * d[0], c + t * d[1]
-        x0, y0 = int(np.floor(x)), int(np.floor(y))
-        fx, fy = x - x0, y - y0
-        for dx, dy, wgt in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-            if 0 <= x0 + dx < n and 0 <= y0 + dy < n:
-                k[y0 + dy, x0 + dx] += wgt
+    # 2n + 1 points along the line, each spread bilinearly over its four pixels
+    t = np.linspace(-length / 2, length / 2, 2 * n + 1)
+    x, y = c + t * d[0], c + t * d[1]
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    xs = (x0[:, None] + np.array([0, 1, 0, 1])).astype(int).ravel()
+    ys = (y0[:, None] + np.array([0, 0, 1, 1])).astype(int).ravel()
+    wgt = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1).ravel()
+    inside = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
+    np.add.at(k, (ys[inside], xs[inside]), wgt[inside])
     return k / k.sum()
 
 
