@@ -128,8 +128,8 @@ def _dance_frames():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("item_id", "min_ratio"), [(SKIRT, 0.9), (DRESS, 0.85)])
-def test_hangs_as_one_piece_on_the_dance_clip(item_id, min_ratio):
+@pytest.mark.parametrize("item_id", [SKIRT, DRESS])
+def test_hangs_as_one_piece_on_the_dance_clip(item_id):
     """Per frame: the item's rendered silhouette over its convex hull (a skirt cut to the
     trousers or split between the legs falls far below it), and the share of it drawn
     outside the dancer's person mask (where it hangs beyond the trousers)."""
@@ -146,5 +146,5 @@ def test_hangs_as_one_piece_on_the_dance_clip(item_id, min_ratio):
             person = cv2.resize(r.pose.segmentation, drawn.shape[::-1]) > 0.5
             outside.append((drawn.astype(bool) & ~person).sum() / drawn.sum())
     assert len(ratios) > 80
-    assert np.mean(ratios) >= min_ratio, f"silhouette / hull {np.mean(ratios):.3f}"
+    assert np.mean(ratios) >= 0.9, f"silhouette / hull {np.mean(ratios):.3f}"
     assert np.mean(outside) > 0.05, f"only {np.mean(outside):.1%} drawn outside the person: cut to the legs?"
