@@ -18,7 +18,7 @@ from tryon.body.skinning import linear_blend_skinning
 from tryon.body.solver import PosedBody
 from tryon.body.synthetic import forward_kinematics, place_in_camera
 from tryon.catalog.catalog import Catalog
-from tryon.cloth.stage import ClothStage, garment_part_cloth, jewelry_chain
+from tryon.cloth.stage import ClothStage, garment_part_cloth, jewelry_chain, top_cloth
 from tryon.cloth.xpbd import ClothParams
 from tryon.deform import deform_item
 from tryon.frames import CameraIntrinsics
@@ -326,3 +326,102 @@ def test_a_dress_and_a_necklace_cost_at_most_3_ms_a_frame(mannequin):
             times.append((time.perf_counter() - t0) * 1e3)
         medians.append(float(np.median(times[5:])))
     assert min(medians) <= 3.0, f"cloth {min(medians):.2f} ms a frame (runs: {medians})"
+
+
+# Tops: hems, fronts and sleeve ends (tethered at the shoulders, collar and chest).
+JACKET, TEE = "olive-jacket", "white-tee"
+
+
+def _top_regions(item, mannequin):
+    """The top's cloth, and its free particles' vertices split into (hem, cuffs)."""
+    cloth = top_cloth(item, 0, mannequin)
+    pos = item.parts[0].positions
+    r = cloth.model.tether_radius_m[cloth.vertex_particle]
+    free = cloth.vertices[r > 0]
+    arm = np.abs(pos[free, 0]) > 0.25  # beyond the trunk's side (the A-pose's arms)
+    hem = free[~arm]
+    hem = hem[np.argsort(pos[hem, 1])[:40]]
+    cuffs = free[arm]
+    cuffs = cuffs[np.argsort(-np.abs(pos[cuffs, 0]))[:40]]
+    return cloth, hem, cuffs
+
+
+def test_top_tethers_pinned_at_the_shoulders_growing_to_hem_and_cuffs(mannequin):
+    cat = Catalog()
+    jacket, tee = cat.get(JACKET), cat.get(TEE)
+    cloth = top_cloth(jacket, 0, mannequin)
+    pos = jacket.parts[0].positions
+    r = np.zeros(len(pos))  # each vertex's radius (0: skinned)
+    r[cloth.vertices] = cloth.model.tether_radius_m[cloth.vertex_particle]
+    trunk = np.abs(pos[:, 0]) < 0.15
+    shoulder = mannequin.skeleton.head("upperarm01.L") * [-1, 1, 1]  # and the right one
+    near_shoulder = np.minimum(
+        np.linalg.norm(pos - mannequin.skeleton.head("upperarm01.L"), axis=1), np.linalg.norm(pos - shoulder, axis=1)
+    )
+    assert r[trunk & (pos[:, 1] > 0.3)].max() == 0.0  # collar and chest: skinned
+    assert r[near_shoulder < 0.1].max() == 0.0  # shoulders: skinned
+    assert np.corrcoef(-pos[trunk, 1], r[trunk])[0, 1] > 0.8  # growing toward the hem
+    # along the left sleeve (past the trunk's side), in 5 cm bands: growing toward the cuff
+    bands = [r[(pos[:, 0] > x) & (pos[:, 0] < x + 0.05)].mean() for x in (0.25, 0.3, 0.35, 0.4)]
+    assert np.all(np.diff(bands) >= -1e-9) and bands[-1] > 1.5 * bands[0], bands
+    # a fitted top swings less than a jacket; a crop top (ends at the ribs) not at all
+    assert top_cloth(tee, 0, mannequin).model.tether_radius_m.max() < 0.7 * r.max()
+    assert top_cloth(cat.get("blue-crop-top"), 0, mannequin) is None
+    # loose garments keep their own cloth; jeans and jewelry have none
+    assert top_cloth(cat.get(SKIRT), 0, mannequin) is None and top_cloth(cat.get("blue-jeans"), 0, mannequin) is None
+
+
+@pytest.mark.parametrize("item_id", [JACKET, TEE])
+def test_top_hem_and_cuffs_lag_then_settle_within_half_a_second(mannequin, item_id):
+    """The mannequin moves sideways at 1 m/s for 0.6 s and stops: the hem and the sleeve
+    ends trail, swing past, and are back on the body (within 3 mm, or 10% of their peak)
+    0.5 s after the stop; the collar does not move."""
+    top = Catalog().get(item_id)
+    cloth, hem, cuffs = _top_regions(top, mannequin)
+    scene = Scene(mannequin, lambda t: (sway_x_m(t, 1.0), 0.0, 0.0))
+    times = np.arange(0, 2.0, 1 / 30)
+    frames = run(scene, top, times)
+    radius = cloth.model.tether_radius_m.max()
+    moving = (times > 0.5) & (times <= 0.8)
+    for name, verts in (("hem", hem), ("cuffs", cuffs)):
+        offset_x = np.array([(d[verts, 0] - s[verts, 0]).mean() for d, s in frames])
+        assert -offset_x[moving].min() > 0.002, f"the {name} should trail the motion"
+        assert offset_x[times > 0.8].max() <= radius + 1e-6  # overshoot within its tether
+        peak = np.abs(offset_x).max()
+        settled = np.array([np.abs(d[verts] - s[verts]).max() for d, s in frames])[times >= 1.3]
+        assert settled.max() <= max(0.003, 0.1 * peak), f"{name} {settled.max() * 1000:.1f} mm off 0.5 s after"
+    collar = np.argsort(-top.parts[0].positions[:, 1])[:50]
+    assert max(np.abs(d[collar] - s[collar]).max() for d, s in frames) < 1e-6
+
+
+def test_top_never_goes_inside_the_body(mannequin):
+    """Swaying and turning for 3 s: the jacket's simulated vertices stay out of the trunk's
+    capsules and never go deeper into the body surface than skinned. (Not striding: a thigh
+    swung forward goes into the skinned hem itself; see the README's limits.)"""
+    top = Catalog().get(JACKET)
+
+    def motion(t):
+        return 0.3 * np.sin(2 * np.pi * 0.7 * t), 40 * np.sin(2 * np.pi * 0.5 * t), 0.0
+
+    scene = Scene(mannequin, motion)
+    stage = ClothStage(mannequin)
+    v = top_cloth(top, 0, mannequin).vertices
+    swung = 0.0
+    for t in np.arange(0, 3.0, 1 / 30):
+        body = scene.body(t)
+        skinned = deform_item(top, body)
+        drawn = stage.apply(top, skinned, body, int(round(t * 1000)))[0].positions_cam_m.astype(np.float64)
+        sk = skinned[0].positions_cam_m.astype(np.float64)
+        body_pos, body_nrm = linear_blend_skinning(
+            mannequin.positions_m, mannequin.skin, body.palette, mannequin.normals
+        )
+        tree = cKDTree(body_pos)
+        depth_sim = _signed_depth_m(drawn[v], body_pos, body_nrm, tree)
+        depth_skin = _signed_depth_m(sk[v], body_pos, body_nrm, tree)
+        assert (depth_sim >= np.minimum(depth_skin, 0.0) - 0.003).all(), f"a vertex inside the body at t={t:.2f}"
+        caps = stage.capsules_for(body, "top")
+        sd, _ = caps.signed_distance_m(drawn[v])
+        sd_skin, _ = caps.signed_distance_m(sk[v])
+        assert (sd >= np.minimum(sd_skin, 0.0) - 0.003).all(), f"a vertex in a capsule at t={t:.2f}"
+        swung = max(swung, float(np.abs(drawn[v] - sk[v]).max()))
+    assert swung > 0.005  # it did move

@@ -1,7 +1,8 @@
-"""The cloth stage: after skinning, loose garments and swinging jewelry are simulated.
+"""The cloth stage: after skinning, loose garments, tops' hems and sleeve ends, and swinging
+jewelry are simulated.
 
-For each worn item it finds (once, cached) the cloth of each part: a loose garment's
-tethered particles (:mod:`tryon.cloth.tethers`) or a jewelry item's particle chain
+For each worn item it finds (once, cached) the cloth of each part: a loose garment's or a
+top's tethered particles (:mod:`tryon.cloth.tethers`) or a jewelry item's particle chain
 (:mod:`tryon.cloth.chains`); each frame it steps their simulations (:mod:`tryon.cloth.xpbd`)
 to the skinned positions in the Draws and writes the simulated positions back. Stills
 (no timestamp) and the first frame of a stream are drawn as skinned; a gap in the stream
@@ -24,7 +25,7 @@ from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.cloth.chains import ChainCloth, chain_cloth
 from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
-from tryon.cloth.tethers import PartCloth, part_cloth
+from tryon.cloth.tethers import TOP_CATEGORIES, PartCloth, part_cloth, top_part_cloth
 from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
 from tryon.render.types import Draw
 
@@ -35,14 +36,19 @@ GRAVITY_MODEL_M_S2 = np.array([0.0, -9.81, 0.0])
 #: The capsules a loose garment collides with, and those a necklace or earring does.
 GARMENT_CAPSULES = ("hips", "belly", "thigh.L", "thigh.R", "shin.L", "shin.R")
 JEWELRY_CAPSULES = ("chest", "neck")
+#: A top's sleeves hug the arms closer than the arms' capsules' margin: their half-spaces
+#: (no deeper than at bind) keep them out of the arms.
+TOP_CAPSULES = ("chest", "belly", "hips", "thigh.L", "thigh.R")
 
 
 @dataclass(frozen=True)
 class ClothOptions:
-    """garments : simulate loose garments (skirts, dresses, long coats); jewelry : swing
-    necklaces and earrings. params : the simulation's (:class:`ClothParams`)."""
+    """garments : simulate loose garments (skirts, dresses, long coats); tops : swing the hems,
+    fronts and sleeve ends of tops and jackets; jewelry : swing necklaces and earrings.
+    params : the simulation's (:class:`ClothParams`)."""
 
     garments: bool = True
+    tops: bool = True
     jewelry: bool = True
     params: ClothParams = field(default_factory=ClothParams)
 
@@ -53,6 +59,7 @@ def _geometry_key(item: Garment, k: int) -> tuple:
 
 
 _PART_CLOTH: dict[tuple, PartCloth | None] = {}
+_TOP_CLOTH: dict[tuple, PartCloth | None] = {}
 _CHAIN_CLOTH: dict[tuple, ChainCloth | None] = {}
 
 
@@ -72,6 +79,18 @@ def garment_part_cloth(item: Garment, k: int, mannequin: Mannequin | None = None
         part = item.parts[k]
         _PART_CLOTH[key] = part_cloth(part.positions, part.faces, mannequin or _default_mannequin())
     return _PART_CLOTH[key]
+
+
+def top_cloth(item: Garment, k: int, mannequin: Mannequin | None = None) -> PartCloth | None:
+    """The swinging cloth of a top's or jacket's part ``k`` (None for other items, loose
+    garments and parts with nothing free); cached."""
+    if item.is_rigid or item.category not in TOP_CATEGORIES or garment_part_cloth(item, k, mannequin) is not None:
+        return None
+    key = _geometry_key(item, k)
+    if key not in _TOP_CLOTH:
+        part = item.parts[k]
+        _TOP_CLOTH[key] = top_part_cloth(part.positions, part.faces, part.skin, mannequin or _default_mannequin())
+    return _TOP_CLOTH[key]
 
 
 def jewelry_chain(item: Garment, mannequin: Mannequin) -> ChainCloth | None:
@@ -131,6 +150,7 @@ class ClothStage:
         self._capsules: dict[str, Capsules] = {
             "garment": capsules.subset(GARMENT_CAPSULES),
             "jewelry": capsules.subset(JEWELRY_CAPSULES),
+            "top": capsules.subset(TOP_CAPSULES),
         }
         self._sims: dict[tuple, tuple[ClothSim, int]] = {}  # key -> (sim, last timestamp ms)
         _warm_up()
@@ -142,7 +162,7 @@ class ClothStage:
         self._posed.clear()
 
     def capsules_for(self, body: PosedBody, which: str) -> PosedCapsules:
-        """The ``which`` ("garment" or "jewelry") capsules posed on ``body`` (once a frame)."""
+        """The ``which`` ("garment", "top" or "jewelry") capsules posed on ``body`` (once a frame)."""
         for b, w, posed in self._posed:
             if b is body and w == which:
                 return posed
@@ -170,13 +190,16 @@ class ClothStage:
             return draws
         if item.is_rigid:
             return self._apply_chain(item, draws, body, timestamp_ms) if self.options.jewelry else draws
-        if not self.options.garments:
+        if not (self.options.garments or self.options.tops):
             return draws
         out = []
         moved: dict[int, np.ndarray] = {}  # part -> simulated positions (its loose and tight Draws share them)
         for d in draws:
             k = int(d.key.split("/")[1])
-            cloth = garment_part_cloth(item, k, self.mannequin)
+            cloth = garment_part_cloth(item, k, self.mannequin) if self.options.garments else None
+            colliders = "garment"
+            if cloth is None and self.options.tops:
+                cloth, colliders = top_cloth(item, k, self.mannequin), "top"
             if cloth is None:
                 out.append(d)
                 continue
@@ -188,8 +211,8 @@ class ClothStage:
             root = body.rotations[BONE_INDEX["root"]]
             frame = ClothFrame(
                 targets_m=d.positions_cam_m[idx],
-                normals=d.normals_cam[idx] if d.normals_cam is not None else None,
-                capsules=self.capsules_for(body, "garment"),
+                normals=self._normals(cloth, d, body),
+                capsules=self.capsules_for(body, colliders),
                 extra_accel_m_s2=GRAVITY_CAM_M_S2 - root @ GRAVITY_MODEL_M_S2,
             )
             x = sim.step(frame, dt)
@@ -198,6 +221,14 @@ class ClothStage:
             moved[k] = pos
             out.append(replace(d, positions_cam_m=pos))
         return out
+
+    @staticmethod
+    def _normals(cloth: PartCloth, draw: Draw, body: PosedBody) -> np.ndarray | None:
+        """(N, 3) the particles' half-space normals: their away-from-body directions turned
+        by their bones (tops), or the Draw's normals (loose garments)."""
+        if cloth.away_bind is not None:
+            return np.einsum("nij,nj->ni", body.rotations[cloth.away_bone], cloth.away_bind)
+        return draw.normals_cam[cloth.particles] if draw.normals_cam is not None else None
 
     def _apply_chain(self, item: Garment, draws: list[Draw], body: PosedBody, timestamp_ms: int) -> list[Draw]:
         chain = jewelry_chain(item, self.mannequin)

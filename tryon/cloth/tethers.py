@@ -5,9 +5,14 @@ A loose garment (one whose cloth bridges the legs: a skirt, a dress, a long coat
 :func:`tryon.catalog.fit.looseness.measure_looseness`) is pinned to its skinned position
 down to the hang line, a little below the hip joints (waistband, hips, everything above);
 below it each vertex may leave its skinned position by a radius that grows with the drop
-(``TETHER_GAIN`` metres per metre), up to ``MAX_TETHER_M`` at a long hem. Tight garments
-(tops, jeans) are not simulated: their hems move a few millimetres at most, which the
-frame cost does not buy.
+(``TETHER_GAIN`` metres per metre), up to ``MAX_TETHER_M`` at a long hem.
+
+Tops and jackets (:func:`top_part_cloth`) swing less: pinned at the shoulders, the collar and
+the chest, their trunk's cloth is free below the lower ribs (radius growing with the drop
+toward the hem) and their sleeves beyond the upper arm (growing along the arm toward the
+cuff); each radius is capped by how far the cloth stands off the body there (a fitted tee's
+hem a few millimetres, an open jacket's fronts two centimetres or more). Jeans and other
+tight bottoms are not simulated.
 
 Positions are bind model metres (y up); see :mod:`tryon.frames`.
 """
@@ -27,6 +32,18 @@ TETHER_GAIN = 0.2
 MAX_TETHER_M = 0.08
 #: Particles closer to the body than this at bind sit on it: their half-space starts there.
 BODY_MARGIN_M = 0.003
+#: Tops: the categories that swing this way, the radius's growth (metres per metre below the
+#: pin line, or along the arm past SLEEVE_PIN_M from the shoulder joint), the cap as a share
+#: of the cloth's gap to the body at the hem or cuff, and the cap's bounds.
+TOP_CATEGORIES = ("top", "outerwear")
+TOP_TETHER_GAIN = 0.15
+SLEEVE_PIN_M = 0.12
+TOP_GAP_SHARE = 0.7
+TOP_MIN_CAP_M = 0.003
+TOP_MAX_CAP_M = 0.03
+#: A top's vertices with a smaller radius than this stay skinned: a pixel is about 4 mm at
+#: 2 m in a 640-pixel frame, and each particle costs frame time.
+TOP_MIN_FREE_M = 0.004
 
 
 def tether_radii_m(positions_m: np.ndarray, hang_y_m: float, gain: float = TETHER_GAIN, max_m: float = MAX_TETHER_M):
@@ -53,6 +70,10 @@ class PartCloth:
         index in ``particles``. model : the cloth over the particles. loose_faces : (F,) bool, the part's
         faces with a loose vertex (drawn where they hang, not clipped to the person mask).
     looseness : the garment's measure.
+    away_bind, away_bone : (N, 3) unit directions away from the body at bind (the nearest
+        skin point's normal) and (N,) the bone each turns with, for the half-spaces; None:
+        the Draw's normals are used (a skirt's outside faces the way out; a top's cuffs,
+        rims and lining do not).
     """
 
     particles: np.ndarray
@@ -61,6 +82,8 @@ class PartCloth:
     model: ClothModel
     loose_faces: np.ndarray
     looseness: Looseness
+    away_bind: np.ndarray | None = None
+    away_bone: np.ndarray | None = None
 
 
 def part_cloth(
@@ -73,10 +96,98 @@ def part_cloth(
         return None
     pos = np.asarray(positions_m, dtype=np.float64)
     radius = tether_radii_m(pos, hang_height_m(mannequin))
-    loose_faces = (radius[np.asarray(faces)] > 0).any(axis=1)
+    return _cloth_over(pos, faces, radius, loose, loose_faces=(radius[np.asarray(faces)] > 0).any(axis=1))
+
+
+_ARM_PREFIXES = ("upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist")
+
+
+def top_tether_radii_m(positions_m: np.ndarray, skin, mannequin: Mannequin) -> np.ndarray:
+    """(V,) radius per vertex of a top at bind: 0 at the shoulders, collar and chest; below
+    the lower ribs (the spine02 joint's height) TOP_TETHER_GAIN x the drop; on the sleeves
+    (vertices that ride the arm's bones) TOP_TETHER_GAIN x the distance along the arm past
+    SLEEVE_PIN_M; each capped by TOP_GAP_SHARE x the cloth's gap to the body at the hem (the
+    lowest tenth of the trunk's cloth) or at the cuffs (the outermost tenth of the sleeves)."""
+    from tryon.body.skeleton import BONE_INDEX
+    from tryon.catalog.fit.anchors import body_tree
+
+    p = np.asarray(positions_m, dtype=np.float64)
+    skel = mannequin.skeleton
+    dominant = skin.bones[np.arange(len(p)), np.argmax(skin.weights, axis=1)]
+    gap = body_tree().query(p)[0]
+    radius = np.zeros(len(p))
+
+    def cap(far: np.ndarray) -> float:
+        return float(np.clip(TOP_GAP_SHARE * np.median(gap[far]), TOP_MIN_CAP_M, TOP_MAX_CAP_M))
+
+    arm = np.zeros(len(p), bool)
+    along = np.zeros(len(p))
+    for s in ("L", "R"):
+        mine = np.isin(dominant, [BONE_INDEX[f"{b}.{s}"] for b in _ARM_PREFIXES])
+        if not mine.any():
+            continue
+        shoulder, elbow, wrist = (skel.head(f"{b}.{s}") for b in ("upperarm01", "lowerarm01", "wrist"))
+        q = p[mine]
+        best = np.full(len(q), np.inf)
+        dist_along = np.zeros(len(q))
+        start = 0.0
+        for a, b in ((shoulder, elbow), (elbow, wrist)):
+            ab = b - a
+            t = np.clip((q - a) @ ab / max(ab @ ab, 1e-12), 0.0, 1.0)
+            d = np.linalg.norm(q - (a + t[:, None] * ab), axis=1)
+            closer = d < best
+            best[closer] = d[closer]
+            dist_along[closer] = start + t[closer] * np.linalg.norm(ab)
+            start += float(np.linalg.norm(ab))
+        arm |= mine
+        along[mine] = dist_along
+    if arm.any():
+        far = arm & (along >= np.quantile(along[arm], 0.9))
+        radius[arm] = np.clip(TOP_TETHER_GAIN * (along[arm] - SLEEVE_PIN_M), 0.0, cap(far))
+    trunk = ~arm
+    if trunk.any():
+        pin_y = float(skel.head("spine02")[1])
+        far = trunk & (p[:, 1] <= np.quantile(p[trunk, 1], 0.1))
+        radius[trunk] = np.clip(TOP_TETHER_GAIN * (pin_y - p[trunk, 1]), 0.0, cap(far))
+    radius[radius < TOP_MIN_FREE_M] = 0.0
+    return radius
+
+
+def top_part_cloth(positions_m: np.ndarray, faces: np.ndarray, skin, mannequin: Mannequin) -> PartCloth | None:
+    """The cloth of a top's or jacket's part (hems, fronts and sleeve ends swing; see
+    :func:`top_tether_radii_m`), or None when nothing of it is free. Its faces stay clipped
+    to the person (``loose_faces`` all False): it hangs on the body, not around the legs."""
+    from dataclasses import replace
+
+    from tryon.catalog.fit.anchors import body_tree
+
+    pos = np.asarray(positions_m, dtype=np.float64)
+    radius = top_tether_radii_m(pos, skin, mannequin)
+    cloth = _cloth_over(
+        pos, faces, radius, measure_looseness(pos, faces, mannequin), loose_faces=np.zeros(len(faces), bool)
+    )
+    if cloth is None:
+        return None
+    # Half-spaces along the skin's normal under each particle, from its signed gap (a cuff
+    # that sits in the wrist's skin at bind may go no deeper than it is skinned).
+    p = pos[cloth.particles]
+    _, nearest = body_tree().query(p)
+    away = np.asarray(mannequin.normals, dtype=np.float64)[nearest]
+    away /= np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-9)
+    gap = np.einsum("ij,ij->i", p - np.asarray(body_tree().data)[nearest], away)
+    model = replace(cloth.model, body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0))
+    bone = skin.bones[cloth.particles, np.argmax(skin.weights[cloth.particles], axis=1)]
+    return replace(cloth, model=model, away_bind=away, away_bone=np.asarray(bone, np.int64))
+
+
+def _cloth_over(
+    pos: np.ndarray, faces: np.ndarray, radius: np.ndarray, loose: Looseness, loose_faces: np.ndarray
+) -> PartCloth | None:
+    """The particles of the vertices with a radius (and their pinned neighbours), welded."""
     welded, first = weld(pos)
     p = pos[first]
-    free = radius[first] > 0
+    r = radius[first]
+    free = r > 0
     if not free.any():
         return None
     edges = mesh_edges(welded[np.asarray(faces, dtype=np.int64)])
@@ -89,8 +200,7 @@ def part_cloth(
 
     gap, _ = body_tree().query(p[chosen])
     model = ClothModel.from_rest(
-        p[chosen], local[edges[touches]], radius[first][chosen], body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0)
+        p[chosen], local[edges[touches]], r[chosen], body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0)
     )
     vertices = np.flatnonzero(local[welded] >= 0)
     return PartCloth(first[chosen], vertices, local[welded[vertices]], model, loose_faces, loose)
-
