@@ -19,6 +19,7 @@ from tryon.body.solver import PosedBody
 from tryon.body.synthetic import forward_kinematics, place_in_camera
 from tryon.catalog.catalog import Catalog
 from tryon.cloth.stage import ClothStage, garment_part_cloth, jewelry_chain, top_cloth
+from tryon.cloth.tethers import mesh_edges
 from tryon.cloth.xpbd import ClothParams
 from tryon.deform import deform_item
 from tryon.frames import CameraIntrinsics
@@ -425,3 +426,47 @@ def test_top_never_goes_inside_the_body(mannequin):
         assert (sd >= np.minimum(sd_skin, 0.0) - 0.003).all(), f"a vertex in a capsule at t={t:.2f}"
         swung = max(swung, float(np.abs(drawn[v] - sk[v]).max()))
     assert swung > 0.005  # it did move
+
+
+def _angle_deg(a, b):
+    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+@pytest.mark.parametrize(("item_id", "part"), [(NECKLACE, 2), ("hoop-earrings", 0)])
+def test_pendants_and_earrings_turn_about_where_they_hang(mannequin, item_id, part):
+    """The mannequin sways sideways at 1.5 m/s and stops: the necklace's stone (on its jump
+    ring) and a hoop earring (from the piercing) turn about their tops, tens of degrees, keep
+    their shape, stay hung (the top on its ring or the ear), and hang straight again 0.5 s
+    after the stop."""
+    item = Catalog().get(item_id)
+    chain = jewelry_chain(item, mannequin)
+    offsets = np.cumsum([0] + [len(p.positions) for p in item.parts])
+    verts = np.arange(offsets[part], offsets[part + 1])
+    piece = chain.labels[verts[0]]
+    assert chain.pendant[piece] and (chain.labels[verts] == piece).all()
+    pivot = chain.pivot_vertex[piece] - offsets[part]
+    scene = Scene(mannequin, lambda t: (sway_x_m(t, 1.5), 0.0, 0.0))
+    stage = ClothStage(mannequin)
+    times = np.arange(0, 1.8, 1 / 30)
+    edges = mesh_edges(item.parts[part].faces)
+    angles = []
+    for t in times:
+        body = scene.body(t)
+        rigid = deform_item(item, body)
+        drawn = stage.apply(item, rigid, body, int(round(t * 1000)))
+        p, q = drawn[part].positions_cam_m.astype(np.float64), rigid[part].positions_cam_m.astype(np.float64)
+        angles.append(_angle_deg(p.mean(axis=0) - p[pivot], q.mean(axis=0) - q[pivot]))
+        # a rotation: the piece keeps its shape
+        now = np.linalg.norm(p[edges[:, 0]] - p[edges[:, 1]], axis=1)
+        was = np.linalg.norm(q[edges[:, 0]] - q[edges[:, 1]], axis=1)
+        np.testing.assert_allclose(now, was, atol=1e-5)
+        if chain.parent[piece] < 0:  # a hoop: its top stays in the ear
+            assert np.linalg.norm(p[pivot] - q[pivot]) < 1e-5
+        else:  # the stone: its top stays in its ring (which moves with the chain)
+            ring = drawn[1].positions_cam_m.astype(np.float64)
+            assert cKDTree(ring).query(p[pivot])[0] < 0.002
+    angles = np.array(angles)
+    assert angles.max() > 15.0, f"it should swing, at most {angles.max():.1f} degrees"
+    # hanging straight again: within 5 degrees (the stone's tip 0.4 mm, the hoop's 2 mm)
+    assert angles[times >= 1.3].max() < 5.0, f"still {angles[times >= 1.3].max():.1f} degrees 0.5 s after"

@@ -23,7 +23,7 @@ from tryon.body.mannequin import Mannequin
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
-from tryon.cloth.chains import ChainCloth, chain_cloth
+from tryon.cloth.chains import ChainCloth, chain_cloth, rotations_between
 from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
 from tryon.cloth.tethers import TOP_CATEGORIES, PartCloth, part_cloth, top_part_cloth
 from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
@@ -153,12 +153,14 @@ class ClothStage:
             "top": capsules.subset(TOP_CAPSULES),
         }
         self._sims: dict[tuple, tuple[ClothSim, int]] = {}  # key -> (sim, last timestamp ms)
+        self._chain_shift: dict[tuple, np.ndarray] = {}  # jewelry: each piece's last shift (K, 3)
         _warm_up()
         self._posed: list[tuple[PosedBody, str, PosedCapsules]] = []  # this frame's (held: ids get reused)
 
     def reset(self) -> None:
         """Forget all motion (a new stream, or the shopper left)."""
         self._sims.clear()
+        self._chain_shift.clear()
         self._posed.clear()
 
     def capsules_for(self, body: PosedBody, which: str) -> PosedCapsules:
@@ -242,21 +244,43 @@ class ClothStage:
         pos = np.concatenate([parts[k].positions_cam_m for k in range(len(item.parts))]).astype(np.float64)
         k_count = len(chain.rest_centroids_m)
         counts = np.bincount(chain.labels, minlength=k_count).astype(np.float64)
-        targets = np.stack([np.bincount(chain.labels, pos[:, a], minlength=k_count) for a in range(3)], axis=1)
-        targets /= counts[:, None]
+        rigid = np.stack([np.bincount(chain.labels, pos[:, a], minlength=k_count) for a in range(3)], axis=1)
+        rigid /= counts[:, None]
         bone = item.parts[0].bone or item.attachment.bone
         R = body.rotations[BONE_INDEX[bone]]
         away = chain.away_bind @ R.T
-        sim, dt = self._sim((item.id, "chain"), chain.model, timestamp_ms)
+        key = (item.id, "chain")
+        sim, dt = self._sim(key, chain.model, timestamp_ms)
+        # A pendant hangs from where its parent was simulated last (zero on a fresh start).
+        hung = chain.pendant & (chain.parent >= 0)
+        parent_shift = np.zeros((k_count, 3))
+        last = self._chain_shift.get(key)
+        if last is not None and dt > 0 and len(last) == k_count:
+            parent_shift[hung] = last[chain.parent[hung]]
         frame = ClothFrame(
-            targets_m=targets,
+            targets_m=rigid + parent_shift,
             normals=away,
             capsules=self.capsules_for(body, "jewelry"),
             extra_accel_m_s2=GRAVITY_CAM_M_S2 - R @ GRAVITY_MODEL_M_S2,
         )
         x = sim.step(frame, dt)
-        shift = x - targets
-        moved = pos + np.einsum("vk,vka->va", chain.follow_w, shift[chain.follow])
+        shift = x - rigid
+        self._chain_shift[key] = shift.copy()
+        moved = pos + shift[chain.labels]
+        if chain.pendant.any():
+            # Pendants turn about their pivot (moved with their parent) to point at their particle.
+            pend = np.flatnonzero(chain.pendant)
+            pivot_rigid = pos[chain.pivot_vertex[pend]]
+            pivot_now = pivot_rigid + np.where(hung[pend, None], shift[np.maximum(chain.parent[pend], 0)], 0.0)
+            # the swing: the particle's lag behind where it would hang (not the parent's own
+            # one-frame move, which the pivot takes)
+            hang = rigid[pend] - pivot_rigid
+            turn = rotations_between(hang, hang + x[pend] - frame.targets_m[pend])
+            slot = np.full(k_count, -1, np.int64)
+            slot[pend] = np.arange(len(pend))
+            v = np.flatnonzero(chain.pendant[chain.labels])
+            j = slot[chain.labels[v]]
+            moved[v] = pivot_now[j] + np.einsum("vij,vj->vi", turn[j], pos[v] - pivot_rigid[j])
         out, start = [], 0
         for k in range(len(item.parts)):
             d = parts[k]
