@@ -91,6 +91,8 @@ def assert_plausible(report: dict) -> None:
     assert len(shares) >= 7 and all(0.9 < v <= 1 for v in shares.values()), shares
     own = report["own_clothes"]["synthetic"]
     assert max(own["leak_plate"]) <= 0.02 < min(own["leak_off"]) and max(own["error_plate"]) <= 6.0
+    holes = report["own_clothes"]["holes"]
+    assert len(holes) == 2 and all(h["frames"] >= 20 and 0 <= h["mean"] <= 1 for h in holes.values()), holes
     clips = report["jitter"]["clips"]
     assert set(clips) == {"upper_body", "dance"} and all(c["frames"] == 8 for c in clips.values())
     known = report["jitter"]["known_truth"]

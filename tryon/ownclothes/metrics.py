@@ -49,3 +49,41 @@ def photo_leak(frame_bgr: np.ndarray, out_bgr: np.ndarray, items_alpha: np.ndarr
         return 0.0
     unchanged = cv2.absdiff(out_bgr, frame_bgr).max(axis=2) <= 12
     return float((beside_items(items_alpha, pose) & unchanged).sum()) / float(items.sum())
+
+
+def upper_torso(pose: Pose, size: tuple[int, int], inset: float = 0.1, neck: float = 0.15) -> np.ndarray:
+    """(H, W) bool: the upper torso below a top's neckline: the quadrilateral from ``neck`` of
+    the way from the shoulders down to the hips to halfway, ``inset`` of its width in from each
+    side (the arms hang beside the torso's edge), away from the hands; at ``size`` = (W, H).
+    Without the hips in view the torso is taken as long as the shoulders are wide. Empty when
+    the shoulders are not seen."""
+    W, H = size
+    out = np.zeros((H, W), np.uint8)
+    if (pose.visibility[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] < 0.5).any():
+        return out > 0
+    kp = pose.keypoints_px.astype(np.float64) * np.array([W / pose.width, H / pose.height])
+    ls, rs = kp[L.LEFT_SHOULDER], kp[L.RIGHT_SHOULDER]
+    if (pose.visibility[[L.LEFT_HIP, L.RIGHT_HIP]] >= 0.5).all():
+        ld, rd = kp[L.LEFT_HIP] - ls, kp[L.RIGHT_HIP] - rs
+    else:
+        ld = rd = np.array([0.0, float(np.linalg.norm(ls - rs))])
+    lt, rt, lw, rw = ls + neck * ld, rs + neck * rd, ls + 0.5 * ld, rs + 0.5 * rd
+    quad = np.array([lt + inset * (rt - lt), rt + inset * (lt - rt), rw + inset * (lw - rw), lw + inset * (rw - lw)])
+    cv2.fillConvexPoly(out, np.round(quad).astype(np.int32), 1)
+    sw = max(float(np.linalg.norm(ls - rs)), 8.0)
+    for i in HAND_POINTS:
+        if pose.visibility[i] > 0.5:
+            cv2.circle(out, (int(kp[i, 0]), int(kp[i, 1])), int(0.3 * sw), 0, -1)
+    return out > 0
+
+
+def torso_hole(items_alpha: np.ndarray, pose: Pose) -> float | None:
+    """The share of the upper torso (:func:`upper_torso`) the tried-on top is missing from
+    (``items_alpha`` (H, W) below 0.5, unmirrored): holes the keep-out cut (dark hair or a
+    dark cap taken for hair over dark clothes), or None when the torso is not seen."""
+    H, W = items_alpha.shape
+    torso = upper_torso(pose, (W, H))
+    n = int(torso.sum())
+    if n < 200:
+        return None
+    return float((torso & (items_alpha < 0.5)).sum()) / n

@@ -58,6 +58,12 @@ class KeepoutOptions:
     #: Hair-coloured pixels in a row beside the strand's columns (as a share of their width)
     #: past which the colour is clothing's, not hair's.
     hair_beyond: float = 0.25
+    #: A head's width over the nose's distance from the ears' midpoint seen side on.
+    head_depth: float = 1.5
+    #: Ears closer together than this share of the head's width: the head is turned away from
+    #: the camera (a profile), and hair below the chin cannot be told from a dark collar by
+    #: its shape: none is kept there (the garment stays whole).
+    turned: float = 0.6
 
 
 #: Longest side at which the hair is worked out, px.
@@ -172,7 +178,11 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
         return empty
     s = _scale(pose, size)
     kp = pose.keypoints_px.astype(np.float64) * s
-    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    ears = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    # A turned head's ears come together in the image: its size from the nose's distance to
+    # them then. Its sides are the face and the back of the head, not strands of hair.
+    head_w = max(ears, o.head_depth * float(np.linalg.norm(kp[L.NOSE] - 0.5 * (kp[L.LEFT_EAR] + kp[L.RIGHT_EAR]))))
+    turned = ears < o.turned * head_w
     if head_w < 6:
         return empty
     cx = 0.5 * (kp[L.LEFT_EAR, 0] + kp[L.RIGHT_EAR, 0])
@@ -278,7 +288,7 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
         ys, xs = box(x0, jaw[0], x1, jaw[1])
         beside = hair[ys, xs]
         half = slice(0, int(np.clip(cx, 0, bw))) if side < 0 else slice(int(np.clip(cx, 0, bw)), bw)
-        strand = beside.size > 0 and beside.any(axis=1).mean() >= o.strand_rows
+        strand = not turned and beside.size > 0 and beside.any(axis=1).mean() >= o.strand_rows
         if not strand or beside.sum() < 0.1 * head_w * head_w:
             low[:, half] = False
             continue
@@ -306,6 +316,11 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
         joined[top[top > 0]] = True
         hair[jaw[1] :] = joined[labels]
     hair[: int(np.clip(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
+    if turned:
+        # Side on, the back of the head runs into the collar behind the jaw: nothing below the
+        # mouth is told from a dark collar by its shape, so none of it is hair.
+        mouth_y = float(kp[[L.MOUTH_LEFT, L.MOUTH_RIGHT], 1].mean())
+        hair[int(np.clip(min(mouth_y, eye_y + 0.5 * head_w), 0, bh)) :] = False
     hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     if not cv2.countNonZero(hair):
         return None
