@@ -16,7 +16,7 @@ Every transform maps bind model metres to camera metres; see :mod:`tryon.frames`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -88,11 +88,20 @@ class BindPose:
     bone_heads_m : (J, 3) each bone's head.
     anchors_m : (33, 3) the landmark anchors (where each BlazePose landmark sits on the body).
     anchor_bones : (33,) int, the bone each anchor rides.
+    parent_offsets_m : (J, 3) each bone's bind head less its parent's (derived; zero for the root).
     """
 
     bone_heads_m: np.ndarray
     anchors_m: np.ndarray
     anchor_bones: np.ndarray
+    parent_offsets_m: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # (J, 3) each bone's bind head from its parent's (the root's from itself: zero)
+        parents = np.maximum(np.asarray(PARENTS), 0)
+        offsets = self.bone_heads_m - self.bone_heads_m[parents]
+        offsets.flags.writeable = False
+        object.__setattr__(self, "parent_offsets_m", offsets)
 
     @classmethod
     def of(cls, mannequin: Mannequin) -> BindPose:
@@ -170,10 +179,14 @@ class FrameContext:
         return float(self.shape.girth)
 
 
+_EYE3 = np.eye(3)
+_EYE3.flags.writeable = False
+
+
 def stretch_along(axis: np.ndarray, along: float, across: float) -> np.ndarray:
     """(3, 3) scale ``along`` the bind-frame direction ``axis`` and ``across`` it."""
     a = normalize(axis)
-    return across * np.eye(3) + (along - across) * np.outer(a, a)
+    return across * _EYE3 + (along - across) * (a[:, None] * a)
 
 
 class PoseBuffer:
@@ -192,11 +205,21 @@ class PoseBuffer:
         self.stretch = np.tile(np.eye(3), (NUM_BONES, 1, 1))
         self.heads_cam_m = np.zeros((NUM_BONES, 3))
         self.confidence = np.zeros(NUM_BONES)
+        # rotation @ stretch per bone as placed (the linear part of its map), made when first
+        # needed by carry() or anchor_cam_m()
+        self._linear: list[np.ndarray | None] = [_EYE3] * NUM_BONES
 
     def place(self, bone: str, rotation: np.ndarray, stretch: np.ndarray, head_cam_m: np.ndarray, conf: float) -> None:
         j = BONE_INDEX[bone]
         self.rotations[j], self.stretch[j] = rotation, stretch
         self.heads_cam_m[j], self.confidence[j] = head_cam_m, conf
+        self._linear[j] = None
+
+    def _linear_of(self, j: int) -> np.ndarray:
+        A = self._linear[j]
+        if A is None:
+            A = self._linear[j] = self.rotations[j] @ self.stretch[j]
+        return A
 
     def rotation(self, bone: str) -> np.ndarray:
         return self.rotations[BONE_INDEX[bone]]
@@ -205,14 +228,13 @@ class PoseBuffer:
         """(3,) camera metres: where the parent's placed transform takes this bone's bind head."""
         j = BONE_INDEX[bone]
         p = PARENTS[j]
-        bh = self.bind.bone_heads_m
-        return self.heads_cam_m[p] + self.rotations[p] @ self.stretch[p] @ (bh[j] - bh[p])
+        return self.heads_cam_m[p] + self._linear_of(p) @ self.bind.parent_offsets_m[j]
 
     def anchor_cam_m(self, landmark: int) -> np.ndarray:
         """(3,) camera metres: where a landmark's anchor lands with its bone as placed so far."""
         j = int(self.bind.anchor_bones[landmark])
         b = self.bind
-        return self.heads_cam_m[j] + self.rotations[j] @ self.stretch[j] @ (b.anchors_m[landmark] - b.bone_heads_m[j])
+        return self.heads_cam_m[j] + self._linear_of(j) @ (b.anchors_m[landmark] - b.bone_heads_m[j])
 
     def palette(self) -> np.ndarray:
         """(J, 3, 4) float32 affine map per bone, bind model metres -> camera metres:

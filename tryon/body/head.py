@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from tryon.body.context import BindPose, FrameContext, PoseBuffer
-from tryon.body.rotations import slerp
+from tryon.body.rotations import slerp_many
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.torso import chain_scale, frame_pair, place_chain
 from tryon.frames import CM_TO_M, CameraIntrinsics
@@ -168,7 +168,7 @@ def solve_neck_and_head(
     if head_pose is not None:
         depth = float(head_target[2]) if head_target is not None else float(base[2])
         R_head, face_head = head_from_face(head_pose, s_head, alignment, bind_head, depth)
-    neck_rots = [slerp(R_chest, R_neck_head, w) for w in NECK_BLEND.values()]
+    neck_rots = slerp_many(R_chest, R_neck_head, NECK_BLEND.values())
     held_neck = float(ctx.shape.scale("neck02"))
     s_neck = held_neck
     if head_target is not None:

@@ -31,7 +31,7 @@ from enum import Enum
 import numpy as np
 
 from tryon.body.context import FrameContext, PoseBuffer, stretch_along
-from tryon.body.rotations import axis_angle, cross3, norm3, normalize, swing, twist_angle
+from tryon.body.rotations import axis_angle, clamp, cross3, norm3, normalize, swing, twist_angle, twisted
 from tryon.body.targets import point_on_ray
 from tryon.pose.landmarks import L
 
@@ -210,7 +210,7 @@ def end_point(
     guess = normalize(hint[idx] - hint[from_idx])
     if rest_dir_cam is not None:
         presence = ctx.pose.presence[idx]
-        w = GUESS_MAX_WEIGHT * float(np.clip((presence - GUESS_PRESENCE_FROM) / GUESS_PRESENCE_RAMP, 0.0, 1.0))
+        w = GUESS_MAX_WEIGHT * clamp(float(presence - GUESS_PRESENCE_FROM) / GUESS_PRESENCE_RAMP, 0.0, 1.0)
         guess = normalize(w * guess + (1.0 - w) * normalize(rest_dir_cam))
         seen = ctx.image_support[(from_idx, idx)]
         if seen > 0:  # the image shows the limb: lean toward its keypoint's ray
@@ -263,8 +263,9 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     st_upper = stretch_along(upper_b, norm3(upper_t) / norm3(upper_b), g)
     c_mid = min(trust[root], trust[mid])
     s1, s2 = chain.upper_twist_shares
-    R_upper = axis_angle(axis, s2 * theta) @ R_sw
-    bones.place(up1, axis_angle(axis, s1 * theta) @ R_sw, st_upper, head, c_mid)
+    twist_axis = normalize(axis)
+    R_upper = twisted(twist_axis, s2 * theta, R_sw)
+    bones.place(up1, twisted(twist_axis, s1 * theta, R_sw), st_upper, head, c_mid)
     bones.place(up2, R_upper, st_upper, bones.carry(up2), c_mid)
 
     # Lower segment: swing onto the end joint, twist from the end's landmark line (pronation,
@@ -276,14 +277,15 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     if end_ok:
         theta_l = twist_angle(lower_t, R_lsw @ end_line_b, end_line_t)
         if chain.lower_twist_limit_rad is not None:
-            theta_l = float(np.clip(theta_l, -chain.lower_twist_limit_rad, chain.lower_twist_limit_rad))
+            theta_l = clamp(theta_l, -chain.lower_twist_limit_rad, chain.lower_twist_limit_rad)
     laxis = normalize(lower_t)
     st_lower = stretch_along(lower_b, norm3(lower_t) / norm3(lower_b), g)
     c_end = min(c_mid, trust[end])
     t1, t2 = chain.lower_twist_shares
-    bones.place(lo1, axis_angle(laxis, t1 * theta_l) @ R_lsw, st_lower, lower_head, c_end)
-    bones.place(lo2, axis_angle(laxis, t2 * theta_l) @ R_lsw, st_lower, bones.carry(lo2), c_end)
-    R_twisted = axis_angle(laxis, theta_l) @ R_lsw
+    ltwist_axis = normalize(laxis)
+    bones.place(lo1, twisted(ltwist_axis, t1 * theta_l, R_lsw), st_lower, lower_head, c_end)
+    bones.place(lo2, twisted(ltwist_axis, t2 * theta_l, R_lsw), st_lower, bones.carry(lo2), c_end)
+    R_twisted = twisted(ltwist_axis, theta_l, R_lsw)
     if chain.end is EndKind.HAND:
         _solve_hand(chain, ctx, bones, R_twisted, c_end, end_ok)
     else:
@@ -329,11 +331,11 @@ def _solve_foot(
         fb = B[toe] - bind_head
         L_foot = norm3(fb) * held
         ft = end_point(ctx, foot_head, toe, ankle, L_foot) - foot_head
-        foot_scale = float(np.clip(norm3(ft) / max(L_foot, 1e-6), 1.0, ctx.options.max_stretch))
+        foot_scale = clamp(norm3(ft) / max(L_foot, 1e-6), 1.0, ctx.options.max_stretch)
         R_foot = swing(R_shin @ fb, ft) @ R_shin
         roll = twist_angle(ft, R_foot @ (B[heel] - bind_head), T[heel] - foot_head)
         lim = chain.end_roll_limit_rad
-        R_foot = axis_angle(ft, float(np.clip(roll, -lim, lim))) @ R_foot
+        R_foot = axis_angle(ft, clamp(roll, -lim, lim)) @ R_foot
         # Then the foot as a whole lands on its three keypoints (ankle, heel, toe) on
         # average, across the line of sight (BlazePose often puts the ankle on the hem).
         s_f = held * foot_scale

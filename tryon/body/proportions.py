@@ -8,6 +8,8 @@ the result into a :class:`~tryon.body.solver.BodyShape` relative to the mannequi
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -53,19 +55,25 @@ RATIO_RANGE = (0.7, 1.4)
 GIRTH_RANGE = (0.8, 1.3)
 
 
+#: Every segment's landmark pairs in one table (pair k belongs to segment ``_PAIR_SEGMENT[k]``).
+_PAIR_SEGMENT = [name for name, pairs in SEGMENTS.items() for _ in pairs]
+_PAIR_A = np.array([a for pairs in SEGMENTS.values() for a, _ in pairs])
+_PAIR_B = np.array([b for pairs in SEGMENTS.values() for _, b in pairs])
+_TORSO_ENDS = [L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP]
+
+
 def measure(world_m: np.ndarray, visibility: np.ndarray, min_visibility: float = 0.6) -> dict[str, float]:
-    """Segment lengths in metres from one frame; a segment is absent when its ends are not visible."""
-    out: dict[str, float] = {}
-    for name, pairs in SEGMENTS.items():
-        vals = [
-            float(np.linalg.norm(world_m[a] - world_m[b]))
-            for a, b in pairs
-            if visibility[a] >= min_visibility and visibility[b] >= min_visibility
-        ]
-        if vals:
-            out[name] = float(np.mean(vals))
-    ends = [L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP]
-    if np.all(visibility[ends] >= min_visibility):
+    """Segment lengths in metres from one frame; a segment is absent when its ends are not visible.
+    A two-sided segment is the mean of the sides seen."""
+    world_m = np.asarray(world_m)
+    seen = ((visibility[_PAIR_A] >= min_visibility) & (visibility[_PAIR_B] >= min_visibility)).tolist()
+    d = world_m[_PAIR_A] - world_m[_PAIR_B]
+    sums: dict[str, list[float]] = {}
+    for name, ok, v in zip(_PAIR_SEGMENT, seen, d):
+        if ok:  # one norm per pair: the same float32 rounding as a lone 3-vector's
+            sums.setdefault(name, []).append(float(np.linalg.norm(v)))
+    out = {name: sum(vals) / len(vals) for name, vals in sums.items()}
+    if np.all(visibility[_TORSO_ENDS] >= min_visibility):
         mid_sh = 0.5 * (world_m[L.LEFT_SHOULDER] + world_m[L.RIGHT_SHOULDER])
         mid_hip = 0.5 * (world_m[L.LEFT_HIP] + world_m[L.RIGHT_HIP])
         out[TORSO] = float(np.linalg.norm(mid_sh - mid_hip))
@@ -125,13 +133,39 @@ def body_shape(measured: dict[str, float], reference: dict[str, float]) -> BodyS
     return BodyShape(bone_scale=scale, girth=girth)
 
 
+class RunningMedian:
+    """The median of the last ``window`` values, kept sorted as they come and go (the same
+    value ``np.median`` gives over them, without sorting the window every frame)."""
+
+    def __init__(self, window: int) -> None:
+        self._recent: deque[float] = deque(maxlen=window)
+        self._sorted: list[float] = []
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self._sorted.clear()
+
+    def append(self, value: float) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            del self._sorted[bisect.bisect_left(self._sorted, self._recent[0])]
+        self._recent.append(value)
+        bisect.insort(self._sorted, value)
+
+    def median(self) -> float:
+        s, n = self._sorted, len(self._sorted)
+        return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
 class ProportionTracker:
     """Running medians of the shopper's segments over the last ``window`` frames."""
 
     def __init__(self, mannequin: Mannequin, window: int = 90) -> None:
         self.reference = mannequin_measurements(mannequin)
         self.window = window
-        self._samples: dict[str, deque] = {k: deque(maxlen=window) for k in ALL_SEGMENTS}
+        self._samples: dict[str, RunningMedian] = {k: RunningMedian(window) for k in ALL_SEGMENTS}
         self._frames = 0
         self._held: dict[str, float] | None = None  # medians, until the next update
 
@@ -142,14 +176,16 @@ class ProportionTracker:
         self._held = None
 
     def update(self, world_m: np.ndarray, visibility: np.ndarray) -> None:
+        """One frame's world landmarks; a segment that is not a finite length is left out."""
         for k, v in measure(world_m, visibility).items():
-            self._samples[k].append(v)
+            if math.isfinite(v):
+                self._samples[k].append(v)
         self._frames += 1
         self._held = None
 
     def held(self) -> dict[str, float]:
         if self._held is None:
-            self._held = {k: float(np.median(d)) for k, d in self._samples.items() if d}
+            self._held = {k: d.median() for k, d in self._samples.items() if len(d)}
         return dict(self._held)
 
     def shape(self) -> BodyShape:

@@ -15,22 +15,30 @@ import numpy as np
 EPS = 1e-9
 
 
+def clamp(x: float, lo: float, hi: float) -> float:
+    """``x`` held within [lo, hi] (a scalar ``np.clip`` without its overhead; NaN stays NaN)."""
+    return min(max(x, lo), hi)
+
+
 def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross product of two 3-vectors."""
-    a0, a1, a2 = float(a[0]), float(a[1]), float(a[2])
-    b0, b1, b2 = float(b[0]), float(b[1]), float(b[2])
+    a0, a1, a2 = a.tolist() if type(a) is np.ndarray else map(float, a)
+    b0, b1, b2 = b.tolist() if type(b) is np.ndarray else map(float, b)
     return np.array((a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0))
 
 
 def norm3(v: np.ndarray) -> float:
-    return math.sqrt(float(v[0]) ** 2 + float(v[1]) ** 2 + float(v[2]) ** 2)
+    x, y, z = v.tolist() if type(v) is np.ndarray else map(float, v)
+    return math.sqrt(x**2 + y**2 + z**2)
 
 
 def normalize(v: np.ndarray) -> np.ndarray:
     """Unit vector(s) along the last axis; a single 3-vector takes the fast path."""
-    v = np.asarray(v, dtype=np.float64)
+    if type(v) is not np.ndarray or v.dtype != np.float64:
+        v = np.asarray(v, dtype=np.float64)
     if v.shape == (3,):
-        return v / max(norm3(v), EPS)
+        x, y, z = v.tolist()
+        return v / max(math.sqrt(x**2 + y**2 + z**2), EPS)
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.maximum(n, EPS)
 
@@ -38,19 +46,30 @@ def normalize(v: np.ndarray) -> np.ndarray:
 def frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     """Orthonormal frame (3, 3) whose columns are (e1, e2, e3): e1 along ``primary``,
     e2 the part of ``secondary`` orthogonal to e1, e3 = e1 x e2 (right-handed)."""
-    e1 = normalize(np.asarray(primary, dtype=np.float64))
+    e1 = normalize(primary)
     s = np.asarray(secondary, dtype=np.float64)
-    e2 = s - e1 * float(np.dot(s, e1))
+    e2 = s - e1 * float(s.dot(e1))
     if norm3(e2) < EPS:  # degenerate: pick any perpendicular
         e2 = cross3(e1, np.array([1.0, 0.0, 0.0] if abs(e1[0]) < 0.9 else [0.0, 1.0, 0.0]))
     e2 = normalize(e2)
-    return np.stack([e1, e2, cross3(e1, e2)], axis=1)
+    return np.array((e1, e2, cross3(e1, e2))).T.copy()
 
 
 def axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
     """Rodrigues: rotation by ``angle`` radians about unit ``axis``."""
-    a = normalize(np.asarray(axis, dtype=np.float64))
-    x, y, z = float(a[0]), float(a[1]), float(a[2])
+    return _rodrigues(normalize(axis), angle)
+
+
+def twisted(unit_axis: np.ndarray, angle: float, R: np.ndarray) -> np.ndarray:
+    """``axis_angle(axis, angle) @ R`` where ``unit_axis`` is ``normalize(axis)``, found once
+    for several twists about the same axis; no twist gives ``R`` itself."""
+    if angle == 0.0:
+        return R
+    return _rodrigues(unit_axis, angle) @ R
+
+
+def _rodrigues(a: np.ndarray, angle: float) -> np.ndarray:
+    x, y, z = a.tolist()
     c, s = math.cos(angle), math.sin(angle)
     C = 1.0 - c
     return np.array(
@@ -64,9 +83,9 @@ def axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
 
 def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The smallest rotation taking direction ``a`` to direction ``b``."""
-    a, b = normalize(np.asarray(a, dtype=np.float64)), normalize(np.asarray(b, dtype=np.float64))
+    a, b = normalize(a), normalize(b)
     v = cross3(a, b)
-    c = float(np.dot(a, b))
+    c = float(a.dot(b))
     s = norm3(v)
     if s < 1e-9:
         if c > 0:
@@ -79,12 +98,12 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def twist_angle(axis: np.ndarray, current: np.ndarray, wanted: np.ndarray) -> float:
     """Signed angle about ``axis`` taking ``current``'s perpendicular part to ``wanted``'s.
     Returns 0 when either is (nearly) parallel to the axis."""
-    a = normalize(np.asarray(axis, dtype=np.float64))
+    a = normalize(axis)
     c = current - a * float(np.dot(current, a))
     w = wanted - a * float(np.dot(wanted, a))
     if norm3(c) < 1e-6 or norm3(w) < 1e-6:
         return 0.0
-    return math.atan2(float(np.dot(cross3(c, w), a)), float(np.dot(c, w)))
+    return math.atan2(float(cross3(c, w).dot(a)), float(c.dot(w)))
 
 
 def to_quaternion(R: np.ndarray) -> np.ndarray:
@@ -120,16 +139,26 @@ def from_quaternion(q: np.ndarray) -> np.ndarray:
 
 def slerp(R0: np.ndarray, R1: np.ndarray, t: float) -> np.ndarray:
     """Spherical interpolation between two rotations, t in [0, 1]."""
+    return slerp_many(R0, R1, (t,))[0]
+
+
+def slerp_many(R0: np.ndarray, R1: np.ndarray, ts) -> list[np.ndarray]:
+    """:func:`slerp` at each of ``ts`` (the two rotations' quaternions found once)."""
     q0, q1 = to_quaternion(R0), to_quaternion(R1)
     d = float(np.dot(q0, q1))
     if d < 0:
         q1, d = -q1, -d
+    out = []
     if d > 0.9995:
-        q = q0 + t * (q1 - q0)
-    else:
-        th = np.arccos(np.clip(d, -1, 1))
-        q = (np.sin((1 - t) * th) * q0 + np.sin(t * th) * q1) / np.sin(th)
-    return from_quaternion(q)
+        dq = q1 - q0
+        for t in ts:
+            out.append(from_quaternion(q0 + t * dq))
+        return out
+    th = np.arccos(np.clip(d, -1, 1))
+    sin_th = np.sin(th)
+    for t in ts:
+        out.append(from_quaternion((np.sin((1 - t) * th) * q0 + np.sin(t * th) * q1) / sin_th))
+    return out
 
 
 def angle_between(R0: np.ndarray, R1: np.ndarray) -> float:

@@ -12,9 +12,11 @@ that runs out of the frame. Nothing here keeps state.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from tryon.body.rotations import norm3
+from tryon.body.rotations import clamp, norm3
 from tryon.frames import CameraIntrinsics, pixel_rays
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
@@ -119,14 +121,15 @@ def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: flo
     stretched length toward the ray (short of it).
     """
     d = ray / norm3(ray)
-    b = float(np.dot(d, parent))
-    c = float(np.dot(parent, parent)) - length * length
+    b = float(d.dot(parent))
+    c = float(parent.dot(parent)) - length * length
     disc = b * b - c
     if disc >= 0:
-        root = np.sqrt(disc)
-        cands = [s for s in (b - root, b + root) if s > 1e-3]
-        if cands:
-            s = min(cands, key=lambda s: abs(s * d[2] - z_hint))
+        root = math.sqrt(disc)
+        near, far = b - root, b + root
+        dz = float(d[2])
+        if far > 1e-3:  # the nearer root only where it is in front of the camera and nearer z_hint
+            s = near if near > 1e-3 and abs(near * dz - z_hint) <= abs(far * dz - z_hint) else far
             return s * d
     closest = max(b, 1e-3) * d
     gap = closest - parent
@@ -198,7 +201,10 @@ def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliable: np.ndar
                 ratios.append(float(np.linalg.norm(T[a] - T[b])) / w)
     if not ratios:
         return 1.0
-    return float(np.clip(np.median(ratios), *LIMB_SCALE_RANGE))
+    ratios.sort()
+    n = len(ratios)
+    median = ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2  # as np.median
+    return clamp(median, *LIMB_SCALE_RANGE)
 
 
 def _ramp(x: float, start: float, width: float) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tryon.body.context import FrameContext, PoseBuffer, stretch_along
-from tryon.body.rotations import frame, norm3, slerp, swing
+from tryon.body.rotations import clamp, frame, norm3, slerp_many, swing
 from tryon.pose.landmarks import L
 
 #: Share of the chest's rotation each spine bone takes (the rest is the pelvis's).
@@ -54,7 +54,7 @@ def chain_scale(
         e1 += rot @ np.array([0.0, off[1], 0.0])
     s = float(np.dot(e1, target_cam_m - e0) / max(np.dot(e1, e1), 1e-12))
     lo, hi = CHAIN_LENGTH_RANGE
-    return float(np.clip(s, lo * held, hi * held))
+    return clamp(s, lo * held, hi * held)
 
 
 def place_chain(
@@ -107,7 +107,7 @@ def solve_spine(ctx: FrameContext, bones: PoseBuffer, R_root: np.ndarray) -> np.
         ctx, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, L.LEFT_HIP, L.RIGHT_HIP, L.LEFT_SHOULDER, L.RIGHT_SHOULDER
     )
     spine = list(SPINE_BLEND)
-    spine_rots = [slerp(R_root, R_chest, w) for w in SPINE_BLEND.values()]
+    spine_rots = slerp_many(R_root, R_chest, SPINE_BLEND.values())
     mid_sh_b = 0.5 * (B[L.LEFT_SHOULDER] + B[L.RIGHT_SHOULDER])
     mid_sh_t = 0.5 * (T[L.LEFT_SHOULDER] + T[L.RIGHT_SHOULDER])
     held = float(ctx.shape.scale("spine03"))
