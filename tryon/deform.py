@@ -93,17 +93,22 @@ def deform_item(
     method: str = "lbs",
     opacity: float | list[float] = 1.0,
     wrinkles: bool = True,
+    bends: np.ndarray | None = None,
 ) -> list[Draw]:
     """One Draw per part of ``item``, posed on ``body`` (keys ``"<id>/<k>"``). opacity : one
     for the item, or one per part (parts at 0 are not drawn). A loose garment's part (a
     skirt, a dress: :mod:`tryon.cloth`) comes as two Draws sharing its vertices: its tight
     faces clipped to the person mask, its hanging faces (``"<id>/<k>/loose"``) not.
-    wrinkles : give skinned parts this pose's fold strength (:mod:`tryon.wrinkles`)."""
+    wrinkles : give skinned parts this pose's fold strength (:mod:`tryon.wrinkles`).
+    bends : ``joint_bends(body)`` if the caller has it already (one per frame for the outfit)."""
     from tryon.cloth.stage import garment_part_cloth, split_loose
 
     materials = item.materials_for(variant)
     opacities = [opacity] * len(item.parts) if np.isscalar(opacity) else list(opacity)
-    bends = joint_bends(body) if wrinkles and not item.is_rigid else None
+    if not wrinkles or item.is_rigid:
+        bends = None
+    elif bends is None:
+        bends = joint_bends(body)
     draws = []
     for k, (part, material) in enumerate(zip(item.parts, materials)):
         if opacities[k] <= 0:
@@ -156,15 +161,15 @@ def body_occluder(
     head always occlude."""
     occ = mannequin.occluder
     pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
-    keep_regions = []
-    for region in GATED_REGIONS:
-        bones = np.unique(occ.skin.bones[occ.regions == region, 0])
-        if len(bones) and body.bone_confidence[bones].min() >= min_confidence and region not in skip_regions:
-            keep_regions.append(region)
-    dropped = sorted(set(GATED_REGIONS) - set(keep_regions))
+    empty = np.zeros(0, np.int64)
+    dropped = tuple(
+        region
+        for region in GATED_REGIONS
+        if region in skip_regions
+        or not len(bones := occ.region_bones.get(region, empty))
+        or body.bone_confidence[bones].min() < min_confidence
+    )
     if not dropped:
         return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=occ.faces)
-    face_region = occ.regions[occ.faces].max(axis=1)  # a face between regions goes with the limb
-    faces = occ.faces[~np.isin(face_region, dropped)]
     key = "__body__/-" + "".join(str(r) for r in dropped)
-    return Draw(key=key, positions_cam_m=pos, normals_cam=nrm, faces=faces)
+    return Draw(key=key, positions_cam_m=pos, normals_cam=nrm, faces=occ.faces_without(dropped))

@@ -67,6 +67,7 @@ from tryon.render.shadows import darken
 from tryon.render.types import Draw
 from tryon.timing import StageTimer, StreamClock, check_timestamp_ms
 from tryon.track import Stabilizer
+from tryon.wrinkles import joint_bends
 
 __all__ = [
     "ANALYSIS_STAGES",
@@ -309,22 +310,34 @@ class TryOnEngine:
         body = scene.body
         garments = [w.garment for w in a.items]
         opacities = self.presentation.part_opacities(garments, body, scene.opacity, a.timestamp_ms)
+        bends = self._bends(body)
         for worn, part_opacity in zip(a.items, opacities):
-            scene.draws += self._item_draws(worn, body, part_opacity)
+            scene.draws += self._item_draws(worn, body, part_opacity, bends)
         if self.options.occlusion:
             # The legs hang inside a skirt or dress: they must not cut holes in it.
             loose = any(garment_part_cloth(g, k) is not None for g in garments for k in range(len(g.parts)))
             scene.occluder = body_occluder(self.mannequin, body, skip_regions=LEG_REGIONS if loose else ())
         a.timer.lap("skinning")
 
-    def _item_draws(self, worn: WornItem, body: PosedBody, part_opacity: list[float]) -> list[Draw]:
+    def _bends(self, body: PosedBody) -> np.ndarray | None:
+        """The joints' bends for the wrinkles, once for the outfit (None: off, or each item
+        tries on its own and is skipped if it fails)."""
+        if not self.options.wrinkles:
+            return None
+        try:
+            return joint_bends(body)
+        except Exception:  # noqa: BLE001 - the items report it one by one
+            return None
+
+    def _item_draws(
+        self, worn: WornItem, body: PosedBody, part_opacity: list[float], bends: np.ndarray | None = None
+    ) -> list[Draw]:
         """One item's draws on the body; a broken item (its deformation fails, or gives
         non-finite vertices) is skipped with a warning (once per item), never blanking the
         others."""
         try:
-            draws = deform_item(
-                worn.garment, body, worn.variant, self.options.skinning, part_opacity, self.options.wrinkles
-            )
+            o = self.options
+            draws = deform_item(worn.garment, body, worn.variant, o.skinning, part_opacity, o.wrinkles, bends)
             problem = next((p for d in draws if (p := d.problem()) is not None), None)
         except Exception as exc:  # noqa: BLE001 - one item's bug must not take the outfit down
             draws, problem = [], f"{type(exc).__name__}: {exc}"

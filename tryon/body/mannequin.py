@@ -108,6 +108,25 @@ class OccluderMesh:
     skin: SkinWeights
     regions: np.ndarray
 
+    @functools.cached_property
+    def region_bones(self) -> dict[int, np.ndarray]:
+        """Region -> the bones (sorted, unique) its vertices' main influence is on."""
+        return {int(r): np.unique(self.skin.bones[self.regions == r, 0]) for r in np.unique(self.regions)}
+
+    @functools.cached_property
+    def face_regions(self) -> np.ndarray:
+        """(F,) each face's region: a face between regions goes with the limb (the larger number)."""
+        return self.regions[self.faces].max(axis=1)
+
+    def faces_without(self, regions: tuple[int, ...]) -> np.ndarray:
+        """(F', 3) the faces outside ``regions`` (kept per set of regions: a frame's set is
+        usually the last one's)."""
+        cache = self.__dict__.setdefault("_faces_without", {})
+        faces = cache.get(regions)
+        if faces is None:
+            faces = cache[regions] = self.faces[~np.isin(self.face_regions, regions)]
+        return faces
+
 
 @dataclass(frozen=True)
 class Mannequin:

@@ -15,7 +15,8 @@ def blend_palette(palette: np.ndarray, skin: SkinWeights) -> np.ndarray:
     """Per-vertex blended transforms (V, 3, 4) float32: sum_k w_vk * palette[b_vk]."""
     flat = palette.reshape(len(palette), 12).astype(np.float32, copy=False)
     # (V, k, 12) gathered, weighted and summed over k.
-    blended = np.einsum("vk,vkc->vc", skin.weights, flat[skin.bones], optimize=True)
+    # (no ``optimize``: a path search costs more than it saves on a batched product)
+    blended = np.einsum("vk,vkc->vc", skin.weights, flat[skin.bones])
     return blended.reshape(-1, 3, 4)
 
 
@@ -30,10 +31,10 @@ def linear_blend_skinning(
     """
     m = blend_palette(palette, skin)
     p = np.asarray(positions, dtype=np.float32)
-    out = np.einsum("vij,vj->vi", m[:, :, :3], p, optimize=True) + m[:, :, 3]
+    out = np.einsum("vij,vj->vi", m[:, :, :3], p) + m[:, :, 3]
     if normals is None:
         return out, None
-    n = np.einsum("vij,vj->vi", m[:, :, :3], np.asarray(normals, dtype=np.float32), optimize=True)
+    n = np.einsum("vij,vj->vi", m[:, :, :3], np.asarray(normals, dtype=np.float32))
     n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
     return out, n
 
