@@ -66,11 +66,24 @@ def _sphere_samples(n: int = 2048) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gradient_sh(sky_rgb, ground_rgb, up_cam=(0.0, -1.0, 0.0)) -> np.ndarray:
-    """SH (9, 3) of an environment blending from ``ground_rgb`` (below) to ``sky_rgb`` (above)."""
+    """SH (9, 3) of an environment blending from ``ground_rgb`` (below) to ``sky_rgb`` (above).
+
+    The radiance ``(1 - t) ground + t sky`` (t from the direction's height) is linear in the
+    two colours, so its projection is ``outer(G, ground) + outer(S, sky)`` with the (9,) SH of
+    the two blend weights found once per ``up_cam`` (a light estimate makes one per refresh)."""
+    ground_w, sky_w = _gradient_weights(tuple(float(c) for c in up_cam))
+    return np.outer(ground_w, np.asarray(ground_rgb, np.float64)) + np.outer(sky_w, np.asarray(sky_rgb, np.float64))
+
+
+@functools.lru_cache(maxsize=8)
+def _gradient_weights(up_cam: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(9,) SH of the ground's and the sky's blend weights, ``1 - t`` and ``t``, for ``up_cam``."""
     d, w = _sphere_samples()
     t = 0.5 + 0.5 * (d @ np.asarray(up_cam, dtype=np.float64))
-    rad = np.outer(1 - t, ground_rgb) + np.outer(t, sky_rgb)
-    return sh_project(d, rad, w)
+    basis = sh_basis(d) * w[:, None]
+    ground_w, sky_w = basis.T @ (1 - t), basis.T @ t
+    ground_w.flags.writeable = sky_w.flags.writeable = False
+    return ground_w, sky_w
 
 
 @dataclass(frozen=True)
