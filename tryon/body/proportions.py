@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tryon.body.mannequin import Mannequin
+from tryon.body.rotations import clamp
 from tryon.body.skeleton import BONE_NAMES
 from tryon.body.solver import BodyShape
 from tryon.pose.landmarks import L
@@ -122,12 +123,12 @@ def body_shape(measured: dict[str, float], reference: dict[str, float]) -> BodyS
     """Bone length factors and girth relative to the mannequin; unmeasured segments borrow
     the mean ratio of the measured ones (a tall shopper is tall everywhere)."""
     ratios = {k: measured[k] / reference[k] for k in measured if k in reference and reference[k] > 0}
-    ratios = {k: float(np.clip(v, *RATIO_RANGE)) for k, v in ratios.items()}
+    ratios = {k: clamp(v, *RATIO_RANGE) for k, v in ratios.items()}
     length_keys = [k for k in ratios if k not in ("shoulder_width", "hip_width")]
     default = float(np.mean([ratios[k] for k in length_keys])) if length_keys else 1.0
     scale = np.array([ratios.get(BONE_SEGMENT[name], default) for name in BONE_NAMES])
     widths = [ratios[k] for k in ("shoulder_width", "hip_width") if k in ratios]
-    girth = float(np.clip(np.mean(widths), *GIRTH_RANGE)) if widths else 1.0
+    girth = clamp(float(np.mean(widths)), *GIRTH_RANGE) if widths else 1.0
     head = BONE_NAMES.index("head")
     scale[head] = float(np.sqrt(scale[head]))  # heads vary less than bodies
     return BodyShape(bone_scale=scale, girth=girth)

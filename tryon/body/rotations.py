@@ -28,6 +28,7 @@ def cross3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def norm3(v: np.ndarray) -> float:
+    """Length of a 3-vector (``x**2``, not ``x * x``: the solver's stored results were made so)."""
     x, y, z = v.tolist() if type(v) is np.ndarray else map(float, v)
     return math.sqrt(x**2 + y**2 + z**2)
 

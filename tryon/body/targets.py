@@ -198,7 +198,8 @@ def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliable: np.ndar
         if reliable[a] and reliable[b]:
             w = float(np.linalg.norm(world_m[a] - world_m[b]))
             if w > MIN_WORLD_SEGMENT_M:
-                ratios.append(float(np.linalg.norm(T[a] - T[b])) / w)
+                x, y, z = (T[a] - T[b]).tolist()  # float64: as np.linalg.norm, bit for bit
+                ratios.append(math.sqrt(x * x + y * y + z * z) / w)
     if not ratios:
         return 1.0
     ratios.sort()
