@@ -98,3 +98,27 @@ def test_malloc_knobs_take_on_glibc():
         pytest.skip("the malloc knobs are glibc's")
     assert runtime.bound_malloc_arenas(8) is True  # the machine's default on a few cores
     assert isinstance(runtime.trim_malloc(), bool)
+
+
+def test_llvmpipe_draws_on_the_gl_thread_where_streams_pin_it(monkeypatch):
+    monkeypatch.delenv("LP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert runtime.llvmpipe_threads_wanted() == 0  # two CPUs: the GL work keeps to one
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert runtime.llvmpipe_threads_wanted() is None  # not pinned: llvmpipe's own threads help
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setenv("LP_NUM_THREADS", "2")
+    assert runtime.llvmpipe_threads_wanted() is None  # the environment says
+
+
+def test_configure_process_sets_llvmpipe_threads_before_gl():
+    env = {k: v for k, v in CLEAN_ENV.items() if k != "LP_NUM_THREADS"}
+    code = (
+        "import os\nfrom tryon import runtime\nwanted = runtime.llvmpipe_threads_wanted()\n"
+        "runtime.configure_process()\nprint(wanted, os.environ.get('LP_NUM_THREADS'))"
+    )
+    env["PYTHONPATH"] = os.getcwd()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    wanted, got = proc.stdout.split()
+    assert got == wanted  # "0" on two CPUs; elsewhere "None": LP_NUM_THREADS left unset

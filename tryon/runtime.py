@@ -4,8 +4,9 @@ Nothing here happens on ``import tryon``: a host application keeps its own setti
 (or the engine, for the duration of a stream) turns tuning on explicitly.
 
 * :func:`configure_process` — for programs that own their process (the ``tryon`` CLI, the demo,
-  the mirror): numpy's BLAS kept to ``TRYON_BLAS_THREADS`` (default 1) threads and glibc's
-  malloc to ``TRYON_MALLOC_ARENAS`` (default 2) arenas, for good.
+  the mirror): numpy's BLAS kept to ``TRYON_BLAS_THREADS`` (default 1) threads, glibc's
+  malloc to ``TRYON_MALLOC_ARENAS`` (default 2) arenas, and on two CPUs llvmpipe drawing on
+  the GL thread itself (``LP_NUM_THREADS=0``, unless the environment says), for good.
 * :func:`trim_malloc` — hands freed memory back to the system; the engine calls it when a
   stream ends and when it closes (unless ``EngineOptions.tune_runtime`` is False).
 * :func:`tuned` — a context manager a stream runs inside (``TryOnEngine.process_stream`` does,
@@ -26,6 +27,12 @@ Why each knob (measured on the two-core reference machine):
   pose model unless the two stages keep to their own core (engine/pose ratio ~0.83 -> ~0.94);
   OpenCV's own worker threads would float onto the pose model's core, so each stage's small
   images are worked on the thread that asks.
+* llvmpipe's threads: Mesa's software GL rasterizes on one worker thread per CPU by default.
+  Where a stream keeps its GL work to one CPU (two CPUs, pinned), those workers share that
+  CPU with the thread that waits for them: handing each draw over costs CPU and buys no
+  parallelism. ``LP_NUM_THREADS=0`` (draw on the GL thread) took about 3 ms of CPU less per
+  frame (one top, 640x480, the GL steps replayed pinned to one CPU: 49 against 52 ms, under
+  load). It must be set before the first GL context: :func:`configure_process` does.
 * Malloc arenas and trimming: every thread that allocates gets a glibc arena of its own (up
   to 8 per core), and each stream starts threads (the pose thread, MediaPipe's graph
   threads); what they free stays mapped, so engines created and closed over a long session
@@ -94,17 +101,32 @@ def set_blas_threads(n: int) -> int | None:
     return before
 
 
+def llvmpipe_threads_wanted() -> int | None:
+    """Rasterizer threads for Mesa's llvmpipe (``LP_NUM_THREADS``): 0 (draw on the GL thread)
+    where streams keep the GL work to one CPU (the process has exactly two, see
+    :func:`split_cpus`); None (llvmpipe's default) otherwise, or when the environment sets
+    ``LP_NUM_THREADS`` already."""
+    if "LP_NUM_THREADS" in os.environ:
+        return None
+    _, render_cpus = split_cpus(None)
+    return 0 if render_cpus is not None and len(render_cpus) == 1 else None
+
+
 def configure_process() -> None:
     """For a program that owns its process (CLI, demo, mirror), from now on: BLAS kept to
-    ``TRYON_BLAS_THREADS`` threads (default 1, 0 leaves it), and glibc's malloc to
-    ``TRYON_MALLOC_ARENAS`` arenas (default 2, 0 leaves it; see :func:`bound_malloc_arenas`).
-    Call early, before streams start threads; nothing is restored."""
+    ``TRYON_BLAS_THREADS`` threads (default 1, 0 leaves it), glibc's malloc to
+    ``TRYON_MALLOC_ARENAS`` arenas (default 2, 0 leaves it; see :func:`bound_malloc_arenas`),
+    and llvmpipe's rasterizer threads as :func:`llvmpipe_threads_wanted` says. Call early,
+    before streams start threads and before the first GL context; nothing is restored."""
     n = blas_threads_wanted()
     if n is not None:
         set_blas_threads(n)
     arenas = int(os.environ.get("TRYON_MALLOC_ARENAS", "2") or 0)
     if arenas > 0:
         bound_malloc_arenas(arenas)
+    lp = llvmpipe_threads_wanted()
+    if lp is not None:
+        os.environ["LP_NUM_THREADS"] = str(lp)
 
 
 def split_cpus(choice: bool | None) -> tuple[frozenset[int] | None, frozenset[int] | None]:
