@@ -95,6 +95,9 @@ class BindPose:
     anchors_m: np.ndarray
     anchor_bones: np.ndarray
     parent_offsets_m: np.ndarray = field(init=False, repr=False, compare=False)
+    #: Other bind-pose facts the bone solves derive once and keep (e.g.
+    #: :func:`tryon.body.limbs.limb_bind`), by key.
+    derived: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         # (J, 3) each bone's bind head from its parent's (the root's from itself: zero)

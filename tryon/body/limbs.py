@@ -30,7 +30,7 @@ from enum import Enum
 
 import numpy as np
 
-from tryon.body.context import FrameContext, PoseBuffer, stretch_along
+from tryon.body.context import BindPose, FrameContext, PoseBuffer, stretch_along
 from tryon.body.rotations import axis_angle, clamp, cross3, norm3, normalize, swing, twist_angle, twisted
 from tryon.body.targets import point_on_ray
 from tryon.pose.landmarks import L
@@ -219,24 +219,77 @@ def end_point(
     return start_cam_m + guess * length_m
 
 
+@dataclass(frozen=True)
+class LimbBind:
+    """A limb's bind-pose vectors (model metres), the same every frame: found once per
+    mannequin (:func:`limb_bind`).
+
+    upper_b, lower_b : upper joint -> mid anchor, mid joint -> end anchor.
+    upper_norm_m, lower_norm_m : their lengths.
+    mid_from_lower_b : mid joint -> mid anchor (the anchor's offset from the lower joint).
+    bend_b : the direction the lower segment bends toward (see ``hinge_bend_dir_b``).
+    end_line_b : the end's landmark line ``b -> a``.
+    rest_upper_dir, rest_lower_dir : the chain's rest directions as arrays.
+    """
+
+    upper_b: np.ndarray
+    lower_b: np.ndarray
+    upper_norm_m: float
+    lower_norm_m: float
+    mid_from_lower_b: np.ndarray
+    bend_b: np.ndarray
+    end_line_b: np.ndarray
+    rest_upper_dir: np.ndarray
+    rest_lower_dir: np.ndarray
+
+
+def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
+    """``chain``'s :class:`LimbBind` on ``bind`` (kept with the bind pose after the first call)."""
+    cache = bind.derived
+    key = ("limb", chain.name)
+    hit = cache.get(key)
+    if hit is None:
+        up1, lo1 = chain.upper_bones[0], chain.lower_bones[0]
+        upper_b = bind.anchor_from(up1, chain.mid_landmark)
+        lower_b = bind.anchor_from(lo1, chain.end_landmark)
+        if chain.hinge_bend_dir_b is None:
+            u = normalize(upper_b)
+            bend_b = lower_b - u * np.dot(lower_b, u)
+        else:
+            bend_b = np.array(chain.hinge_bend_dir_b)
+        a, b = chain.end_landmarks
+        hit = cache[key] = LimbBind(
+            upper_b=upper_b,
+            lower_b=lower_b,
+            upper_norm_m=norm3(upper_b),
+            lower_norm_m=norm3(lower_b),
+            mid_from_lower_b=bind.anchor_from(lo1, chain.mid_landmark),
+            bend_b=bend_b,
+            end_line_b=bind.anchors_m[a] - bind.anchors_m[b],
+            rest_upper_dir=np.array(chain.rest_upper_dir),
+            rest_lower_dir=np.array(chain.rest_lower_dir),
+        )
+    return hit
+
+
 def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     """Place one limb's bones (upper, lower, end) in ``bones``; its parent and rest-frame
     bones must be placed already."""
-    B, T, trust, usable = ctx.bind.anchors_m, ctx.targets_cam_m, ctx.trust, ctx.usable
+    T, trust, usable = ctx.targets_cam_m, ctx.trust, ctx.usable
     g = ctx.girth
     up1, up2 = chain.upper_bones
     lo1, lo2 = chain.lower_bones
     root, mid, end = chain.root_landmark, chain.mid_landmark, chain.end_landmark
     a, b = chain.end_landmarks
-    upper_b = ctx.bind.anchor_from(up1, mid)  # upper joint -> mid anchor
-    lower_b = ctx.bind.anchor_from(lo1, end)  # mid joint -> end anchor
-    upper_len = norm3(upper_b) * ctx.shape.scale(up1) * ctx.limb_scale
-    lower_len = norm3(lower_b) * ctx.shape.scale(lo1) * ctx.limb_scale
+    lb = limb_bind(chain, ctx.bind)
+    upper_b, lower_b = lb.upper_b, lb.lower_b
+    upper_len = lb.upper_norm_m * ctx.shape.scale(up1) * ctx.limb_scale
+    lower_len = lb.lower_norm_m * ctx.shape.scale(lo1) * ctx.limb_scale
     R_rest = bones.rotation(chain.rest_frame_bone)
-    rest_upper = R_rest @ np.array(chain.rest_upper_dir)
-    rest_lower = R_rest @ np.array(chain.rest_lower_dir)
+    rest_upper = R_rest @ lb.rest_upper_dir
+    rest_lower = R_rest @ lb.rest_lower_dir
     end_ok = usable[a] and usable[b] and (trust[end] > 0 or not chain.end_twist_needs_end_joint)
-    end_line_b, end_line_t = B[a] - B[b], T[a] - T[b]
+    end_line_b, end_line_t = lb.end_line_b, T[a] - T[b]
 
     # Upper segment: swing onto the mid joint. A first guess of the lower segment (from the
     # mid joint, the anchor's offset undone) sets the hinge before the upper segment is placed.
@@ -245,22 +298,17 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     upper_t = mid_point - head
     R_parent = bones.rotation(chain.parent_bone)
     R_sw = swing(R_parent @ upper_b, upper_t) @ R_parent
-    joint = mid_point - R_sw @ ctx.bind.anchor_from(lo1, mid)
+    joint = mid_point - R_sw @ lb.mid_from_lower_b
     lower_first = end_point(ctx, joint, end, mid, lower_len, rest_lower) - joint
     # Hinge: where the lower segment bends fixes the upper segment's twist when bent.
     axis = normalize(upper_t)
     w_hinge = smoothstep(norm3(cross3(axis, normalize(lower_first))), *chain.hinge_sin_bend_range)
     theta = 0.0
     if w_hinge > 0:
-        if chain.hinge_bend_dir_b is None:
-            u = normalize(upper_b)
-            bend_b = lower_b - u * np.dot(lower_b, u)
-        else:
-            bend_b = np.array(chain.hinge_bend_dir_b)
-        theta = twist_angle(upper_t, R_sw @ bend_b, lower_first) * w_hinge
+        theta = twist_angle(upper_t, R_sw @ lb.bend_b, lower_first) * w_hinge
     if chain.upper_twist_from_end_share > 0 and end_ok and w_hinge < 1:
         theta += twist_angle(upper_t, R_sw @ end_line_b, end_line_t) * (1 - w_hinge) * chain.upper_twist_from_end_share
-    st_upper = stretch_along(upper_b, norm3(upper_t) / norm3(upper_b), g)
+    st_upper = stretch_along(upper_b, norm3(upper_t) / lb.upper_norm_m, g)
     c_mid = min(trust[root], trust[mid])
     s1, s2 = chain.upper_twist_shares
     twist_axis = normalize(axis)
@@ -279,7 +327,7 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
         if chain.lower_twist_limit_rad is not None:
             theta_l = clamp(theta_l, -chain.lower_twist_limit_rad, chain.lower_twist_limit_rad)
     laxis = normalize(lower_t)
-    st_lower = stretch_along(lower_b, norm3(lower_t) / norm3(lower_b), g)
+    st_lower = stretch_along(lower_b, norm3(lower_t) / lb.lower_norm_m, g)
     c_end = min(c_mid, trust[end])
     t1, t2 = chain.lower_twist_shares
     ltwist_axis = normalize(laxis)
