@@ -13,6 +13,7 @@ limb (:data:`Draw.wrinkle`, ``Draw.wrinkle_axis``).
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,20 +113,29 @@ def joint_bends(body: PosedBody) -> np.ndarray:
 
 
 class WrinkleWeights:
-    """Per garment part, the joint weights and fold axes (computed once per part and kept)."""
+    """Per garment part, the joint weights and fold axes (computed once per part and kept
+    while the part lives: an entry goes when its part is collected, so engines made and
+    closed over a long session, each loading its items afresh, leave nothing behind)."""
 
     def __init__(self) -> None:
-        self._cache: dict[int, tuple[object, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[weakref.ref, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _forget(self, key: int, ref: weakref.ref) -> None:
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is ref:
+            del self._cache[key]
 
     def of(self, part, bind_heads_m: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(vertices that fold (N,), their weights (N, J), every vertex's axes (V, 3)) for a
         skinned MeshPart; most of a garment is near no joint and is left out."""
-        hit = self._cache.get(id(part))
-        if hit is None or hit[0] is not part:
+        key = id(part)
+        hit = self._cache.get(key)
+        if hit is None or hit[0]() is not part:
             w = joint_weights(part.positions, part.skin, bind_heads_m)
             idx = np.nonzero(w.max(axis=1) > 0.01)[0]
-            hit = (part, idx, np.ascontiguousarray(w[idx]), fold_axes(part.positions, w, bind_heads_m))
-            self._cache[id(part)] = hit
+            ref = weakref.ref(part, lambda r, k=key: self._forget(k, r))
+            hit = (ref, idx, np.ascontiguousarray(w[idx]), fold_axes(part.positions, w, bind_heads_m))
+            self._cache[key] = hit
         return hit[1], hit[2], hit[3]
 
 
