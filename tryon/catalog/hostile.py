@@ -107,6 +107,44 @@ def obj_repeated_face(folder: Path, n: int = 3_000_000) -> Path:
     return path
 
 
+def obj_grid(folder: Path, side: int, uv: bool = True, normals: bool = True, quads: bool = False) -> Path:
+    """A large, honest OBJ: a ``side`` x ``side`` grid of vertices (a wavy 1 m sheet) with
+    texture coordinates and normals, ``2 (side - 1)^2`` triangles written ``f a/a/a b/b/b c/c/c``
+    (or ``(side - 1)^2`` quads). About 1,000 triangles take 60 KB."""
+    import numpy as np
+
+    path = folder / "grid.obj"
+    n = side - 1
+    g = np.linspace(0.0, 1.0, side)
+    x, y = np.meshgrid(g, g)
+    z = 0.02 * np.sin(9.0 * x) * np.cos(7.0 * y)
+    i = np.arange(side * side).reshape(side, side) + 1
+    a, b, c, d = i[:-1, :-1].ravel(), i[:-1, 1:].ravel(), i[1:, 1:].ravel(), i[1:, :-1].ravel()
+
+    def corner(k: np.ndarray) -> np.ndarray:
+        s = k.astype(str).astype(object)
+        return s + "/" + s + "/" + s if uv and normals else s + "/" + s if uv else s + "//" + s if normals else s
+
+    with open(path, "w") as fh:
+        fh.write("# a wavy sheet\nmtllib none.mtl\no grid\n")
+        np.savetxt(fh, np.stack([x.ravel(), z.ravel(), y.ravel()], 1), fmt="v %.6f %.6f %.6f")
+        if uv:
+            np.savetxt(fh, np.stack([x.ravel(), y.ravel()], 1), fmt="vt %.6f %.6f")
+        if normals:
+            nrm = np.zeros((side * side, 3)) + [0.0, 1.0, 0.0]
+            np.savetxt(fh, nrm, fmt="vn %.4f %.4f %.4f")
+        fh.write("usemtl sheet\ns 1\n")
+        ca, cb, cc, cd = corner(a), corner(b), corner(c), corner(d)
+        rows = ["f " + ca + " " + cb + " " + cc + " " + cd] if quads else [
+            "f " + ca + " " + cb + " " + cc, "f " + ca + " " + cc + " " + cd
+        ]
+        for start in range(0, n * n, 200_000):
+            block = [r[start : start + 200_000] for r in rows]
+            lines = np.stack(block, 1).ravel() if len(rows) > 1 else block[0]
+            fh.write("\n".join(lines.tolist()) + "\n")
+    return path
+
+
 def mhclo_copy(folder: Path) -> Path:
     """A real MakeHuman clothes upload (the bundle's shoes03: .mhclo, .obj, .mhmat...) in ``folder``."""
     from tryon.catalog.catalog import REPO_ROOT

@@ -40,16 +40,24 @@ _INDEX_LIMIT = 2**31 - 1
 _CHUNK_CHARS = 1 << 20
 
 
-def _numbered_lines(text: str):
-    """(line number from 1, line) as ``text.splitlines()`` gives them, a chunk at a time."""
-    lineno, pos, n = 0, 0, len(text)
+def _chunks(text: str):
+    """``text`` about ``_CHUNK_CHARS`` characters at a time, each chunk whole lines (cut after a
+    newline), not all at once."""
+    pos, n = 0, len(text)
     while pos < n:
         end = text.find("\n", pos + _CHUNK_CHARS)
         end = n if end < 0 else end + 1
-        for line in text[pos:end].splitlines():
-            lineno += 1
-            yield lineno, line
+        yield text[pos:end]
         pos = end
+
+
+#: Line breaks ``str.splitlines`` knows besides "\n" (and "\r\n", made "\n" first): a chunk
+#: holding one is cut into lines by ``splitlines`` itself, so lines are numbered as it numbers them.
+_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+#: A line's first two characters -> the run it can be read in bulk with.
+_BULK_HEADS = {"v ": "v", "vt": "vt", "vn": "vn", "f ": "f"}
+#: Where a run of lines beginning with a kind's head ends: the first line that does not.
+_RUN_END = {kind: re.compile(f"\n(?!{head})") for head, kind in _BULK_HEADS.items()}
 
 
 def _unique_rows(corners: np.ndarray, totals: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +131,12 @@ def _parse_mtl(text: str) -> dict[str, dict[str, Any]]:
 
 
 class _ObjReader:
+    """Reads an OBJ a chunk of lines at a time. Runs of consecutive ``v`` / ``vt`` / ``vn`` / ``f``
+    lines are parsed in bulk (one ``str.split`` over the run, numbers converted by numpy with
+    Python's own ``float`` / ``int`` rules); a run the bulk path cannot take exactly (a bad
+    number, a short line, mixed corner forms) is read line by line (:meth:`_line`), which is
+    the reference: both give the same arrays, warnings and refusals."""
+
     def __init__(self, path: Path, limits: ImportLimits):
         self.path = path
         self.name = path.name
@@ -131,9 +145,247 @@ class _ObjReader:
         self.warnings: list[str] = []
         self.files = [str(path)]
         self.texture_budget = TextureBudget()
+        # Compact typed storage (a few bytes per value, not a Python object each): a 30 MB file of
+        # one face repeated 3 million times stays within a few hundred MB.
+        self.v_vals, self.vt_vals, self.vn_vals = array("d"), array("d"), array("d")
+        self.bad_v: tuple[int, str] | None = None  # first vertex line whose numbers do not parse
+        self.bad_attr = False  # a vt / vn line whose numbers do not parse
+        self.corners = array("i")  # per corner: 0-based (vertex, uv, normal); -1 = absent
+        self.first_bad: dict[int, tuple[int, int]] = {}  # column -> (corner, raw value) refused while reading
+        self.face_k, self.face_mat, self.face_line = array("i"), array("i"), array("i")
+        self.mat_names: list[str | None] = []
+        self.mat_of: dict[str | None, int] = {}
+        self.current: str | None = None
+        self.mtllibs: list[str] = []
+        self.n_tris = self.unknown = self.short_faces = self.lines_or_points = 0
 
     def bad_line(self, lineno: int, msg: str) -> NoReturn:
         raise UnreadableFileError(f"{self.name} line {lineno}: {msg}. The file is not a valid OBJ: re-export it.")
+
+    def _too_many_triangles(self) -> NoReturn:
+        raise TooManyTrianglesError(
+            f"{self.name} has more than {HARD_TRIANGLE_CAP:,} triangles, more than any upload may have "
+            "whatever the budget. Simplify it in your 3D tool before uploading."
+        )
+
+    def _material_index(self) -> int:
+        if self.current not in self.mat_of:
+            self.mat_of[self.current] = len(self.mat_names)
+            self.mat_names.append(self.current)
+        return self.mat_of[self.current]
+
+    # -- line by line: the reference ---------------------------------------------------
+    def _line(self, lineno: int, line: str) -> None:
+        tok = line.split()
+        if not tok or tok[0].startswith("#"):
+            return
+        key = tok[0]
+        if key == "v":
+            if len(tok) < 4:
+                self.bad_line(lineno, "a vertex needs 3 coordinates")
+            try:
+                self.v_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
+            except ValueError:
+                self.v_vals.extend((0.0, 0.0, 0.0))
+                self.bad_v = self.bad_v or (lineno, " ".join(tok[1:4]))
+        elif key == "vt":
+            uv = (tok[1:3] + ["0"])[:2] if len(tok) > 1 else ["0", "0"]
+            try:
+                u, v = float(uv[0]), float(uv[1])
+            except ValueError:
+                u = v = 0.0
+                self.bad_attr = True
+            self.vt_vals.extend((u, v))
+        elif key == "vn":
+            if len(tok) < 4:
+                self.bad_line(lineno, "a normal needs 3 values")
+            try:
+                self.vn_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
+            except ValueError:
+                self.vn_vals.extend((0.0, 0.0, 0.0))
+                self.bad_attr = True
+        elif key in ("f", "fo"):
+            self._face_line(lineno, line, tok)
+        elif key == "usemtl":
+            self.current = " ".join(tok[1:]) or None
+        elif key == "mtllib":
+            self.mtllibs.append(" ".join(tok[1:]))
+        elif key in ("l", "p"):
+            self.lines_or_points += 1
+        elif key not in _OBJ_KEYWORDS:
+            self.unknown += 1
+
+    def _face_line(self, lineno: int, line: str, tok: list[str]) -> None:
+        if len(tok) < 4:
+            self.short_faces += 1
+            return
+        self.n_tris += len(tok) - 3
+        if self.n_tris > HARD_TRIANGLE_CAP:
+            self._too_many_triangles()
+        corners = self.corners
+        if "/" not in line and "-" not in line:  # plain positive vertex numbers: the fast path
+            try:
+                vs = [int(c) for c in tok[1:]]
+            except ValueError:
+                vs = []
+            if vs and min(vs) >= 1 and max(vs) < _INDEX_LIMIT:
+                corners.extend([x for v in vs for x in (v - 1, -1, -1)])
+                self.face_k.append(len(vs))
+                self.face_mat.append(self._material_index())
+                self.face_line.append(lineno)
+                return
+        counts = (len(self.v_vals) // 3, len(self.vt_vals) // 2, len(self.vn_vals) // 3)
+        corner = ""
+        try:
+            for corner in tok[1:]:
+                a = corner.split("/")
+                for col in range(3):
+                    raw = int(a[col]) if len(a) > col and a[col] else 0
+                    # 1-based, or negative = relative to the elements defined so far; 0 = absent
+                    i = raw - 1 if raw > 0 else (counts[col] + raw if raw < 0 else -1)
+                    if (i < 0 and (raw != 0 or col == 0)) or i >= _INDEX_LIMIT:
+                        if col not in self.first_bad:
+                            self.first_bad[col] = (len(corners) // 3, raw)
+                        i = _INDEX_LIMIT if i >= 0 else -1
+                    corners.append(i)
+        except ValueError:
+            self.bad_line(lineno, f"face corner '{corner}' is not a vertex number")
+        self.face_k.append(len(tok) - 1)
+        self.face_mat.append(self._material_index())
+        self.face_line.append(lineno)
+
+    # -- runs in bulk ------------------------------------------------------------------
+    def _run(self, key: str, first_lineno: int, run: str, n_lines: int) -> None:
+        """``run``: ``n_lines`` lines that all begin with ``key``, "\n" after each. In bulk when
+        it can be read exactly so, else line by line; nothing is stored unless the whole run is
+        taken in bulk."""
+        tokens = run.split()
+        k = len(run[: run.find("\n")].split())
+        if len(tokens) == k * n_lines and tokens[::k].count(key) == n_lines:
+            starts = np.arange(0, len(tokens), k)  # one shape of line (the usual case)
+        else:  # every line begins with the key token: as many key tokens as lines = where lines start
+            starts = np.flatnonzero(np.array(tokens, dtype=object) == key)
+        taken = False
+        if len(starts) == n_lines:
+            lengths = np.diff(np.append(starts, len(tokens)))
+            try:
+                if key == "f":
+                    taken = self._bulk_faces(first_lineno, tokens, starts, lengths)
+                else:
+                    taken = self._bulk_values(key, tokens, starts, lengths)
+            except (ValueError, OverflowError, UnicodeEncodeError):
+                taken = False
+        if not taken:
+            for i, line in enumerate(run.split("\n")[:n_lines]):
+                self._line(first_lineno + i, line)
+
+    def _bulk_values(self, key: str, tokens: list[str], starts: np.ndarray, lengths: np.ndarray) -> bool:
+        """v / vn: the first three numbers of each line; vt: the first two (v = 0 when absent)."""
+        want = 2 if key == "vt" else 3
+        if key != "vt" and lengths.min() < 4:
+            return False  # a short line: its refusal names it, line by line
+        if key == "vt" and lengths.min() < 2:
+            return False
+        k = int(lengths[0])
+        if (lengths == k).all():  # one shape of line (the usual case): whole columns
+            del tokens[::k]
+            vals = np.array(tokens, dtype=np.float64).reshape(len(starts), k - 1)
+        else:  # lines of several lengths (vertex colours on some): each line's numbers in full
+            vals = np.zeros((len(starts), int(lengths.max()) - 1))
+            for n in np.unique(lengths):
+                rows = np.flatnonzero(lengths == n)
+                picked = [tokens[starts[r] + 1 + c] for r in rows.tolist() for c in range(int(n) - 1)]
+                vals[rows, : n - 1] = np.array(picked, dtype=np.float64).reshape(len(rows), n - 1)
+        out = np.zeros((len(starts), want))
+        m = min(want, vals.shape[1])
+        out[:, :m] = vals[:, :m]
+        target = self.vt_vals if key == "vt" else self.vn_vals if key == "vn" else self.v_vals
+        target.frombytes(out.tobytes())
+        return True
+
+    def _bulk_faces(self, first_lineno: int, tokens: list[str], starts: np.ndarray, lengths: np.ndarray) -> bool:
+        """f lines whose corners all have one form (``a``, ``a/b``, ``a//c`` or ``a/b/c``)."""
+        if lengths.min() < 4:
+            return False
+        n_corners = lengths - 1
+        if (lengths == lengths[0]).all():
+            del tokens[:: int(lengths[0])]
+        else:  # lines of several lengths (triangles and quads): drop the key tokens
+            keep = np.ones(len(tokens), bool)
+            keep[starts] = False
+            tokens = np.array(tokens, dtype=object)[keep].tolist()
+        text = " ".join(tokens)
+        slashes = text.count("/")
+        if slashes == 0:
+            cols = 1
+        elif slashes % len(tokens) == 0 and slashes // len(tokens) in (1, 2):
+            cols = slashes // len(tokens) + 1
+            # each corner's slashes (the corners joined by single spaces, ASCII or not taken here)
+            b = np.frombuffer(text.encode("ascii"), np.uint8)
+            gaps = np.flatnonzero(b == 32)
+            slash_before = np.concatenate([[0], np.cumsum(b == 47)])
+            per_corner = slash_before[np.append(gaps, len(b))] - slash_before[np.concatenate([[0], gaps + 1])]
+            if (per_corner != cols - 1).any():
+                return False
+            if cols == 3:
+                text = text.replace("//", "/0/")
+            if "/ " in text or " /" in text or text.startswith("/") or text.endswith("/"):
+                return False  # an empty vertex number: refused line by line
+            text = text.replace("/", " ")
+        else:
+            return False
+        raw = np.array(text.split(), dtype=np.int64)
+        if len(raw) != cols * len(tokens):
+            return False
+        raw = raw.reshape(-1, cols)
+        n_tris = self.n_tris + int((lengths - 3).sum())
+        if n_tris > HARD_TRIANGLE_CAP:
+            self._too_many_triangles()
+        counts = (len(self.v_vals) // 3, len(self.vt_vals) // 2, len(self.vn_vals) // 3)
+        out = np.full((len(raw), 3), -1, np.int64)
+        base = len(self.corners) // 3
+        for col in range(3):
+            r = raw[:, col] if col < cols else np.zeros(len(raw), np.int64)
+            i = np.where(r > 0, r - 1, np.where(r < 0, counts[col] + r, -1))
+            bad = ((i < 0) & ((r != 0) | (col == 0))) | (i >= _INDEX_LIMIT)
+            if bad.any() and col not in self.first_bad:
+                first = int(np.argmax(bad))
+                self.first_bad[col] = (base + first, int(r[first]))
+            out[:, col] = np.where(i >= _INDEX_LIMIT, _INDEX_LIMIT, np.where(bad, -1, i))
+        self.n_tris = n_tris
+        self.corners.frombytes(out.astype(np.int32).tobytes())
+        self.face_k.frombytes(n_corners.astype(np.int32).tobytes())
+        self.face_mat.frombytes(np.full(len(starts), self._material_index(), np.int32).tobytes())
+        self.face_line.frombytes((first_lineno + np.arange(len(starts), dtype=np.int32)).tobytes())
+        return True
+
+    def _chunk(self, first_lineno: int, chunk: str) -> int:
+        """Whole lines in order: runs of one bulk kind together, every other line alone.
+        Returns the number of lines read."""
+        if _OTHER_BREAKS.search(chunk):  # numbered as splitlines numbers them, each line alone
+            lines = chunk.splitlines()
+            for i, line in enumerate(lines):
+                self._line(first_lineno + i, line)
+            return len(lines)
+        pos, n, lineno = 0, len(chunk), first_lineno
+        while pos < n:
+            kind = _BULK_HEADS.get(chunk[pos : pos + 2])
+            if kind is not None:
+                m = _RUN_END[kind].search(chunk, pos)
+                end = m.start() + 1 if m else n
+                run = chunk[pos:end]
+                if not run.endswith("\n"):
+                    run += "\n"
+                n_lines = run.count("\n")
+                if n_lines > 1:
+                    self._run(kind, lineno, run, n_lines)
+                    pos, lineno = end, lineno + n_lines
+                    continue
+            end = chunk.find("\n", pos)
+            end = n if end < 0 else end + 1
+            self._line(lineno, chunk[pos:end].rstrip("\n"))
+            pos, lineno = end, lineno + 1
+        return lineno - first_lineno
 
     def read(self) -> RawAsset:
         data = read_file(self.path, self.limits, self.name)
@@ -141,131 +393,43 @@ class _ObjReader:
             raise UnreadableFileError(f"{self.name} is a binary file, not a text OBJ. Check that it is an OBJ export.")
         text = data.decode("utf-8", errors="replace").replace("\\\r\n", " ").replace("\\\n", " ")
         del data
-        # Compact typed storage (a few bytes per value, not a Python object each): a 30 MB file of
-        # one face repeated 3 million times stays within a few hundred MB.
-        v_vals, vt_vals, vn_vals = array("d"), array("d"), array("d")
-        bad_v: tuple[int, str] | None = None  # first vertex line whose numbers do not parse
-        bad_attr = False  # a vt / vn line whose numbers do not parse
-        corners = array("i")  # per corner: 0-based (vertex, uv, normal); -1 = absent
-        first_bad: dict[int, tuple[int, int]] = {}  # column -> (corner, raw value) refused while reading
-        face_k, face_mat, face_line = array("i"), array("i"), array("i")
-        mat_names: list[str | None] = []
-        mat_of: dict[str | None, int] = {}
-        current: str | None = None
-        mtllibs: list[str] = []
-        n_tris = unknown = short_faces = lines_or_points = 0
-        for lineno, line in _numbered_lines(text):
-            tok = line.split()
-            if not tok or tok[0].startswith("#"):
-                continue
-            key = tok[0]
-            if key == "v":
-                if len(tok) < 4:
-                    self.bad_line(lineno, "a vertex needs 3 coordinates")
-                try:
-                    v_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
-                except ValueError:
-                    v_vals.extend((0.0, 0.0, 0.0))
-                    bad_v = bad_v or (lineno, " ".join(tok[1:4]))
-            elif key == "vt":
-                uv = (tok[1:3] + ["0"])[:2] if len(tok) > 1 else ["0", "0"]
-                try:
-                    u, v = float(uv[0]), float(uv[1])
-                except ValueError:
-                    u = v = 0.0
-                    bad_attr = True
-                vt_vals.extend((u, v))
-            elif key == "vn":
-                if len(tok) < 4:
-                    self.bad_line(lineno, "a normal needs 3 values")
-                try:
-                    vn_vals.extend((float(tok[1]), float(tok[2]), float(tok[3])))
-                except ValueError:
-                    vn_vals.extend((0.0, 0.0, 0.0))
-                    bad_attr = True
-            elif key in ("f", "fo"):
-                if len(tok) < 4:
-                    short_faces += 1
-                    continue
-                n_tris += len(tok) - 3
-                if n_tris > HARD_TRIANGLE_CAP:
-                    raise TooManyTrianglesError(
-                        f"{self.name} has more than {HARD_TRIANGLE_CAP:,} triangles, more than any upload may have "
-                        "whatever the budget. Simplify it in your 3D tool before uploading."
-                    )
-                if "/" not in line and "-" not in line:  # plain positive vertex numbers: the fast path
-                    try:
-                        vs = [int(c) for c in tok[1:]]
-                    except ValueError:
-                        vs = []
-                    if vs and min(vs) >= 1 and max(vs) < _INDEX_LIMIT:
-                        corners.extend([x for v in vs for x in (v - 1, -1, -1)])
-                        if current not in mat_of:
-                            mat_of[current] = len(mat_names)
-                            mat_names.append(current)
-                        face_k.append(len(vs))
-                        face_mat.append(mat_of[current])
-                        face_line.append(lineno)
-                        continue
-                counts = (len(v_vals) // 3, len(vt_vals) // 2, len(vn_vals) // 3)
-                corner = ""
-                try:
-                    for corner in tok[1:]:
-                        a = corner.split("/")
-                        for col in range(3):
-                            raw = int(a[col]) if len(a) > col and a[col] else 0
-                            # 1-based, or negative = relative to the elements defined so far; 0 = absent
-                            i = raw - 1 if raw > 0 else (counts[col] + raw if raw < 0 else -1)
-                            if (i < 0 and (raw != 0 or col == 0)) or i >= _INDEX_LIMIT:
-                                if col not in first_bad:
-                                    first_bad[col] = (len(corners) // 3, raw)
-                                i = _INDEX_LIMIT if i >= 0 else -1
-                            corners.append(i)
-                except ValueError:
-                    self.bad_line(lineno, f"face corner '{corner}' is not a vertex number")
-                if current not in mat_of:
-                    mat_of[current] = len(mat_names)
-                    mat_names.append(current)
-                face_k.append(len(tok) - 1)
-                face_mat.append(mat_of[current])
-                face_line.append(lineno)
-            elif key == "usemtl":
-                current = " ".join(tok[1:]) or None
-            elif key == "mtllib":
-                mtllibs.append(" ".join(tok[1:]))
-            elif key in ("l", "p"):
-                lines_or_points += 1
-            elif key not in _OBJ_KEYWORDS:
-                unknown += 1
+        text = text.replace("\r\n", "\n")  # one line break either way, as splitlines counts
+        lineno = 1
+        for chunk in _chunks(text):
+            lineno += self._chunk(lineno, chunk)
         del text
-        n_v = len(v_vals) // 3
-        if not n_v or unknown > n_v + len(face_k):
+        return self._asset()
+
+    def _asset(self) -> RawAsset:
+        corners, face_k, face_line, mat_names = self.corners, self.face_k, self.face_line, self.mat_names
+        n_v = len(self.v_vals) // 3
+        if not n_v or self.unknown > n_v + len(face_k):
             raise UnreadableFileError(
                 f"{self.name} does not look like an OBJ file (no vertex lines 'v x y z', or mostly unknown "
                 "lines). Check that the file is a Wavefront OBJ export."
             )
-        if bad_v is not None:
-            self.bad_line(bad_v[0], f"vertex coordinates {bad_v[1]!r} are not numbers")
-        if bad_attr:
+        if self.bad_v is not None:
+            self.bad_line(self.bad_v[0], f"vertex coordinates {self.bad_v[1]!r} are not numbers")
+        if self.bad_attr:
             raise UnreadableFileError(
                 f"{self.name} has texture coordinates or normals that are not numbers. Re-export it."
             )
-        positions = np.frombuffer(v_vals, np.float64).reshape(-1, 3)
-        texcoords = np.frombuffer(vt_vals, np.float64).reshape(-1, 2)
-        vnormals = np.frombuffer(vn_vals, np.float64).reshape(-1, 3)
+        positions = np.frombuffer(self.v_vals, np.float64).reshape(-1, 3)
+        texcoords = np.frombuffer(self.vt_vals, np.float64).reshape(-1, 2)
+        vnormals = np.frombuffer(self.vn_vals, np.float64).reshape(-1, 3)
         if not face_k:
-            extra = f" and {lines_or_points} line/point elements" if lines_or_points else ""
+            extra = f" and {self.lines_or_points} line/point elements" if self.lines_or_points else ""
             raise NotAMeshError(
                 f"{self.name} holds {n_v} vertices{extra} but no faces: it is a point cloud or wireframe, "
                 "not a surface. Export the garment as a mesh with faces."
             )
-        if short_faces:
-            self.warnings.append(f"ignored {short_faces} faces with fewer than 3 corners")
+        if self.short_faces:
+            self.warnings.append(f"ignored {self.short_faces} faces with fewer than 3 corners")
         idx = np.frombuffer(corners, np.int32).reshape(-1, 3)
         k = np.frombuffer(face_k, np.int32).astype(np.int64)
         totals = (len(positions), len(texcoords), len(vnormals))
         for col, label in ((0, "vertex"), (1, "texture coordinate"), (2, "normal")):
-            found = [first_bad[col]] if col in first_bad else []
+            found = [self.first_bad[col]] if col in self.first_bad else []
             over = idx[:, col] >= totals[col]
             if over.any():
                 first = int(np.argmax(over))
@@ -289,9 +453,9 @@ class _ObjReader:
             a = start[tri_face]
             tri_corners = np.stack([a, a + j, a + j + 1], axis=1)
             del start, first_tri, j, a
-        tri_mat = np.frombuffer(face_mat, np.int32)[tri_face]
+        tri_mat = np.frombuffer(self.face_mat, np.int32)[tri_face]
         del tri_face
-        materials = self._materials(mtllibs, mat_names)
+        materials = self._materials(self.mtllibs, mat_names)
         parts: list[RawPart] = []
         for m, mname in enumerate(mat_names):
             if len(mat_names) == 1 and len(tri_corners) * 3 == len(idx):  # one material, all triangles
