@@ -23,6 +23,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         resolutions = [bench.parse_resolution(r) for r in (args.resolution or ["640x480", "1280x720"])]
     except ValueError as exc:
         return _fail(str(exc))
+    if args.fuzz is not None:
+        return _fuzz(args)
     if not args.input.is_file():
         return _fail(f"input not found: {args.input}")
     if args.soak:
@@ -67,6 +69,29 @@ def _soak(args: argparse.Namespace, size: tuple[int, int]) -> int:
     print()
     print(result.markdown())
     return 0
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    """``tryon bench --fuzz N``: N malformed imports, each in its own process; exit 1 when any
+    broke issue 16's criteria (a traceback, a hang, a peak over 1.5 GB, a non-finite value
+    stored, a catalog changed by a refusal)."""
+    import json
+    from dataclasses import asdict
+
+    from tryon.catalog import fuzz
+
+    if args.fuzz < 1:
+        return _fail(f"--fuzz needs at least one import, got {args.fuzz}")
+    if not args.fuzz_timeout > 0:
+        return _fail(f"--fuzz-timeout must be a positive number of seconds, got {args.fuzz_timeout}")
+    report = fuzz.run(args.fuzz, args.fuzz_seed, args.fuzz_timeout, progress=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"fuzz": asdict(report)}, indent=2) + "\n")
+    print()
+    print("fuzz: " + report.summary())
+    print("\n".join(fuzz.details(report)))
+    return 1 if fuzz.failed(report) else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--soak-frames", type=int, default=10_000, metavar="N", help="frames in the soak (default 10000)")
     b.add_argument("--soak-cycles", type=int, default=100, metavar="N", help="create/close cycles (default 100)")
+    b.add_argument(
+        "--fuzz",
+        type=int,
+        metavar="N",
+        help="instead: N malformed imports (mutated uploads and the known memory bombs), each in its own "
+        "process; reports tracebacks, hangs, imports over 1.5 GB, non-finite values stored and catalogs "
+        "changed by a refusal (exit 1 if any)",
+    )
+    b.add_argument("--fuzz-seed", type=int, default=1, metavar="S", help="the fuzz run's seed (default 1)")
+    b.add_argument(
+        "--fuzz-timeout", type=float, default=60.0, metavar="S", help="seconds one fuzzed import may take (default 60)"
+    )
     b.set_defaults(func=cmd_bench)
     from tryon.mirror.cli import add_calibrate_parser, add_mirror_parser
 

@@ -1,6 +1,7 @@
 """A bounded fuzz run of the importer: N malformed uploads, each imported by ``tryon garments add``
 in its own process with a time limit, its peak memory measured; the counts that matter.
 
+    tryon bench --fuzz 1000 [--fuzz-seed 1] [--fuzz-timeout 60] [--json out.json]
     python tools/fuzz_imports.py --runs 1000 [--seed 1] [--timeout 60] [--json out.json]
 
 The uploads are mutations (:func:`tryon.catalog.hostile.mutate_bytes` / ``mutate_json``) of the
@@ -315,6 +316,40 @@ class Fuzzer:
         return report
 
 
+def run(
+    runs: int, seed: int = 1, timeout_s: float = 60.0, bombs: bool = True, progress: bool = False
+) -> FuzzReport:
+    """``runs`` malformed imports (the known bombs first unless ``bombs`` is False) into a
+    scratch catalog, each in its own process; the report of what went wrong."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    with tempfile.TemporaryDirectory(prefix="tryon-fuzz-") as tmp:
+        return Fuzzer(Path(tmp), seed, timeout_s).run(runs, bombs, progress)
+
+
+def failed(report: FuzzReport) -> bool:
+    """Whether the run broke any of issue 16's criteria."""
+    return bool(
+        report.tracebacks
+        + report.hangs
+        + report.over_1_5_gb
+        + report.non_finite_stored
+        + report.catalog_changed_after_refusal
+    )
+
+
+def details(report: FuzzReport, failures: int = 20) -> list[str]:
+    """The known bombs' outcomes and the first ``failures`` failures, a line each."""
+    lines = [
+        f"  bomb {name}: exit {b['exit_code']}, peak {b['peak_rss_mb']} MB, {b['seconds']} s: {b['message']}"
+        for name, b in report.bombs.items()
+    ]
+    lines += [
+        f"  FAILED {f['case']}: {f['problems']} exit {f['exit_code']}: {f['message'][-600:]}"
+        for f in report.failures[:failures]
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -326,18 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the report here")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    with tempfile.TemporaryDirectory(prefix="tryon-fuzz-") as tmp:
-        report = Fuzzer(Path(tmp), args.seed, args.timeout).run(args.runs, not args.no_bombs, args.progress)
+    report = run(args.runs, args.seed, args.timeout, not args.no_bombs, args.progress)
     print(report.summary())
-    for name, b in report.bombs.items():
-        print(f"  bomb {name}: exit {b['exit_code']}, peak {b['peak_rss_mb']} MB, {b['seconds']} s: {b['message']}")
-    for f in report.failures[:20]:
-        print(f"  FAILED {f['case']}: {f['problems']} exit {f['exit_code']}: {f['message'][-600:]}")
+    print("\n".join(details(report)))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
-    bad = report.tracebacks + report.hangs + report.over_1_5_gb + report.non_finite_stored
-    return 1 if bad + report.catalog_changed_after_refusal else 0
+    return 1 if failed(report) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+"""The bounded fuzz run (``tryon bench --fuzz N``, :mod:`tryon.catalog.fuzz`): malformed imports
+each in a forked child, the counts issue 16 judges. A few runs here; the long run is the bench's."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tryon.catalog import fuzz
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_a_short_fuzz_run_counts_every_import_and_finds_nothing_wrong():
+    report = fuzz.run(4, seed=3, timeout_s=240.0, bombs=False)
+    assert report.runs == 4
+    assert report.accepted + report.refused == 4, report.exit_codes
+    assert not fuzz.failed(report), fuzz.details(report)
+    assert sum(report.exit_codes.values()) == 4
+    assert report.max_peak_rss_mb > 50  # the children's own peak, measured
+
+
+def test_a_failure_is_counted_and_named():
+    report = fuzz.FuzzReport()
+    report.add(fuzz.Outcome("7:bangle/bangle.glb", None, 2 * 1024**3, 3.0, ["hangs", "over_1_5_gb"], "killed"))
+    report.add(fuzz.Outcome("8:ply/box.ply", 10, 200 * 1024**2, 0.5))
+    assert (report.runs, report.hangs, report.over_1_5_gb, report.refused) == (2, 1, 1, 1)
+    assert fuzz.failed(report)
+    assert any("FAILED 7:bangle/bangle.glb" in line for line in fuzz.details(report))
+    assert "1 hangs" in report.summary() and "1 over 1.5 GB" in report.summary()
+
+
+def test_bench_fuzz_refuses_a_run_of_nothing():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-m", "tryon", "bench", "--fuzz", "0"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.returncode == 2, out.stderr
+    assert "--fuzz needs at least one import" in out.stderr and "Traceback" not in out.stderr
