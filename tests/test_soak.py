@@ -29,3 +29,27 @@ def test_summary_and_table_carry_the_figures():
     )
     assert "+1.86 MB per 1,000 frames" in r.summary() and "20 create/close cycles" in r.summary()
     assert "| 640x480, navy-longsleeve | 1500 | 20 | +1.86 MB / 1,000 frames | +2 MB | 607 MB |" in r.markdown()
+
+
+def test_wrinkle_weights_of_a_garment_are_forgotten_with_it():
+    """Each engine loads its items afresh; the per-part wrinkle weights must not keep the parts
+    of every engine ever made (one garment part and its arrays per create/close cycle)."""
+    import gc
+
+    from helpers import ROOT
+
+    from tryon import wrinkles
+    from tryon.body.mannequin import load_mannequin
+    from tryon.catalog.catalog import Catalog
+
+    heads = load_mannequin().skeleton.heads
+    before = len(wrinkles._WEIGHTS._cache)
+    for _ in range(3):
+        part = Catalog(ROOT / "garments").get("navy-longsleeve").parts[0]
+        idx, w, axes = wrinkles._WEIGHTS.of(part, heads)
+        assert len(axes) == len(part.positions) and len(idx) == len(w) > 0
+        assert wrinkles._WEIGHTS.of(part, heads)[0] is idx  # kept while the part lives
+        assert len(wrinkles._WEIGHTS._cache) == before + 1
+        del part, idx, w, axes
+        gc.collect()
+        assert len(wrinkles._WEIGHTS._cache) == before
