@@ -56,7 +56,15 @@ def _soak(args: argparse.Namespace, size: tuple[int, int]) -> int:
     from tryon import soak
 
     try:
-        result = soak.run_file(args.input, size, list(args.items), args.soak_frames, args.soak_cycles, args.catalog)
+        result = soak.run_file(
+            args.input,
+            size,
+            list(args.items),
+            args.soak_frames,
+            args.soak_cycles,
+            args.catalog,
+            log=lambda line: print(line, flush=True),  # progress shows while it runs (hours, written to a log)
+        )
     except ValueError as exc:
         return _fail(str(exc))
     if args.json:
@@ -80,17 +88,24 @@ def _fuzz(args: argparse.Namespace) -> int:
 
     from tryon.catalog import fuzz
 
-    if args.fuzz < 1:
+    if args.fuzz < 1 and args.fuzz_at_limits is None:
         return _fail(f"--fuzz needs at least one import, got {args.fuzz}")
+    if args.fuzz_at_limits is not None and not args.fuzz_at_limits > 0:
+        return _fail(f"--fuzz-at-limits must be a positive number of seconds, got {args.fuzz_at_limits}")
     if not args.fuzz_timeout > 0:
         return _fail(f"--fuzz-timeout must be a positive number of seconds, got {args.fuzz_timeout}")
-    report = fuzz.run(args.fuzz, args.fuzz_seed, args.fuzz_timeout, progress=True)
+    report = fuzz.run(
+        args.fuzz, args.fuzz_seed, args.fuzz_timeout, progress=True, at_limits_timeout_s=args.fuzz_at_limits
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"fuzz": asdict(report)}, indent=2) + "\n")
     print()
     print("fuzz: " + report.summary())
     print("\n".join(fuzz.details(report)))
+    if report.at_limits:
+        print()
+        print(report.at_limits_markdown())
     return 1 if fuzz.failed(report) else 0
 
 
@@ -159,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead: N malformed imports (mutated uploads and the known memory bombs), each in its own "
         "process; reports tracebacks, hangs, imports over 1.5 GB, non-finite values stored and catalogs "
         "changed by a refusal (exit 1 if any)",
+    )
+    b.add_argument(
+        "--fuzz-at-limits",
+        type=float,
+        metavar="S",
+        help="with --fuzz (0 for none of the malformed ones): also import honest files at the size limits "
+        "(OBJ, GLB, PLY, STL, 8192 px textures, .mhclo), each allowed S seconds, and report their peak memory",
     )
     b.add_argument("--fuzz-seed", type=int, default=1, metavar="S", help="the fuzz run's seed (default 1)")
     b.add_argument(

@@ -40,3 +40,19 @@ def test_bench_fuzz_refuses_a_run_of_nothing():
     )
     assert out.returncode == 2, out.stderr
     assert "--fuzz needs at least one import" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_uploads_at_the_limits_are_built_imported_and_measured(monkeypatch):
+    """The at-limit builders at a small size (2 MB a file here; the bench runs them at 195 MB):
+    every one is a valid upload, imported with its peak memory measured."""
+    from tryon.catalog import hostile
+
+    monkeypatch.setattr(hostile, "LIMIT_TARGET_BYTES", 2_000_000)
+    report = fuzz.run(0, timeout_s=60.0, at_limits_timeout_s=300.0)
+    assert set(report.at_limits) == set(hostile.AT_LIMITS)
+    for name, r in report.at_limits.items():
+        assert r["exit_code"] == 0, (name, r)
+        assert 50 < r["peak_rss_mb"] < 1500, (name, r)
+    assert not fuzz.failed(report)
+    assert "| jpeg-8192px |" in report.at_limits_markdown()

@@ -77,6 +77,8 @@ class FuzzReport:
     max_peak_rss_mb: float = 0.0
     exit_codes: dict[str, int] = field(default_factory=dict)
     bombs: dict[str, dict] = field(default_factory=dict)
+    #: honest uploads at the size limits (:data:`hostile.AT_LIMITS`), not counted in ``runs``
+    at_limits: dict[str, dict] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -100,6 +102,24 @@ class FuzzReport:
                 "seconds": round(out.seconds, 2),
                 "message": out.message[-300:],
             }
+
+    def add_at_limit(self, out: Outcome, file_bytes: int) -> None:
+        self.at_limits[out.case] = {
+            "file_mb": round(file_bytes / 1e6, 1),
+            "exit_code": out.exit_code,
+            "peak_rss_mb": round(out.peak_rss / 1e6, 1),
+            "seconds": round(out.seconds, 1),
+            "problems": out.problems,
+            "message": out.message[-300:],
+        }
+
+    def at_limits_markdown(self) -> str:
+        """The at-limit imports as a table (file, size, exit status, peak RSS, seconds)."""
+        rows = [
+            f"| {name} | {r['file_mb']:.0f} MB | {r['exit_code']} | {r['peak_rss_mb']:.0f} MB | {r['seconds']:.0f} s |"
+            for name, r in self.at_limits.items()
+        ]
+        return "\n".join(["| file at the limit | size | exit | peak RSS | time |", "|---|---|---|---|---|", *rows])
 
     def summary(self) -> str:
         return (
@@ -296,6 +316,28 @@ class Fuzzer:
         extra = ["--decimate"] if rng.random() < 0.2 else []
         return f"{index}:{src.name}/{target.name}", folder / main, category, extra
 
+    def at_limits(self, report: FuzzReport, timeout_s: float, progress: bool = False) -> None:
+        """Import each honest upload at the size limits (:data:`hostile.AT_LIMITS`) and record
+        its peak memory; an import over 1.5 GB, a traceback or a hang is counted as in the run."""
+        saved, self.timeout_s = self.timeout_s, timeout_s
+        try:
+            for name, (build, category, extra) in hostile.AT_LIMITS.items():
+                folder = self.work / "at-limit"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                main = build(folder)
+                size = max(p.stat().st_size for p in folder.iterdir() if p.is_file())
+                out = self.import_case(name, main, category, list(extra))
+                for p in out.problems:
+                    setattr(report, p, getattr(report, p) + 1)
+                report.add_at_limit(out, size)
+                shutil.rmtree(folder, ignore_errors=True)
+                if progress:
+                    r = report.at_limits[name]
+                    print(f"  at the limit: {name}: {r}", flush=True)
+        finally:
+            self.timeout_s = saved
+
     def run(self, n: int, bombs: bool = True, progress: bool = False) -> FuzzReport:
         report = FuzzReport()
         t0 = time.monotonic()
@@ -317,13 +359,24 @@ class Fuzzer:
 
 
 def run(
-    runs: int, seed: int = 1, timeout_s: float = 60.0, bombs: bool = True, progress: bool = False
+    runs: int,
+    seed: int = 1,
+    timeout_s: float = 60.0,
+    bombs: bool = True,
+    progress: bool = False,
+    at_limits_timeout_s: float | None = None,
 ) -> FuzzReport:
     """``runs`` malformed imports (the known bombs first unless ``bombs`` is False) into a
-    scratch catalog, each in its own process; the report of what went wrong."""
+    scratch catalog, each in its own process; the report of what went wrong. With
+    ``at_limits_timeout_s``, the honest uploads at the size limits are imported too (each
+    allowed that long) and their peak memory reported."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory(prefix="tryon-fuzz-") as tmp:
-        return Fuzzer(Path(tmp), seed, timeout_s).run(runs, bombs, progress)
+        fuzzer = Fuzzer(Path(tmp), seed, timeout_s)
+        report = fuzzer.run(runs, bombs, progress) if runs > 0 else FuzzReport()
+        if at_limits_timeout_s is not None:
+            fuzzer.at_limits(report, at_limits_timeout_s, progress)
+        return report
 
 
 def failed(report: FuzzReport) -> bool:
@@ -344,6 +397,11 @@ def details(report: FuzzReport, failures: int = 20) -> list[str]:
         for name, b in report.bombs.items()
     ]
     lines += [
+        f"  at the limit {name} ({r['file_mb']} MB): exit {r['exit_code']}, peak {r['peak_rss_mb']} MB, "
+        f"{r['seconds']} s {r['problems'] or ''}"
+        for name, r in report.at_limits.items()
+    ]
+    lines += [
         f"  FAILED {f['case']}: {f['problems']} exit {f['exit_code']}: {f['message'][-600:]}"
         for f in report.failures[:failures]
     ]
@@ -358,11 +416,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds one import may take (default 60)")
     ap.add_argument("--no-bombs", action="store_true", help="only mutations")
+    ap.add_argument(
+        "--at-limits",
+        type=float,
+        metavar="S",
+        help="also import honest files at the size limits (each allowed S seconds) and report their peak memory",
+    )
     ap.add_argument("--json", type=Path, help="write the report here")
     ap.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
-    report = run(args.runs, args.seed, args.timeout, not args.no_bombs, args.progress)
+    report = run(args.runs, args.seed, args.timeout, not args.no_bombs, args.progress, args.at_limits)
     print(report.summary())
+    if report.at_limits:
+        print(report.at_limits_markdown())
     print("\n".join(details(report)))
     if args.json:
         args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")

@@ -111,8 +111,6 @@ def obj_grid(folder: Path, side: int, uv: bool = True, normals: bool = True, qua
     """A large, honest OBJ: a ``side`` x ``side`` grid of vertices (a wavy 1 m sheet) with
     texture coordinates and normals, ``2 (side - 1)^2`` triangles written ``f a/a/a b/b/b c/c/c``
     (or ``(side - 1)^2`` quads). About 1,000 triangles take 60 KB."""
-    import numpy as np
-
     path = folder / "grid.obj"
     n = side - 1
     g = np.linspace(0.0, 1.0, side)
@@ -218,6 +216,192 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "png16-8190px": (png16_bomb, "hat"),
     "obj-one-face-x3M": (obj_repeated_face, "hat"),
     "mhclo-delete-range-60M": (mhclo_delete_range, "shoes"),
+}
+
+
+# -- honest files at the size limits (the import's peak memory is measured on them) ----------
+
+#: The per-file limit the builders below aim just under (``ImportLimits.max_file_bytes`` is 200 MiB).
+LIMIT_TARGET_BYTES = 195 * 1024 * 1024
+
+
+def _sheet(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """A wavy 1 m sheet: (side^2, 3) float32 positions and (2 (side - 1)^2, 3) int64 faces."""
+    g = np.linspace(0.0, 1.0, side, dtype=np.float32)
+    x, y = np.meshgrid(g, g)
+    z = 0.02 * np.sin(9.0 * x) * np.cos(7.0 * y)
+    pos = np.stack([x.ravel(), z.ravel(), y.ravel()], 1).astype(np.float32)
+    i = np.arange(side * side).reshape(side, side)
+    a, b, c, d = i[:-1, :-1].ravel(), i[:-1, 1:].ravel(), i[1:, 1:].ravel(), i[1:, :-1].ravel()
+    faces = np.stack([np.stack([a, b, c], 1), np.stack([a, c, d], 1)], 1).reshape(-1, 3)
+    return pos, faces
+
+
+def _side_for(bytes_per_vertex: float, bytes_per_triangle: float, target: int, max_triangles: int) -> int:
+    """The sheet's side that fills ``target`` bytes, within ``max_triangles``."""
+    side = int((target / (bytes_per_vertex + 2 * bytes_per_triangle)) ** 0.5)
+    while 2 * (side - 1) ** 2 > max_triangles:
+        side -= 1
+    return side
+
+
+def obj_at_limit(folder: Path, target: int | None = None) -> Path:
+    """An OBJ with UVs and normals just under the file limit (~2 million triangles)."""
+    target = target or LIMIT_TARGET_BYTES
+    side = 20
+    small = obj_grid(folder, side).stat().st_size
+    side = int(side * (target / small) ** 0.5)
+    while True:
+        path = obj_grid(folder, side)
+        if path.stat().st_size <= target:
+            return path
+        side = int(side * 0.98)
+
+
+def obj_faces_at_limit(folder: Path, target: int | None = None) -> Path:
+    """An OBJ of positions and plain ``f a b c`` faces just under the file limit: the most
+    triangles a file within the limit holds this way (~5 million)."""
+    target = target or LIMIT_TARGET_BYTES
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
+
+    side = _side_for(30, 23, target, HARD_TRIANGLE_CAP)
+    while True:
+        path = obj_grid(folder, side, uv=False, normals=False)
+        if path.stat().st_size <= target:
+            return path
+        side = int(side * 0.98)
+
+
+def glb_at_limit(folder: Path, target: int | None = None) -> Path:
+    """A GLB of positions, normals and uint32 indices just under the file limit (~8 million
+    triangles, under the 10 million cap)."""
+    target = target or LIMIT_TARGET_BYTES
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
+    from tryon.catalog.gltf_writer import GlbMaterial, GlbPart, write_glb
+
+    pos, faces = _sheet(_side_for(24, 12, target - 4096, HARD_TRIANGLE_CAP - 1))
+    normals = np.zeros_like(pos)
+    normals[:, 1] = 1.0
+    return write_glb(folder / "sheet.glb", [GlbPart(pos, normals, faces)], [GlbMaterial("sheet")])
+
+
+def ply_at_limit(folder: Path, target: int | None = None) -> Path:
+    """A binary PLY (float32 positions, uchar-counted int32 triangles) just under the file limit
+    or the 10 million triangle cap (~9.5 million triangles)."""
+    target = target or LIMIT_TARGET_BYTES
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
+
+    pos, faces = _sheet(_side_for(12, 13, target - 4096, int(0.95 * HARD_TRIANGLE_CAP)))
+    rows = np.empty(len(faces), np.dtype([("n", "u1"), ("i", "<i4", (3,))]))
+    rows["n"], rows["i"] = 3, faces
+    header = (
+        "ply\nformat binary_little_endian 1.0\n"
+        f"element vertex {len(pos)}\nproperty float x\nproperty float y\nproperty float z\n"
+        f"element face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    path = folder / "sheet.ply"
+    with open(path, "wb") as fh:
+        fh.write(header.encode())
+        fh.write(pos.astype("<f4").tobytes())
+        fh.write(rows.tobytes())
+    return path
+
+
+def stl_at_limit(folder: Path, target: int | None = None) -> Path:
+    """A binary STL (50 bytes a triangle) just under the file limit (~4 million triangles)."""
+    target = target or LIMIT_TARGET_BYTES
+    pos, faces = _sheet(_side_for(0, 50, target - 84, 10**9))
+    rows = np.zeros(len(faces), np.dtype([("n", "<f4", (3,)), ("v", "<f4", (3, 3)), ("a", "<u2")]))
+    rows["n"][:, 1] = 1.0
+    rows["v"] = pos[faces]
+    path = folder / "sheet.stl"
+    with open(path, "wb") as fh:
+        fh.write(b"sheet".ljust(80, b" ") + struct.pack("<I", len(rows)))
+        fh.write(rows.tobytes())
+    return path
+
+
+def _gradient_image(side: int, mode: str):
+    """A smooth ``side`` x ``side`` picture (Pillow image), cheap to compress, real to decode."""
+    from PIL import Image
+
+    ramp = np.linspace(0, 255, side, dtype=np.float32)
+    r = np.broadcast_to(ramp[None, :], (side, side))
+    g = np.broadcast_to(ramp[:, None], (side, side))
+    b = (r + g) * 0.5
+    layers = [r, g, b] + ([np.full((side, side), 200.0, np.float32)] if mode == "RGBA" else [])
+    return Image.fromarray(np.stack(layers, -1).astype(np.uint8), mode)
+
+
+def texture_jpeg_at_limit(folder: Path) -> Path:
+    """A glTF whose colour texture is a JPEG of the largest side allowed (8192^2 px)."""
+    import io
+
+    from tryon.catalog.formats.images import MAX_TEXTURE_SIDE
+
+    buf = io.BytesIO()
+    _gradient_image(MAX_TEXTURE_SIDE, "RGB").save(buf, "JPEG", quality=90)
+    return _textured_gltf(folder, "t.jpg", buf.getvalue())
+
+
+def texture_png_at_limit(folder: Path) -> Path:
+    """A glTF whose colour texture is an 8-bit RGBA PNG of the largest side allowed (8192^2 px)."""
+    import io
+
+    from tryon.catalog.formats.images import MAX_TEXTURE_SIDE
+
+    buf = io.BytesIO()
+    _gradient_image(MAX_TEXTURE_SIDE, "RGBA").save(buf, "PNG", compress_level=1)
+    return _textured_gltf(folder, "t.png", buf.getvalue())
+
+
+def mhclo_at_limit(folder: Path, target: int | None = None) -> Path:
+    """The bundle's MakeHuman shoes copied over and over into one .mhclo + .obj until the
+    larger of the two is just under the file limit (each copy's vertices fitted to the body
+    like the original's)."""
+    target = target or LIMIT_TARGET_BYTES
+    path = mhclo_copy(folder)
+    obj_path = folder / "shoes03.obj"
+    clo = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    start, end = _verts_section(clo)
+    refs = clo[start:end]
+    obj_lines = obj_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    v = [ln for ln in obj_lines if ln.startswith("v ")]
+    vt = [ln for ln in obj_lines if ln.startswith("vt ")]
+    f = [ln.split()[1:] for ln in obj_lines if ln.startswith("f ")]
+    head = [ln for ln in obj_lines if ln.split()[:1] in (["mtllib"], ["usemtl"], ["o"], ["g"])]
+    per_copy = max(len("\n".join(refs)), len("\n".join(obj_lines)) * 1.25)
+    copies = max(1, int(target / per_copy))
+
+    def corner(c: str, k: int) -> str:
+        parts = c.split("/")
+        return "/".join(str(int(x) + k * (len(v) if i == 0 else len(vt))) if x else "" for i, x in enumerate(parts))
+
+    with open(obj_path, "w") as fh:
+        fh.write("\n".join(head) + "\n")
+        for _ in range(copies):
+            fh.write("\n".join(v) + "\n")
+        for _ in range(copies):
+            fh.write("\n".join(vt) + "\n")
+        for k in range(copies):
+            fh.write("\n".join("f " + " ".join(corner(c, k) for c in face) for face in f) + "\n")
+    body = [ln for ln in clo[:start] if ln.split()[:1] != ["vertexboneweights_file"]]
+    path.write_text("\n".join(body + refs * copies + clo[end:]) + "\n")
+    (folder / "shoes03.mhw").unlink(missing_ok=True)
+    return path
+
+
+#: Honest uploads at the size limits: name -> (builder(folder) -> main file, category, extra
+#: ``tryon garments add`` options). Their peak memory is what the README states for an import.
+AT_LIMITS: dict[str, tuple[Callable[[Path], Path], str, tuple[str, ...]]] = {
+    "obj-uv-normals": (obj_at_limit, "hat", ("--decimate",)),
+    "obj-faces": (obj_faces_at_limit, "hat", ("--decimate",)),
+    "glb": (glb_at_limit, "hat", ("--decimate",)),
+    "ply-binary": (ply_at_limit, "hat", ("--decimate",)),
+    "stl-binary": (stl_at_limit, "hat", ("--decimate",)),
+    "jpeg-8192px": (texture_jpeg_at_limit, "hat", ()),
+    "png-rgba-8192px": (texture_png_at_limit, "hat", ()),
+    "mhclo": (mhclo_at_limit, "shoes", ("--decimate",)),
 }
 
 
