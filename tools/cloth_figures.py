@@ -121,7 +121,8 @@ def motion_clip(frames) -> Path:
         x0, y0 = max(cx - half_w, 0), max(cy - half_h, 0)
         neck = cv2.resize(img[y0 : y0 + 2 * half_h, x0 : x0 + 2 * half_w], (int(h * 140 / 120), h))
         tiles.append(np.hstack([body, neck]))
-    pil = [Image.fromarray(cv2.cvtColor(t, cv2.COLOR_BGR2RGB)).quantize(colors=64) for t in tiles]
+    # 128 colours a frame: with fewer the pale gold chain on the white shirt is lost
+    pil = [Image.fromarray(cv2.cvtColor(t, cv2.COLOR_BGR2RGB)).quantize(colors=128) for t in tiles]
     path = OUT / "cloth_motion.gif"
     pil[0].save(path, save_all=True, append_images=pil[1:], duration=66, loop=0, optimize=True)
     return path

@@ -307,8 +307,8 @@ def test_hoop_earrings_bend_without_parting(mannequin):
 @pytest.mark.slow
 def test_a_dress_and_a_necklace_cost_at_most_3_ms_a_frame(mannequin):
     """The cloth stage's time for the maxi dress and the chain necklace together, striding and
-    swaying at 30 fps: the median of 150 frames, the best of three runs (the machine is
-    shared; its load only ever adds time)."""
+    swaying at 30 fps: the median of 150 frames of the thread's CPU time (the machine is shared:
+    wall time under load counts other jobs' time too), the best of three runs."""
     import time
 
     cat = Catalog()
@@ -321,10 +321,10 @@ def test_a_dress_and_a_necklace_cost_at_most_3_ms_a_frame(mannequin):
         stage = ClothStage(mannequin)
         times = []
         for i, (body, draws) in enumerate(zip(bodies, skinned)):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             for g, d in zip(worn, draws):
                 stage.apply(g, d, body, round(i * 1000 / 30))
-            times.append((time.perf_counter() - t0) * 1e3)
+            times.append((time.thread_time() - t0) * 1e3)
         medians.append(float(np.median(times[5:])))
     assert min(medians) <= 3.0, f"cloth {min(medians):.2f} ms a frame (runs: {medians})"
 
