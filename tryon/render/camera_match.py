@@ -258,19 +258,25 @@ _RHO_STEP = 0.1
 
 @functools.lru_cache(maxsize=4)
 def _noise_plane(height: int, width: int, sigma_steps: int, rho_steps: int) -> np.ndarray:
-    """(height, width, 4) int16: white noise of sigma ``sigma_steps * _SIGMA_STEP`` levels whose
-    channels correlate by ``rho_steps * _RHO_STEP``, rounded to whole levels; alpha untouched (0)."""
+    """(2, height, width, 4) uint8: white noise of sigma ``sigma_steps * _SIGMA_STEP`` levels
+    whose channels correlate by ``rho_steps * _RHO_STEP``, rounded to whole levels, as its
+    positive part and its negative part's magnitude (two saturating uint8 passes add it, far
+    faster than a mixed int16 one, and the same: each element is one or the other); alpha
+    untouched (0)."""
     indep, shared = _noise_table(height, width)
     sigma, rho = sigma_steps * _SIGMA_STEP, min(rho_steps * _RHO_STEP, 1.0)
-    plane = np.zeros((height, width, 4), np.int16)
-    plane[:, :, :3] = np.rint(indep * (sigma * math.sqrt(1.0 - rho)) + shared[:, :, None] * (sigma * math.sqrt(rho)))
-    return plane
+    noise = np.rint(indep * (sigma * math.sqrt(1.0 - rho)) + shared[:, :, None] * (sigma * math.sqrt(rho)))
+    planes = np.zeros((2, height, width, 4), np.uint8)
+    planes[0, :, :, :3] = np.clip(noise, 0, 255)
+    planes[1, :, :, :3] = np.clip(-noise, 0, 255)
+    return planes
 
 
-def _add_noise(bgra: np.ndarray, plane: np.ndarray) -> np.ndarray:
-    """A premultiplied (h, w, 4) uint8 layer plus an int16 noise window of its size, its colour
-    kept within its coverage (colour <= alpha: transparent pixels stay black)."""
-    out = cv2.add(bgra, plane, dtype=cv2.CV_8U)
+def _add_noise(bgra: np.ndarray, planes: np.ndarray) -> np.ndarray:
+    """A premultiplied (h, w, 4) uint8 layer plus a noise window of its size (``_noise_plane``'s
+    two parts), its colour kept within its coverage (colour <= alpha: transparent pixels stay
+    black)."""
+    out = cv2.subtract(cv2.add(bgra, planes[0]), planes[1])
     a = cv2.extractChannel(bgra, 3)  # (a strided view's merge is ten times slower)
     return cv2.min(out, cv2.merge([a, a, a, a]))
 
@@ -375,7 +381,7 @@ def apply_look(
         plane = _noise_plane(fh + 64, fw + 64, steps, rho_steps)
         rng = rng or np.random.default_rng()
         oy, ox = (int(v) for v in rng.integers(0, 64, 2))
-        out = _add_noise(out, plane[y0 + oy : y0 + oy + h, x0 + ox : x0 + ox + w])
+        out = _add_noise(out, plane[:, y0 + oy : y0 + oy + h, x0 + ox : x0 + ox + w])
     res = out if out is not layer.bgra else layer.bgra.copy()
     return ItemLayer(res, (x0, y0, x1, y1), layer.size)
 

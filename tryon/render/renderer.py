@@ -133,11 +133,32 @@ def _with_defines(source: str, defines: frozenset[str]) -> str:
     return "\n".join([head, *(f"#define {d}" for d in sorted(defines)), body])
 
 
-def _set(prog, name: str, value) -> None:
-    """A uniform's value, if this variant of the program has it (the compiler drops unused ones)."""
-    member = prog.get(name, None)
-    if member is not None:
-        member.value = value
+class _Variant:
+    """One variant of the item program and the uniform values it was last given: a value is
+    sent again only when it changes (the outfit's draws share variants; most values stay)."""
+
+    def __init__(self, prog) -> None:
+        self.prog = prog
+        self._last: dict[str, object] = {}
+
+    def set(self, name: str, value) -> None:
+        """A uniform's value (bytes: written raw), if this variant has it (the compiler drops
+        unused ones)."""
+        if self._last.get(name, _UNSET) == value:
+            return
+        member = self.prog.get(name, None)
+        if member is not None:
+            if isinstance(value, bytes):
+                member.write(value)
+            else:
+                member.value = value
+        self._last[name] = value
+
+    def release(self) -> None:
+        self.prog.release()
+
+
+_UNSET = object()
 
 
 #: Per-vertex floats: dynamic (position, normal, wrinkle), static (uv, model position,
@@ -238,7 +259,7 @@ class Renderer:
         self.ctx = ctx or create_context()
         ctx = self.ctx
         ctx.front_face = "cw"  # see tryon.frames: the projection keeps image rows top-first
-        self._item_progs: dict[frozenset[str], object] = {}
+        self._item_progs: dict[frozenset[str], _Variant] = {}
         self._occ_prog = program(ctx, "occluder.vert", "depth_only.frag")
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
@@ -460,7 +481,7 @@ class Renderer:
             env_tex.use(3)
             frame_uniforms["u_env_gain"] = gain
             frame_uniforms["u_env_max_lod"] = float(np.log2(max(env_tex.size)))
-        ready: set[frozenset[str]] = set()  # the variants given this frame's uniforms
+        ready: set[frozenset[str]] = set()  # the variants given this frame's uniforms already
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ONE, ctx.ONE_MINUS_SRC_ALPHA
         for d in draws:
@@ -468,28 +489,24 @@ class Renderer:
             mesh = self._mesh(d)
             mesh.upload(d.positions_cam_m, d.normals_cam, d.wrinkle if o.wrinkles else None)
             features, surface = self._surface(mat, d, has_env, person_mask is not None, keepout is not None)
-            prog = self._item_program(features)
+            variant = self._item_program(features)
             if features not in ready:
                 ready.add(features)
-                prog["u_projection"].write(proj)
+                variant.set("u_projection", proj)
                 for name, value in frame_uniforms.items():
-                    if name == "u_sh":
-                        if (member := prog.get(name, None)) is not None:
-                            member.write(value)
-                    else:
-                        _set(prog, name, value)
+                    variant.set(name, value)
             for name, value in surface.items():
-                _set(prog, name, value)
-            _set(prog, "u_base_color", tuple(float(x) for x in mat.base_color))
-            _set(prog, "u_metallic", float(mat.metallic))
-            _set(prog, "u_roughness", float(mat.roughness))
-            _set(prog, "u_opacity", float(d.opacity))
-            _set(prog, "u_depth_bias_m", float(d.depth_bias_m))
+                variant.set(name, value)
+            variant.set("u_base_color", tuple(float(x) for x in mat.base_color))
+            variant.set("u_metallic", float(mat.metallic))
+            variant.set("u_roughness", float(mat.roughness))
+            variant.set("u_opacity", float(d.opacity))
+            variant.set("u_depth_bias_m", float(d.depth_bias_m))
             if mat.double_sided:
                 ctx.disable(ctx.CULL_FACE)
             else:  # glTF: a single-sided surface is not seen from behind
                 ctx.enable(ctx.CULL_FACE)
-            mesh.vao(features, prog).render()
+            mesh.vao(features, variant.prog).render()
         ctx.disable(ctx.BLEND)
         ctx.disable(ctx.CULL_FACE)
         ctx.scissor = None
@@ -497,15 +514,17 @@ class Renderer:
             ctx.copy_framebuffer(self._fbo, self._ms_fbo)
         self._evict()
 
-    def _item_program(self, features: frozenset[str]):
+    def _item_program(self, features: frozenset[str]) -> _Variant:
         """The item program compiled with these optional parts (:data:`FEATURES`), kept."""
-        prog = self._item_progs.get(features)
-        if prog is None:
-            prog = self._item_progs[features] = self.ctx.program(
-                vertex_shader=_with_defines(shader_source("item.vert"), features),
-                fragment_shader=_with_defines(shader_source("item.frag"), features),
+        variant = self._item_progs.get(features)
+        if variant is None:
+            variant = self._item_progs[features] = _Variant(
+                self.ctx.program(
+                    vertex_shader=_with_defines(shader_source("item.vert"), features),
+                    fragment_shader=_with_defines(shader_source("item.frag"), features),
+                )
             )
-        return prog
+        return variant
 
     def _surface(
         self, mat: Material, d: Draw, has_env: bool, has_person_mask: bool, has_keepout: bool
