@@ -88,6 +88,8 @@ class Category:
     swings : a rigid item whose pieces swing as a particle chain (a necklace, earrings; see
         :mod:`tryon.cloth.chains`). Loose clothes are found by their mesh instead
         (:mod:`tryon.catalog.fit.looseness`).
+    hem_swings : a skinned garment whose hem, fronts and sleeve ends swing a little (tops,
+        jackets; see :func:`tryon.cloth.tethers.top_part_cloth`).
     """
 
     name: str
@@ -111,6 +113,7 @@ class Category:
     hang_from: str = "nape"
     hang_offset_m: float = 0.0
     swings: bool = False
+    hem_swings: bool = False
 
     def __post_init__(self) -> None:
         if self.skinned == (self.bone is not None):
@@ -155,6 +158,7 @@ CATEGORIES: dict[str, Category] = {
             body_half="upper",
             sleeves=True,
             hang_offset_m=-0.01,
+            hem_swings=True,
         ),
         _clothes(
             "bottom",
@@ -196,6 +200,7 @@ CATEGORIES: dict[str, Category] = {
             body_half="upper",
             sleeves=True,
             hang_offset_m=-0.01,
+            hem_swings=True,
         ),
         _clothes(
             "full-outfit",

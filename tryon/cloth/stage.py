@@ -25,7 +25,7 @@ from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.cloth.chains import ChainCloth, chain_cloth, rotations_between
 from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
-from tryon.cloth.tethers import TOP_CATEGORIES, PartCloth, part_cloth, top_part_cloth
+from tryon.cloth.tethers import PartCloth, part_cloth, top_part_cloth
 from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
 from tryon.render.types import Draw
 
@@ -84,7 +84,7 @@ def garment_part_cloth(item: Garment, k: int, mannequin: Mannequin | None = None
 def top_cloth(item: Garment, k: int, mannequin: Mannequin | None = None) -> PartCloth | None:
     """The swinging cloth of a top's or jacket's part ``k`` (None for other items, loose
     garments and parts with nothing free); cached."""
-    if item.is_rigid or item.category not in TOP_CATEGORIES or garment_part_cloth(item, k, mannequin) is not None:
+    if item.is_rigid or not item.kind.hem_swings or garment_part_cloth(item, k, mannequin) is not None:
         return None
     key = _geometry_key(item, k)
     if key not in _TOP_CLOTH:

@@ -32,10 +32,9 @@ TETHER_GAIN = 0.2
 MAX_TETHER_M = 0.08
 #: Particles closer to the body than this at bind sit on it: their half-space starts there.
 BODY_MARGIN_M = 0.003
-#: Tops: the categories that swing this way, the radius's growth (metres per metre below the
+#: Tops (categories with ``hem_swings``): the radius's growth (metres per metre below the
 #: pin line, or along the arm past SLEEVE_PIN_M from the shoulder joint), the cap as a share
 #: of the cloth's gap to the body at the hem or cuff, and the cap's bounds.
-TOP_CATEGORIES = ("top", "outerwear")
 TOP_TETHER_GAIN = 0.15
 SLEEVE_PIN_M = 0.12
 TOP_GAP_SHARE = 0.7
