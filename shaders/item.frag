@@ -53,12 +53,14 @@ void main() {
     float ao = u_use_ao ? v_ao : 1.0;
     vec3 irradiance = v_irradiance_front;
     vec3 env = v_sh_reflect_front;
+#ifndef SINGLE_SIDED  // (a single-sided surface is culled behind: never seen from there)
     if (!gl_FrontFacing) {   // the inside of a sleeve or collar: darker
         n = -n;
         ao *= 0.45;
         irradiance = v_irradiance_back;
         env = v_sh_reflect_back;
     }
+#endif
     float roughness = u_roughness;
     // Surface relief in metres: the fabric's weave (triplanar in model space) and the folds of
     // a bent joint, turned into a normal by screen-space derivatives (Mikkelsen 2010).

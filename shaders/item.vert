@@ -40,9 +40,13 @@ void main() {
     vec3 n = normalize(in_normal);
     vec3 v = normalize(-in_position);
     v_irradiance_front = sh_irradiance(n);
+#ifndef SINGLE_SIDED  // (culled behind: no back side to light)
     v_irradiance_back = sh_irradiance(-n);
+#endif
     v_sh_reflect_front = sh_irradiance(reflect(-v, n));
+#ifndef SINGLE_SIDED
     v_sh_reflect_back = sh_irradiance(reflect(-v, -n));
+#endif
     float d = length(in_position);
     gl_Position = u_projection * vec4(in_position * max(d - u_depth_bias_m, 0.5 * d) / max(d, 1e-6), 1.0);
 }

@@ -124,6 +124,7 @@ FEATURES = (
     "SHEEN",
     "CLIP_TO_PERSON",
     "KEEPOUT",
+    "SINGLE_SIDED",
 )
 
 
@@ -544,6 +545,8 @@ class Renderer:
             features.add("CLIP_TO_PERSON")
         if d.keepout and has_keepout:
             features.add("KEEPOUT")
+        if not mat.double_sided:  # culled behind (glTF): no back side to light
+            features.add("SINGLE_SIDED")
         fabric = FABRICS.get(mat.fabric) if o.fabric else None
         if fabric is not None and d.model_positions_m is not None and d.model_normals is not None:
             features.add("RELIEF")
