@@ -246,8 +246,9 @@ class LimbBind:
 def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
     """``chain``'s :class:`LimbBind` on ``bind`` (kept with the bind pose after the first call)."""
     cache = bind.derived
-    key = ("limb", chain.name)
-    hit = cache.get(key)
+    key = ("limb", id(chain))
+    kept = cache.get(key)
+    hit = kept[1] if kept is not None and kept[0] is chain else None
     if hit is None:
         up1, lo1 = chain.upper_bones[0], chain.lower_bones[0]
         upper_b = bind.anchor_from(up1, chain.mid_landmark)
@@ -258,7 +259,7 @@ def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
         else:
             bend_b = np.array(chain.hinge_bend_dir_b)
         a, b = chain.end_landmarks
-        hit = cache[key] = LimbBind(
+        hit = LimbBind(
             upper_b=upper_b,
             lower_b=lower_b,
             upper_norm_m=norm3(upper_b),
@@ -269,6 +270,7 @@ def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
             rest_upper_dir=np.array(chain.rest_upper_dir),
             rest_lower_dir=np.array(chain.rest_lower_dir),
         )
+        cache[key] = (chain, hit)  # the chain kept: its id is not reused while it is
     return hit
 
 
