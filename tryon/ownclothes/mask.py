@@ -220,8 +220,8 @@ def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> n
     head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
     r = max(1, int(round(0.12 * head_w)))
     x, y = kp[L.NOSE]
-    x0, x1 = int(np.clip(x - r, 0, size[0])), int(np.clip(x + r + 1, 0, size[0]))
-    y0, y1 = int(np.clip(y - r, 0, size[1])), int(np.clip(y + 0.5 * r + 1, 0, size[1]))
+    x0, x1 = int(min(max(x - r, 0), size[0])), int(min(max(x + r + 1, 0), size[0]))
+    y0, y1 = int(min(max(y - r, 0), size[1])), int(min(max(y + 0.5 * r + 1, 0), size[1]))
     step = max(1, r // 8)
     patch = frame_small[y0:y1:step, x0:x1:step]
     if patch.size < 12:
@@ -236,8 +236,9 @@ def _rows(items_px: Sequence[np.ndarray], h: int, above: float, below: float) ->
     rows = np.zeros(h, bool)
     for p in items_px:
         if len(p):
-            y0 = int(np.clip(np.floor(p[:, 1].min() - above), 0, h))
-            y1 = int(np.clip(np.ceil(p[:, 1].max() + below) + 1, 0, h))
+            lo, hi = float(p[:, 1].min()), float(p[:, 1].max())
+            y0 = int(min(max(np.floor(lo - above), 0), h))
+            y1 = int(min(max(np.ceil(hi + below) + 1, 0), h))
             rows[y0:y1] = True
     return rows
 
