@@ -119,3 +119,11 @@ def test_person_and_keep_out_masks_clip_each_draw_that_asks(renderer):
     # a draw that does not clip is drawn whole beside one that does (behind it, drawn first)
     a = renderer.render_layers(K, [free, clipped], person_mask=person, keepout=keepout).bgra[:, :, 3]
     assert a[120, 120] == 255 and a[80, 200] == 255
+
+
+def test_single_sided_jewelry_is_not_drawn_from_behind_but_cloth_is(renderer):
+    for fabric, from_behind in (("metal", False), ("jersey", True)):
+        for turn, seen in ((0, True), (180, from_behind)):  # turned half round: its back to the camera
+            sheet = cloth_sheet(f"side-{fabric}-{turn}", fabric, turn_deg=turn)
+            sheet.material.double_sided = False
+            assert (renderer.render_layers(K, [sheet]).bgra[120, 160, 3] == 255) == seen, (fabric, turn)

@@ -128,6 +128,13 @@ FEATURES = (
 )
 
 
+#: Fabric kinds whose single-sided materials (glTF's default) are culled behind: jewelry and
+#: frames are closed solids, never seen from inside (the chain necklace's back faces cost a
+#: third of its draw). Cloth, leather and shoes keep both sides whatever the file says: an
+#: exported garment is often one sheet, its inside seen at a collar, a hem or a shoe's opening.
+SOLID_FABRICS = frozenset({"metal", "plastic"})
+
+
 def _with_defines(source: str, defines: frozenset[str]) -> str:
     """GLSL source with ``#define`` lines after its ``#version`` line."""
     head, _, body = source.partition("\n")
@@ -503,10 +510,10 @@ class Renderer:
             variant.set("u_roughness", float(mat.roughness))
             variant.set("u_opacity", float(d.opacity))
             variant.set("u_depth_bias_m", float(d.depth_bias_m))
-            if mat.double_sided:
-                ctx.disable(ctx.CULL_FACE)
-            else:  # glTF: a single-sided surface is not seen from behind
+            if "SINGLE_SIDED" in features:
                 ctx.enable(ctx.CULL_FACE)
+            else:
+                ctx.disable(ctx.CULL_FACE)
             mesh.vao(features, variant.prog).render()
         ctx.disable(ctx.BLEND)
         ctx.disable(ctx.CULL_FACE)
@@ -545,8 +552,8 @@ class Renderer:
             features.add("CLIP_TO_PERSON")
         if d.keepout and has_keepout:
             features.add("KEEPOUT")
-        if not mat.double_sided:  # culled behind (glTF): no back side to light
-            features.add("SINGLE_SIDED")
+        if not mat.double_sided and mat.fabric in SOLID_FABRICS:
+            features.add("SINGLE_SIDED")  # culled behind: no back side to light
         fabric = FABRICS.get(mat.fabric) if o.fabric else None
         if fabric is not None and d.model_positions_m is not None and d.model_normals is not None:
             features.add("RELIEF")
