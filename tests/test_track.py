@@ -114,6 +114,28 @@ def test_a_limb_carried_by_a_still_parent_is_held_and_by_a_moving_one_may_move()
             assert motion.extra_var_px2[FOREARM_L] == pytest.approx(2.0)
 
 
+def test_a_region_whose_features_do_not_move_as_one_is_trusted_less_and_so_are_its_limbs():
+    """The trunk moves 6 px a frame; its features follow it exactly (a rigid pan) or scattered
+    by 1.5 px (a loose shirt on a dancer, still one motion by the noise gate). The loose one's
+    prediction is uncertain by about its excess scatter, and the unmeasured forearm it carries
+    may move by half the trunk's motion on its own; the rigid one adds nothing."""
+    rng = np.random.default_rng(6)
+    before = rng.uniform([170, 120], [230, 220], (60, 2))
+    region = np.full(60, TRUNK)
+    extra = {}
+    for name, scatter in (("rigid", 0.02), ("loose", 1.5)):
+        after = before + (6.0, 0.0) + rng.normal(0, scatter, before.shape)
+        motion = fit_region_motion(
+            before, after, region, prior_px=1.0, min_features=6, articulation_px=0.0, max_noise_px=5.0,
+            held_below_px=0.5, rigid_noise_px=0.3, unrigid_gain=5.0, articulation_per_motion=0.5,
+        )  # fmt: skip
+        assert motion.ok[TRUNK] and motion.borrowed[FOREARM_L]
+        extra[name] = motion.extra_var_px2
+    assert extra["rigid"][TRUNK] == 0.0 and extra["rigid"][FOREARM_L] == 0.0
+    assert extra["loose"][TRUNK] > 5.0**2, extra["loose"]
+    assert extra["loose"][FOREARM_L] > extra["loose"][TRUNK] + 2 * (0.5 * 6.0) ** 2 * 0.9, extra["loose"]
+
+
 def test_a_held_point_does_not_follow_keypoint_spikes_but_corrects_a_lasting_drift():
     """Still image; keypoints shaken 1 px with 6 px spikes on one frame in six: the held output
     wanders under 0.3 px (with each frame's disagreement unclipped it is about 0.6: the spikes

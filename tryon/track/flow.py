@@ -49,6 +49,15 @@ class FlowOptions:
         move on its own in a frame, as a share of the body's scale.
     max_region_noise : a region whose features stray from one motion by more than this
         (RMS, share of the body's scale) is not measured (hands crossing the chest).
+    held_below : a limb carried by a parent that moved less than this in a frame (share of the
+        body's scale) gets no articulation allowance: held, like its parent.
+    rigid_noise_work_px : features' residual RMS (working px) that camera noise explains;
+        beyond it a region's motion is not the body's (loose cloth, blur), and its
+        prediction's variance grows by ``unrigid_gain`` times the excess, squared; a limb it
+        carries may also move as fast as it does (``articulation_per_motion``).
+    articulation_per_motion : share of the measured limbs' own motion (relative to the
+        trunk's) that an unmeasured limb may have in the same frame; and of its parent's motion
+        where that parent is not rigid (see ``rigid_noise_work_px``).
     """
 
     work_max_side_px: int = 320
@@ -64,6 +73,9 @@ class FlowOptions:
     rotation_prior: float = 0.08
     articulation: float = 0.004
     held_below: float = 0.005
+    rigid_noise_work_px: float = 0.15
+    articulation_per_motion: float = 0.5
+    unrigid_gain: float = 5.0
     max_region_noise: float = 0.03
 
     def __post_init__(self) -> None:
@@ -139,12 +151,17 @@ def fit_region_motion(
     max_noise_px: float = np.inf,
     iterations: int = 3,
     held_below_px: float = 0.0,
+    rigid_noise_px: float = np.inf,
+    unrigid_gain: float = 0.0,
+    articulation_per_motion: float = 0.0,
 ) -> RegionMotion:
     """Robust similarity transforms per region from features' positions (N, 2) image px in the
     previous and this frame and their region (N,) (-1: none); see :class:`RegionMotion`.
     ``prior_px``: the spread (px) by which rotation and scale are drawn toward none;
     ``articulation_px``: how far (px, one frame) a region carried by its parent may move on
-    its own; ``max_noise_px``: features' residual RMS beyond which a region is not measured.
+    its own; ``max_noise_px``: features' residual RMS beyond which a region is not measured;
+    ``held_below_px``, ``rigid_noise_px`` (full-frame px), ``unrigid_gain`` and
+    ``articulation_per_motion``: see :class:`FlowOptions`.
 
     The fit itself is :func:`tryon.track.kernels.fit_similarities` (compiled)."""
     R = NUM_REGIONS
@@ -163,7 +180,9 @@ def fit_region_motion(
     spread = den / np.maximum(sw, 1e-9)
     noise = np.maximum(noise, 0.02)
     borrowed = np.zeros(R, dtype=bool)
-    extra = np.zeros(R)
+    # features straying from one motion more than camera noise explains (cloth sliding over a
+    # dancing body, blur): the region's motion is not the body's, by about that much
+    extra = (unrigid_gain * np.maximum(noise - rigid_noise_px, 0.0)) ** 2
     if not ok[_TRUNK] and sw[_TRUNK] < min_features and len(dx) >= min_features:
         # the trunk unmeasured (a plain shirt): the body's features together, shift only
         ax, ay = float(np.median(dx)), float(np.median(dy))
@@ -174,6 +193,16 @@ def fit_region_motion(
         noise[_TRUNK] = max(1.4826 * float(np.median(np.hypot(dx - ax, dy - ay))), 0.02)
         spread[_TRUNK] = float(np.mean((x0 - x0.mean()) ** 2 + (y0 - y0.mean()) ** 2)) + lam
         extra[_TRUNK] = articulation_px**2
+    # how much the measured limbs move on their own (relative to the trunk's motion where they
+    # are): an unmeasured limb of a dancing body may do as much, of a swaying one hardly any
+    own2 = 0.0
+    limbs = ok.copy()
+    limbs[_TRUNK] = False
+    if ok[_TRUNK] and limbs.any():
+        cx, cy = c0[limbs, 0], c0[limbs, 1]
+        ex = (a[limbs] - a[_TRUNK]) * cx - (b[limbs] - b[_TRUNK]) * cy + t[limbs, 0] - t[_TRUNK, 0]
+        ey = (b[limbs] - b[_TRUNK]) * cx + (a[limbs] - a[_TRUNK]) * cy + t[limbs, 1] - t[_TRUNK, 1]
+        own2 = float(np.mean(ex * ex + ey * ey))
     for i, parent in enumerate(PARENT_INDEX):  # parents come first
         if ok[i] or parent < 0 or not (ok[parent] or borrowed[parent]):
             continue
@@ -182,12 +211,16 @@ def fit_region_motion(
         spread[i], noise[i], sw[i] = spread[parent], noise[parent], sw[parent]
         # a limb carried by a parent that did not move is held (its own motion, if any, shows
         # as the keypoints' persistent disagreement); by a moving one it may move on its own
-        held = 1.0
-        if held_below_px > 0.0:
-            sx = (a[parent] - 1.0) * c0[parent, 0] - b[parent] * c0[parent, 1] + t[parent, 0]
-            sy = b[parent] * c0[parent, 0] + (a[parent] - 1.0) * c0[parent, 1] + t[parent, 1]
-            held = min(1.0, (sx * sx + sy * sy) / held_below_px**2)
-        extra[i] = extra[parent] + held * articulation_px**2
+        sx = (a[parent] - 1.0) * c0[parent, 0] - b[parent] * c0[parent, 1] + t[parent, 0]
+        sy = b[parent] * c0[parent, 0] + (a[parent] - 1.0) * c0[parent, 1] + t[parent, 1]
+        moved2 = sx * sx + sy * sy
+        held = min(1.0, moved2 / held_below_px**2) if held_below_px > 0.0 else 1.0
+        # a parent whose own features do not move as one (a dancer's loose shirt) is no rigid
+        # carrier: its limbs may move as fast as it does
+        loose = 0.0
+        if np.isfinite(rigid_noise_px):
+            loose = min(1.0, max(noise[parent] - rigid_noise_px, 0.0) / rigid_noise_px)
+        extra[i] = extra[parent] + held * (articulation_px**2 + articulation_per_motion**2 * (own2 + loose * moved2))
     return RegionMotion(
         a=a,
         b=b,
@@ -263,6 +296,9 @@ class RegionFlow:
                 o.articulation * scale,
                 o.max_region_noise * scale,
                 held_below_px=o.held_below * scale,
+                rigid_noise_px=o.rigid_noise_work_px / float(np.mean(scale_xy)),
+                unrigid_gain=o.unrigid_gain,
+                articulation_per_motion=o.articulation_per_motion,
             )
             self._pts_cv = nxt[good][inside]
             self._region = region

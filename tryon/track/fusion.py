@@ -61,6 +61,10 @@ class FusionOptions:
         has its image motion trusted less, until they do not.
     unmeasured_sigma : where the image motion is unknown a point moves as the smoothed pose
         does, this uncertain (per frame, share of the body's scale).
+    consistency_clip, held_below : a point the image shows moving less than ``held_below``
+        (share of the body's scale, a frame) is held: one frame's disagreement counts at most
+        ``consistency_clip`` toward the running mean, so lone keypoint spikes are not taken
+        for drift, and only a lasting offset is followed.
     gate : innovations beyond this many standard deviations are rejected ...
     max_rejected_frames : ... until they have persisted this many frames (then re-locked).
     world_sigma_m : per group, world landmarks' noise (metres).
@@ -79,7 +83,7 @@ class FusionOptions:
     held_below: float = 0.001
     outside_factor: float = 25.0
     unmeasured_sigma: float = 0.01
-    gate: float = 4.0
+    gate: float = 8.0
     max_rejected_frames: int = 5
     world_sigma_m: dict[str, float] = field(default_factory=_default_world_sigma)
     world_still_sigma_m: float = 0.0003
