@@ -15,8 +15,29 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tryon.pose.types import Pose
-from tryon.track.flow import FlowOptions, RegionFlow, RegionMotion
+from tryon.track.flow import FlowOptions, RegionFlow, RegionMotion, fit_region_motion
 from tryon.track.fusion import FusionOptions, KeypointFusion
+from tryon.track.regions import NUM_REGIONS
+
+_warm = False
+
+
+def warm_up() -> None:
+    """Loads the compiled loops (:mod:`tryon.track.kernels`, compiling them if numba's cache
+    is missing) once per process, with the argument types the stage passes, so that a stream's
+    first frame does not wait for them (about a second on a loaded machine)."""
+    global _warm
+    if _warm:
+        return
+    n = 4 * NUM_REGIONS
+    before = np.stack([np.arange(n, dtype=np.float64), np.arange(n, dtype=np.float64) % 7], axis=1) * 10.0
+    motion = fit_region_motion(before, before + 1.0, np.arange(n) % NUM_REGIONS, 1.0, 2, 1.0, 10.0)
+    kp = np.stack([np.linspace(100.0, 300.0, 33), np.linspace(100.0, 400.0, 33)], axis=1)
+    world = np.zeros((33, 3))
+    fusion = KeypointFusion()
+    for m in (None, motion):
+        fusion.update(kp, world, kp, world, np.ones(33), m, 1 / 30, np.ones(33, dtype=bool))
+    _warm = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +67,8 @@ class Stabilizer:
 
     def __init__(self, options: StabilizeOptions | None = None) -> None:
         self.options = options or StabilizeOptions()
+        if self.options.enabled:
+            warm_up()
         self.flow = RegionFlow(self.options.flow)
         self.fusion = KeypointFusion(self.options.fusion)
         self.reset()
