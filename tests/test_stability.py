@@ -30,7 +30,7 @@ STILL_MISSES = {
     "skimage_camera": "4.5 px (1.0%): the pose model loses and re-finds the cameraman",
 }
 SWEEP_MISSES = {
-    "coco_000000000785": "1.40 px for 1.38 (0.40%): a small skier, his cuffs",
+    "coco_000000000785": "1.38-1.40 px for 1.38 (0.40%, at the limit; met in some runs): a small skier, his cuffs",
     "skimage_astronaut": "10.2 px (2.0%): arms out of the frame; the solver's guess for them moves with the pan",
     "skimage_camera": "14.8 px (3.3%): the pose model loses and re-finds the cameraman",
 }
