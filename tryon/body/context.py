@@ -186,10 +186,24 @@ _EYE3 = np.eye(3)
 _EYE3.flags.writeable = False
 
 
+def axis_outer(axis: np.ndarray) -> np.ndarray:
+    """(3, 3) ``a a^T`` of the unit vector along ``axis`` (what :func:`stretch_along` scales)."""
+    a = normalize(axis)
+    return a[:, None] * a
+
+
 def stretch_along(axis: np.ndarray, along: float, across: float) -> np.ndarray:
     """(3, 3) scale ``along`` the bind-frame direction ``axis`` and ``across`` it."""
-    a = normalize(axis)
-    return across * _EYE3 + (along - across) * (a[:, None] * a)
+    return stretch_outer(axis_outer(axis), along, across)
+
+
+def stretch_outer(outer: np.ndarray, along: float, across: float) -> np.ndarray:
+    """:func:`stretch_along` for a fixed bind direction whose :func:`axis_outer` is kept."""
+    return across * _EYE3 + (along - across) * outer
+
+
+#: Each bone's parent as a Python int (-1: none), for the per-frame lookups.
+_PARENT_OF: list[int] = PARENTS.tolist()
 
 
 class PoseBuffer:
@@ -230,8 +244,11 @@ class PoseBuffer:
     def carry(self, bone: str) -> np.ndarray:
         """(3,) camera metres: where the parent's placed transform takes this bone's bind head."""
         j = BONE_INDEX[bone]
-        p = PARENTS[j]
-        return self.heads_cam_m[p] + self._linear_of(p) @ self.bind.parent_offsets_m[j]
+        p = _PARENT_OF[j]
+        A = self._linear[p]
+        if A is None:
+            A = self._linear[p] = self.rotations[p] @ self.stretch[p]
+        return self.heads_cam_m[p] + A @ self.bind.parent_offsets_m[j]
 
     def anchor_cam_m(self, landmark: int) -> np.ndarray:
         """(3,) camera metres: where a landmark's anchor lands with its bone as placed so far."""

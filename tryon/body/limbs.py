@@ -30,7 +30,7 @@ from enum import Enum
 
 import numpy as np
 
-from tryon.body.context import BindPose, FrameContext, PoseBuffer, stretch_along
+from tryon.body.context import BindPose, FrameContext, PoseBuffer, axis_outer, stretch_outer
 from tryon.body.rotations import axis_angle, clamp, cross3, norm3, normalize, swing, twist_angle, twisted
 from tryon.body.targets import point_on_ray
 from tryon.pose.landmarks import L
@@ -230,6 +230,7 @@ class LimbBind:
     bend_b : the direction the lower segment bends toward (see ``hinge_bend_dir_b``).
     end_line_b : the end's landmark line ``b -> a``.
     rest_upper_dir, rest_lower_dir : the chain's rest directions as arrays.
+    upper_outer, lower_outer : :func:`~tryon.body.context.axis_outer` of the two segments.
     """
 
     upper_b: np.ndarray
@@ -241,6 +242,8 @@ class LimbBind:
     end_line_b: np.ndarray
     rest_upper_dir: np.ndarray
     rest_lower_dir: np.ndarray
+    upper_outer: np.ndarray
+    lower_outer: np.ndarray
 
 
 def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
@@ -269,6 +272,8 @@ def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
             end_line_b=bind.anchors_m[a] - bind.anchors_m[b],
             rest_upper_dir=np.array(chain.rest_upper_dir),
             rest_lower_dir=np.array(chain.rest_lower_dir),
+            upper_outer=axis_outer(upper_b),
+            lower_outer=axis_outer(lower_b),
         )
         cache[key] = (chain, hit)  # the chain kept: its id is not reused while it is
     return hit
@@ -310,7 +315,7 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
         theta = twist_angle(upper_t, R_sw @ lb.bend_b, lower_first) * w_hinge
     if chain.upper_twist_from_end_share > 0 and end_ok and w_hinge < 1:
         theta += twist_angle(upper_t, R_sw @ end_line_b, end_line_t) * (1 - w_hinge) * chain.upper_twist_from_end_share
-    st_upper = stretch_along(upper_b, norm3(upper_t) / lb.upper_norm_m, g)
+    st_upper = stretch_outer(lb.upper_outer, norm3(upper_t) / lb.upper_norm_m, g)
     c_mid = min(trust[root], trust[mid])
     s1, s2 = chain.upper_twist_shares
     twist_axis = normalize(axis)
@@ -329,7 +334,7 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
         if chain.lower_twist_limit_rad is not None:
             theta_l = clamp(theta_l, -chain.lower_twist_limit_rad, chain.lower_twist_limit_rad)
     laxis = normalize(lower_t)
-    st_lower = stretch_along(lower_b, norm3(lower_t) / lb.lower_norm_m, g)
+    st_lower = stretch_outer(lb.lower_outer, norm3(lower_t) / lb.lower_norm_m, g)
     c_end = min(c_mid, trust[end])
     t1, t2 = chain.lower_twist_shares
     ltwist_axis = normalize(laxis)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tryon.body.context import FrameContext, PoseBuffer, stretch_along
+from tryon.body.context import FrameContext, PoseBuffer, axis_outer, stretch_outer
 from tryon.body.rotations import clamp, frame, norm3, slerp_many, swing
 from tryon.pose.landmarks import L
 
@@ -26,9 +26,12 @@ def frame_pair(ctx: FrameContext, a: int, b: int, c: int, d: int, e: int, f: int
     """(3, 3) rotation taking the bind frame (x: anchor a - anchor b, secondary: mid(c, d) ->
     mid(e, f)) onto the same frame built from the keypoint targets."""
     B, T = ctx.bind.anchors_m, ctx.targets_cam_m
-    Fb = frame(B[a] - B[b], 0.5 * (B[e] + B[f]) - 0.5 * (B[c] + B[d]))
+    key = ("frame_pair", a, b, c, d, e, f)
+    Fb_T = ctx.bind.derived.get(key)
+    if Fb_T is None:  # the bind frame's transpose, the same every frame
+        Fb_T = ctx.bind.derived[key] = frame(B[a] - B[b], 0.5 * (B[e] + B[f]) - 0.5 * (B[c] + B[d])).T
     Ft = frame(T[a] - T[b], 0.5 * (T[e] + T[f]) - 0.5 * (T[c] + T[d]))
-    return Ft @ Fb.T
+    return Ft @ Fb_T
 
 
 def chain_scale(
@@ -73,11 +76,16 @@ def _stretch_to(
     ``parent_rotation`` and stretches along itself so its landmark anchor lands exactly on the
     keypoint target."""
     head = head_cam_m
-    bind_vec = ctx.bind.anchor_from(bone, landmark)
+    key = ("stretch_to", bone, landmark)
+    kept = ctx.bind.derived.get(key)
+    if kept is None:  # the bind vector, its length and direction: the same every frame
+        v = ctx.bind.anchor_from(bone, landmark)
+        kept = ctx.bind.derived[key] = (v, max(norm3(v), 1e-9), axis_outer(v))
+    bind_vec, bind_len, outer = kept
     target_vec = ctx.targets_cam_m[landmark] - head
     rot = swing(parent_rotation @ bind_vec, target_vec) @ parent_rotation
-    along = norm3(target_vec) / max(norm3(bind_vec), 1e-9)
-    return rot, stretch_along(bind_vec, along, ctx.girth)
+    along = norm3(target_vec) / bind_len
+    return rot, stretch_outer(outer, along, ctx.girth)
 
 
 def solve_pelvis(ctx: FrameContext, bones: PoseBuffer) -> np.ndarray:
