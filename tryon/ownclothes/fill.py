@@ -31,7 +31,8 @@ class PlateOptions:
     count as changed (after the exposure is matched); change_share : the share of known pixels
     that must, change_strikes :
     for this many updates in a row, to start over. person_margin_px : the person mask is
-    grown this much (working px) before its outside is learnt."""
+    grown this much (working px) before its outside is learnt. refresh_bands : the known
+    pixels of the full-size plate are refreshed one of this many bands of rows an update."""
 
     update_every: int = 4
     rate: float = 0.15
@@ -40,6 +41,7 @@ class PlateOptions:
     change_share: float = 0.25
     change_strikes: int = 3
     person_margin_px: int = 4
+    refresh_bands: int = 4
 
 
 class CleanPlate:
@@ -56,6 +58,7 @@ class CleanPlate:
         self._acc_small: np.ndarray | None = None  # (h, w, 3) float32, the plate at the working size
         self._small: np.ndarray | None = None  # (h, w, 3) uint8, cached from _acc_small
         self._frames = 0
+        self._updates = 0
         self._strikes = 0
         self.gain = np.ones(3, np.float32)
         #: How many times the plate started over (camera moved, scene changed).
@@ -100,18 +103,47 @@ class CleanPlate:
             cv2.multiply(self._acc_small, scale, dst=self._acc_small)
             self.gain = np.ones(3, np.float32)
         # Learnt at both sizes (the frame's for the fill, the working one to compare and match
-        # the exposure), with the same masks.
+        # the exposure), with the same masks: new pixels taken as they are, in the box around
+        # them; known ones refreshed at full size one band of rows an update (the exposure is
+        # followed above, whole), at the working size everywhere.
         new = ((bg > 0) & (self._count == 0)).view(np.uint8)
         old = ((bg > 0) & (self._count > 0)).view(np.uint8)
-        for mask, rate in ((new, 1.0), (old, o.rate)):  # new pixels are taken as they are
-            if cv2.countNonZero(mask):
-                full = cv2.resize(mask, (W, H), interpolation=cv2.INTER_NEAREST)
-                cv2.accumulateWeighted(frame_bgr, self._acc, rate, mask=full)
-                cv2.accumulateWeighted(frame_small, self._acc_small, rate, mask=mask)
+        x, y, bw, bh = cv2.boundingRect(new)
+        if bw:
+            self._learn(frame_bgr, frame_small, new, 1.0, (x, y, x + bw, y + bh))
+        if cv2.countNonZero(old):
+            n = o.refresh_bands
+            band = (self._updates % n) * h // n, (self._updates % n + 1) * h // n
+            cv2.accumulateWeighted(frame_small, self._acc_small, o.rate, mask=old)
+            self._learn(frame_bgr, None, old, o.rate, (0, band[0], w, band[1]))
+        self._updates += 1
         cv2.add(self._count, bg, dst=self._count)  # saturates at 255
         self._plate8 = None
         self._small = cv2.convertScaleAbs(self._acc_small)
         self._gain(frame_small, person_work)
+
+    def _learn(
+        self,
+        frame_bgr: np.ndarray,
+        frame_small: np.ndarray | None,
+        mask: np.ndarray,
+        rate: float,
+        box: tuple[int, int, int, int],
+    ) -> None:
+        """Blend ``frame_bgr`` into the plate by ``rate`` where ``mask`` ((h, w) uint8 at the
+        working size) is set, within ``box`` = (x0, y0, x1, y1) working px (and
+        ``frame_small`` into the working-size plate, unless None)."""
+        x0, y0, x1, y1 = box
+        h, w = mask.shape
+        H, W = self._acc.shape[:2]
+        X0, Y0, X1, Y1 = x0 * W // w, y0 * H // h, -(-x1 * W // w), -(-y1 * H // h)
+        part = mask[y0:y1, x0:x1]
+        if not cv2.countNonZero(part):
+            return
+        full = cv2.resize(part, (X1 - X0, Y1 - Y0), interpolation=cv2.INTER_NEAREST)
+        cv2.accumulateWeighted(frame_bgr[Y0:Y1, X0:X1], self._acc[Y0:Y1, X0:X1], rate, mask=full)
+        if frame_small is not None:
+            cv2.accumulateWeighted(frame_small[y0:y1, x0:x1], self._acc_small[y0:y1, x0:x1], rate, mask=part)
 
     def _start(self, size: tuple[int, int], work: tuple[int, int]) -> None:
         """Forget everything; a plate of the frame's ``size`` = (H, W) and ``work`` = (h, w)."""
