@@ -107,3 +107,59 @@ def test_a_hat_brim_shadows_the_forehead_on_a_real_photo(photo):
     outside = ~person & (alpha == 0)
     assert outside.sum() > 1000
     assert np.array_equal(out[True].image[outside], out[False].image[outside])
+
+
+#: The dance clip's estimated key light near frame 50: above and a little behind the dancer.
+ABOVE_BEHIND = Lighting(
+    sh=Lighting.studio().sh, key_direction=np.array([0.08, -0.92, 0.39]), key_color=np.array([2.2, 2.2, 2.2])
+)
+
+
+def test_a_surface_turned_from_the_key_light_is_not_shadowed_again(renderer):
+    """Lit from above and behind, a hanging cloth facing the camera gets no key light: marching
+    toward the light runs into its own depth, which once blotched a lone dress all over."""
+    body = quad(-0.5, -0.5, 0.5, 0.5, 2.0, "body")
+    item = quad(-0.15, -0.15, 0.15, 0.0, 1.96, "hanging")
+    layer = renderer.render_items(K, [item], body, None, ABOVE_BEHIND, depth_margin_px=24)
+    before = layer.bgra.copy()
+    frame = np.full((K.height, K.width, 3), 160, np.uint8)
+    out, layer2, shade = darken(frame, layer, renderer.last_scene_depth, ABOVE_BEHIND, K)
+    assert shade is None and np.array_equal(out, frame) and np.array_equal(layer2.bgra, before)
+
+
+@pytest.mark.slow
+def test_a_lone_dress_on_the_dance_clip_is_not_blotched():
+    """Frame 50 of the dance clip with the maxi dress alone: its contact shadow on its own
+    surface is small (it was dark cloudy blotches over most of the dress, 25 levels deep)."""
+    from pathlib import Path
+    from unittest import mock
+
+    import tryon.engine as engine_module
+    from tryon import EngineOptions, TryOnEngine
+    from tryon.video import VideoFile
+
+    clip = Path(__file__).resolve().parents[2] / "samples" / "dance.mp4"
+    frames = [f for _, (f, _t) in zip(range(51), VideoFile(clip))]
+    seen = []
+
+    def spy(frame, layer, *args, **kwargs):
+        result = darken(frame, layer, *args, **kwargs)
+        seen.append((layer.bgra[..., 3].copy(), layer.roi, result[2]))
+        return result
+
+    with mock.patch.object(engine_module, "darken", spy):
+        with TryOnEngine(items=["emerald-maxi-dress"], options=EngineOptions(camera_match=False)) as eng:
+            list(eng.process_stream(frames, fps=30, pipelined=False))
+    alpha, (lx0, ly0, lx1, ly1), shadow = seen[-1]
+    dress = alpha > 128
+    assert dress.sum() > 20000  # the dress is drawn, large
+    on_dress = np.zeros(dress.shape, np.float32)
+    if shadow is not None:
+        sx0, sy0, sx1, sy1 = shadow.roi
+        ox0, oy0, ox1, oy1 = max(lx0, sx0), max(ly0, sy0), min(lx1, sx1), min(ly1, sy1)
+        if ox1 > ox0 and oy1 > oy0:
+            on_dress[oy0 - ly0 : oy1 - ly0, ox0 - lx0 : ox1 - lx0] = shadow.darkening[
+                oy0 - sy0 : oy1 - sy0, ox0 - sx0 : ox1 - sx0
+            ]
+    levels = on_dress[dress]
+    assert (levels > 8).mean() < 0.02, f"{(levels > 8).mean():.2%} of the dress darkened by over 8/255"

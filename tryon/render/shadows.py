@@ -30,6 +30,9 @@ MARCH_M = (0.005, 0.01, 0.016, 0.024, 0.034, 0.046, 0.06, 0.075)
 #: is darkest where the caster touches, and a far caster's shadow is softer and fainter.
 CONTACT_M = 0.03
 FAR_WEIGHT = 0.35
+#: A surface facing the key light at this cosine or more loses all of its shadow's share
+#: (``key_share``'s typical 55-degree incidence); less as it turns away, none edge-on or behind.
+FACING_FULL = 0.57
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ def shadow_map(
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
     zf = np.where(valid, z, np.float32(-np.inf))  # nothing drawn: never shadowed
+    facing = key_facing(scene, K, L)
     for t in MARCH_M:
         q = pm + t * L
         if q[2] <= 0.05:
@@ -111,7 +115,44 @@ def shadow_map(
         far = max(0.0, (t - CONTACT_M) / (MARCH_M[-1] - CONTACT_M))
         weight = np.float32(1.0 - (1.0 - FAR_WEIGHT) * far)
         np.maximum(shade[dst], hit * weight, out=shade[dst])
+    # Only the key light a point receives can be taken away: none where its surface is turned
+    # from the light (the shader's, or the photo's, own shading already has it dark there; a
+    # hanging dress lit from above and behind marched into its own depth and was blotched).
+    shade *= facing
     return shade
+
+
+def key_facing(scene: SceneDepth, K: CameraIntrinsics, light_dir_cam: np.ndarray) -> np.ndarray:
+    """(h, w) float32 in [0, 1] at the scene's pitch: how much of the key light each sampled
+    surface faces, clip(N.L / FACING_FULL, 0, 1), N the surface's normal rebuilt from the
+    depth (camera frame, toward the camera). Each axis' slope is taken on the side of the
+    nearer depth (no normal across a silhouette); 1 where a sample has no drawn neighbour."""
+    z = scene.depth_m.astype(np.float64)
+    h, w = z.shape
+    s = scene.step
+    x0, y0 = scene.roi[0], scene.roi[1]
+    u = (x0 + np.arange(w) * s - K.cx) / K.fx
+    v = (y0 + np.arange(h) * s - K.cy) / K.fy
+    with np.errstate(invalid="ignore"):
+        P = np.stack([u[None, :] * z, v[:, None] * z, z], axis=-1)  # (h, w, 3) metres
+        inf = np.full((1, 1, 3), np.inf)
+
+        def slope(axis: int) -> np.ndarray:
+            pad = np.concatenate([inf.repeat(w, 1), P, inf.repeat(w, 1)], 0) if axis == 0 else (
+                np.concatenate([inf.repeat(h, 0), P, inf.repeat(h, 0)], 1)
+            )
+            lo = P - (pad[:-2] if axis == 0 else pad[:, :-2])
+            hi = (pad[2:] if axis == 0 else pad[:, 2:]) - P
+            lo[~np.isfinite(lo).all(-1)] = np.inf
+            hi[~np.isfinite(hi).all(-1)] = np.inf
+            use_lo = np.abs(lo[..., 2]) < np.abs(hi[..., 2])
+            return np.where(use_lo[..., None], lo, hi)
+
+        n = np.cross(slope(0), slope(1))  # y-step by x-step: toward the camera (-z) on a plane
+        norm = np.linalg.norm(n, axis=-1)
+        ok = np.isfinite(norm) & (norm > 1e-12)
+        nl = np.where(ok, (n @ light_dir_cam) / np.where(ok, norm, 1.0), FACING_FULL)
+    return np.clip(nl / FACING_FULL, 0.0, 1.0).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -171,6 +212,8 @@ def darken(
     coarse = cv2.GaussianBlur(coarse, (0, 0), max(o.blur_px / s, 0.5))
     fw, fh = sx1 - sx0, sy1 - sy0
     ys, xs = np.nonzero(coarse > 0.01)
+    if not len(xs):  # only faint shadow left after the blur
+        return frame_bgr, layer, None
     bx0, by0 = int(xs.min()) * s, int(ys.min()) * s
     bx1, by1 = min((int(xs.max()) + 1) * s, fw), min((int(ys.max()) + 1) * s, fh)
     if bx1 <= bx0 or by1 <= by0:
