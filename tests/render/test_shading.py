@@ -127,3 +127,31 @@ def test_single_sided_jewelry_is_not_drawn_from_behind_but_cloth_is(renderer):
             sheet = cloth_sheet(f"side-{fabric}-{turn}", fabric, turn_deg=turn)
             sheet.material.double_sided = False
             assert (renderer.render_layers(K, [sheet]).bgra[120, 160, 3] == 255) == seen, (fabric, turn)
+
+
+def test_the_gold_chain_is_gold_on_the_dancers_white_shirt(renderer):
+    """The chain necklace on the dance clip's white shirt, as the shopper sees it (camera
+    matching on): its pixels are gold, red clearly above blue, not a pale cream. Its metal
+    compiles the reflections in (ENV), like any metal."""
+    from pathlib import Path
+
+    from tryon import TryOnEngine
+    from tryon.catalog.catalog import Catalog
+    from tryon.video import VideoFile
+
+    item = Catalog().get("chain-necklace")
+    gold = item.materials[item.parts[0].material]
+    assert gold.fabric == "metal" and gold.metallic == 1.0
+    tri = np.zeros((3, 3), np.float32)
+    draw = Draw("chain", tri, tri, np.zeros((1, 3), np.int32), material=gold)
+    features, _ = renderer._surface(gold, draw, True, False, False)
+    assert "ENV" in features and "HAS_TEXTURE" not in features
+
+    clip = Path(__file__).resolve().parents[2] / "samples" / "dance.mp4"
+    frames = [f for _, (f, _t) in zip(range(20), VideoFile(clip))]
+    with TryOnEngine(items=["chain-necklace"]) as eng:
+        result = list(eng.process_stream(frames, fps=30, pipelined=False))[-1]
+    chain = result.garment_alpha > 0.5
+    assert chain.sum() > 30, result.garment_alpha.max()
+    b, g, r_ = (result.image[..., c][chain].astype(float).mean() for c in range(3))
+    assert r_ > g > b and r_ - b > 30 and b < 0.85 * r_, (r_, g, b, chain.sum())  # (197, 184, 156)
