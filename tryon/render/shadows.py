@@ -97,7 +97,6 @@ def shadow_map(
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
     zf = np.where(valid, z, np.float32(-np.inf))  # nothing drawn: never shadowed
-    facing = key_facing(scene, K, L)
     for t in MARCH_M:
         q = pm + t * L
         if q[2] <= 0.05:
@@ -118,7 +117,8 @@ def shadow_map(
     # Only the key light a point receives can be taken away: none where its surface is turned
     # from the light (the shader's, or the photo's, own shading already has it dark there; a
     # hanging dress lit from above and behind marched into its own depth and was blotched).
-    shade *= facing
+    if shade.any():
+        shade *= key_facing(scene, K, L)
     return shade
 
 
@@ -127,31 +127,39 @@ def key_facing(scene: SceneDepth, K: CameraIntrinsics, light_dir_cam: np.ndarray
     surface faces, clip(N.L / FACING_FULL, 0, 1), N the surface's normal rebuilt from the
     depth (camera frame, toward the camera). Each axis' slope is taken on the side of the
     nearer depth (no normal across a silhouette); 1 where a sample has no drawn neighbour."""
-    z = scene.depth_m.astype(np.float64)
+    z = scene.depth_m
     h, w = z.shape
     s = scene.step
     x0, y0 = scene.roi[0], scene.roi[1]
-    u = (x0 + np.arange(w) * s - K.cx) / K.fx
-    v = (y0 + np.arange(h) * s - K.cy) / K.fy
-    with np.errstate(invalid="ignore"):
-        P = np.stack([u[None, :] * z, v[:, None] * z, z], axis=-1)  # (h, w, 3) metres
-        inf = np.full((1, 1, 3), np.inf)
+    u = ((x0 + np.arange(w, dtype=np.float32) * s - K.cx) / K.fx).astype(np.float32)
+    v = ((y0 + np.arange(h, dtype=np.float32) * s - K.cy) / K.fy).astype(np.float32)
+    zf = np.where(np.isfinite(z), z, np.float32(np.nan)).astype(np.float32)  # nothing drawn: nan
+    P = (u[None, :] * zf, v[:, None] * zf, zf)  # camera metres, each (h, w)
 
-        def slope(axis: int) -> np.ndarray:
-            pad = np.concatenate([inf.repeat(w, 1), P, inf.repeat(w, 1)], 0) if axis == 0 else (
-                np.concatenate([inf.repeat(h, 0), P, inf.repeat(h, 0)], 1)
-            )
-            lo = P - (pad[:-2] if axis == 0 else pad[:, :-2])
-            hi = (pad[2:] if axis == 0 else pad[:, 2:]) - P
-            lo[~np.isfinite(lo).all(-1)] = np.inf
-            hi[~np.isfinite(hi).all(-1)] = np.inf
-            use_lo = np.abs(lo[..., 2]) < np.abs(hi[..., 2])
-            return np.where(use_lo[..., None], lo, hi)
+    def slope(axis: int) -> tuple[np.ndarray, ...]:
+        """The step to the next sample along ``axis`` (rows 0, columns 1), from the side whose
+        depth is nearer this one's (nan where neither side was drawn)."""
+        steps = []
+        for c in P:
+            d = np.full((h + 1, w) if axis == 0 else (h, w + 1), np.nan, np.float32)
+            if axis == 0:
+                d[1:-1] = c[1:] - c[:-1]
+                steps.append((d[:-1], d[1:]))  # (to the one before, to the one after)
+            else:
+                d[:, 1:-1] = c[:, 1:] - c[:, :-1]
+                steps.append((d[:, :-1], d[:, 1:]))
+        lo_z, hi_z = np.abs(steps[2][0]), np.abs(steps[2][1])
+        use_lo = ~(lo_z >= hi_z) & ~np.isnan(lo_z)  # nan compares false: the other side
+        return tuple(np.where(use_lo, lo, hi) for lo, hi in steps)
 
-        n = np.cross(slope(0), slope(1))  # y-step by x-step: toward the camera (-z) on a plane
-        norm = np.linalg.norm(n, axis=-1)
-        ok = np.isfinite(norm) & (norm > 1e-12)
-        nl = np.where(ok, (n @ light_dir_cam) / np.where(ok, norm, 1.0), FACING_FULL)
+    ay, by = slope(0), slope(1)  # down a column, along a row
+    # (a x b): toward the camera (-z) on a plane facing it
+    n = (ay[1] * by[2] - ay[2] * by[1], ay[2] * by[0] - ay[0] * by[2], ay[0] * by[1] - ay[1] * by[0])
+    L = np.asarray(light_dir_cam, np.float32)
+    norm = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nl = (n[0] * L[0] + n[1] * L[1] + n[2] * L[2]) / norm
+    nl[~(norm > 1e-12)] = FACING_FULL  # no normal (a lone sample, nothing drawn): as before
     return np.clip(nl / FACING_FULL, 0.0, 1.0).astype(np.float32)
 
 
