@@ -16,7 +16,12 @@ import pytest
 
 from tryon.body import makehuman as mh
 from tryon.catalog import hostile
-from tryon.catalog.assets import BadCoordinatesError, BufferMismatchError, UnreadableFileError
+from tryon.catalog.assets import (
+    BadCoordinatesError,
+    BufferMismatchError,
+    TooManyTrianglesError,
+    UnreadableFileError,
+)
 from tryon.catalog.catalog import Catalog
 from tryon.catalog.cli import ImportTookTooLong, import_budget
 from tryon.catalog.formats import load_asset
@@ -262,7 +267,52 @@ def test_max_triangles_above_the_hard_cap_is_refused(tmp_path):
         "garments", "add", str(glb), "--category", "bracelet", "--name", "x", "--catalog", str(tmp_path / "cat"),
         "--no-preview", "--max-triangles", "50000000",
     )  # fmt: skip
-    assert "is above 10,000,000, the most any upload may have" in plain_refusal(out, 2)
+    assert "is above 2,000,000, the most any upload may have" in plain_refusal(out, 2)
+    out = tryon_cli(
+        "garments", "add", str(glb), "--category", "bracelet", "--name", "x", "--catalog", str(tmp_path / "cat"),
+        "--no-preview", "--max-file-mb", "200",
+    )  # fmt: skip
+    assert "--max-file-mb 200 is above 64, the most any upload file may have" in plain_refusal(out, 2)
+
+
+def _lower_cap(monkeypatch, cap: int) -> None:
+    """The hard triangle cap lowered to ``cap`` in every reader that checks it (and its message)."""
+    from tryon.catalog.formats import gltf, obj, ply_stl, safety
+
+    for module in (safety, gltf, obj, ply_stl):
+        monkeypatch.setattr(module, "HARD_TRIANGLE_CAP", cap)
+
+
+@pytest.mark.parametrize("fmt", ["glb", "ply", "stl-binary", "stl-ascii", "obj"])
+def test_every_mesh_format_is_held_to_the_hard_triangle_cap(tmp_path, monkeypatch, fmt):
+    """An upload over the cap is refused (exit 15) from its declared counts, in words that tell the
+    retailer to decimate first; one at the cap is read."""
+    import trimesh
+
+    box = trimesh.creation.box()  # 12 triangles
+    if fmt == "glb":
+        path = hostile.glb_at_limit(tmp_path, 20_000)
+        n = len(load_asset(path).parts[0].faces)
+    elif fmt == "obj":
+        path = hostile.obj_grid(tmp_path, 12)
+        n = len(load_asset(path).parts[0].faces)
+    else:
+        path = tmp_path / f"box.{fmt[:3]}"
+        if fmt == "ply":
+            path.write_bytes(trimesh.exchange.ply.export_ply(box, encoding="binary"))
+        elif fmt == "stl-binary":
+            path.write_bytes(trimesh.exchange.stl.export_stl(box))
+        else:
+            path.write_text(trimesh.exchange.stl.export_stl_ascii(box))
+        n = 12
+    _lower_cap(monkeypatch, n)
+    assert len(load_asset(path).parts[0].faces) == n
+    _lower_cap(monkeypatch, n - 1)
+    with pytest.raises(TooManyTrianglesError) as err:
+        load_asset(path)
+    assert err.value.exit_code == 15
+    assert f"more than {n - 1:,} triangles, the most any upload may have" in err.value.message
+    assert "decimate it in your 3D tool" in err.value.message
 
 
 # -- the last line: a memory and time cap for the import --------------------------------------

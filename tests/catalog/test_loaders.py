@@ -665,7 +665,7 @@ def test_oversized_files(tmp_path):
     path = write_glb(tmp_path, doc, binary)
     with pytest.raises(FileTooLargeError, match="over the limit of 100 bytes") as err:
         load_asset(path, ImportLimits(max_file_bytes=100))
-    assert "configurable" in err.value.message and "item.glb" in err.value.message
+    assert "decimate it in your 3D tool" in err.value.message and "item.glb" in err.value.message
     # a referenced file is held to the same limit
     path = write_gltf(tmp_path, doc, binary + bytes(4000), name="big.gltf")
     doc["buffers"][0]["byteLength"] = len(binary) + 4000

@@ -88,13 +88,18 @@ class RawAsset:
         return pts.min(axis=0), pts.max(axis=0)
 
 
+#: The most any file of an upload may have (main or referenced), whatever the options: an honest
+#: mesh file just under it imports in under about 1 GB (the README's reliability section).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ImportLimits:
-    """max_file_bytes : refuse larger files (each file, main or referenced).
+    """max_file_bytes : refuse larger files (each file, main or referenced; at most :data:`MAX_FILE_BYTES`).
     max_triangles : the real-time budget per item. allow_decimate : reduce a mesh over
     budget instead of refusing it."""
 
-    max_file_bytes: int = 200 * 1024 * 1024
+    max_file_bytes: int = MAX_FILE_BYTES
     max_triangles: int = 60_000
     allow_decimate: bool = False
 

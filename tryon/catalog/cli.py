@@ -24,7 +24,7 @@ import re
 import sys
 from pathlib import Path
 
-from tryon.catalog.assets import AssetError, FileTooLargeError
+from tryon.catalog.assets import MAX_FILE_BYTES, AssetError, FileTooLargeError
 
 EXIT_USAGE = 2
 EXIT_EXISTS = 3
@@ -244,11 +244,10 @@ def _over_budget(exc: BaseException) -> int:
 
 def _asset_message(exc: AssetError, args) -> str:
     """An import error's message, with the command-line option that helps where there is one."""
-    if isinstance(exc, FileTooLargeError) and getattr(args, "max_file_mb", None) is not None:
-        option = f"with --max-file-mb (now {args.max_file_mb:g})"
-        if "(it is configurable)" in exc.message:
-            return exc.message.replace("(it is configurable)", option)
-        return f"{exc.message} Raise the limit {option}."
+    mb = getattr(args, "max_file_mb", None)
+    if isinstance(exc, FileTooLargeError) and mb is not None and mb * 1024 * 1024 < MAX_FILE_BYTES:
+        most = MAX_FILE_BYTES / 1024**2
+        return f"{exc.message} Or raise the limit with --max-file-mb (now {mb:g}; at most {most:g})."
     return exc.message
 
 
@@ -383,6 +382,12 @@ def cmd_add(args) -> int:
             f"--max-triangles {args.max_triangles:,} is above {HARD_TRIANGLE_CAP:,}, the most any upload may have",
             EXIT_USAGE,
         )
+    if args.max_file_mb * 1024 * 1024 > MAX_FILE_BYTES:
+        return _fail(
+            f"--max-file-mb {args.max_file_mb:g} is above {MAX_FILE_BYTES / 1024**2:g}, the most any upload file "
+            "may have",
+            EXIT_USAGE,
+        )
     category = str(args.category)
     given = getattr(args.category, "given", category)
     try:
@@ -394,7 +399,7 @@ def cmd_add(args) -> int:
             name=args.name,
             item_id=args.id,
             limits=ImportLimits(
-                max_file_bytes=int(args.max_file_mb * 1024 * 1024),
+                max_file_bytes=min(int(args.max_file_mb * 1024 * 1024), MAX_FILE_BYTES),
                 max_triangles=args.max_triangles,
                 allow_decimate=args.decimate,
             ),
@@ -587,6 +592,7 @@ def cmd_preview(args) -> int:
 
 def add_garments_parser(sub) -> None:
     from tryon.catalog.categories import CATEGORIES
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
 
     g = sub.add_parser(
         "garments",
@@ -617,10 +623,16 @@ def add_garments_parser(sub) -> None:
     a.add_argument("--replace", action="store_true", help="replace an item with the same id")
     a.add_argument("--decimate", action="store_true", help="reduce a mesh over the triangle budget instead of refusing")
     a.add_argument(
-        "--max-triangles", type=_positive(int), default=60000, help="real-time triangle budget (default 60000)"
+        "--max-triangles",
+        type=_positive(int),
+        default=60000,
+        help=f"real-time triangle budget (default 60000; an upload over {HARD_TRIANGLE_CAP:,} is refused)",
     )
     a.add_argument(
-        "--max-file-mb", type=_positive(float), default=200.0, help="largest accepted file, MB (default 200)"
+        "--max-file-mb",
+        type=_positive(float),
+        default=MAX_FILE_BYTES / 1024**2,
+        help=f"largest accepted file, MiB (default and most: {MAX_FILE_BYTES / 1024**2:g})",
     )
     _add_fit_options(a)
     a.add_argument(

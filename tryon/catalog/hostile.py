@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tryon.catalog.assets import ImportLimits
+
 #: The MakeHuman mesh a hostile ``.mhclo`` names: a small real clothes mesh of the bundle.
 _MHCLO_SOURCE = ("black-dress-shoes", "shoes03")
 
@@ -221,8 +223,9 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], str]] = {
 
 # -- honest files at the size limits (the import's peak memory is measured on them) ----------
 
-#: The per-file limit the builders below aim just under (``ImportLimits.max_file_bytes`` is 200 MiB).
-LIMIT_TARGET_BYTES = 195 * 1024 * 1024
+#: What the builders below aim just under: 97.5% of the per-file limit (``ImportLimits.max_file_bytes``,
+#: 64 MiB), each within :data:`~tryon.catalog.formats.safety.HARD_TRIANGLE_CAP` (2 million).
+LIMIT_TARGET_BYTES = int(0.975 * ImportLimits().max_file_bytes)
 
 
 def _sheet(side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -246,7 +249,7 @@ def _side_for(bytes_per_vertex: float, bytes_per_triangle: float, target: int, m
 
 
 def obj_at_limit(folder: Path, target: int | None = None) -> Path:
-    """An OBJ with UVs and normals just under the file limit (~2 million triangles)."""
+    """An OBJ with UVs and normals just under the file limit (~0.65 million triangles)."""
     target = target or LIMIT_TARGET_BYTES
     side = 20
     small = obj_grid(folder, side).stat().st_size
@@ -260,7 +263,7 @@ def obj_at_limit(folder: Path, target: int | None = None) -> Path:
 
 def obj_faces_at_limit(folder: Path, target: int | None = None) -> Path:
     """An OBJ of positions and plain ``f a b c`` faces just under the file limit: the most
-    triangles a file within the limit holds this way (~5 million)."""
+    triangles a file within the limit holds this way (~1.6 million)."""
     target = target or LIMIT_TARGET_BYTES
     from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
 
@@ -273,8 +276,8 @@ def obj_faces_at_limit(folder: Path, target: int | None = None) -> Path:
 
 
 def glb_at_limit(folder: Path, target: int | None = None) -> Path:
-    """A GLB of positions, normals and uint32 indices just under the file limit (~8 million
-    triangles, under the 10 million cap)."""
+    """A GLB of positions, normals and uint32 indices just under the file limit or the 2 million
+    triangle cap (the cap: ~2 million triangles, 48 MB)."""
     target = target or LIMIT_TARGET_BYTES
     from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
     from tryon.catalog.gltf_writer import GlbMaterial, GlbPart, write_glb
@@ -287,7 +290,7 @@ def glb_at_limit(folder: Path, target: int | None = None) -> Path:
 
 def ply_at_limit(folder: Path, target: int | None = None) -> Path:
     """A binary PLY (float32 positions, uchar-counted int32 triangles) just under the file limit
-    or the 10 million triangle cap (~9.5 million triangles)."""
+    or the 2 million triangle cap (the cap: ~1.9 million triangles, 36 MB)."""
     target = target or LIMIT_TARGET_BYTES
     from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
 
@@ -308,9 +311,12 @@ def ply_at_limit(folder: Path, target: int | None = None) -> Path:
 
 
 def stl_at_limit(folder: Path, target: int | None = None) -> Path:
-    """A binary STL (50 bytes a triangle) just under the file limit (~4 million triangles)."""
+    """A binary STL (50 bytes a triangle) just under the file limit or the triangle cap (the file
+    limit: ~1.3 million triangles)."""
     target = target or LIMIT_TARGET_BYTES
-    pos, faces = _sheet(_side_for(0, 50, target - 84, 10**9))
+    from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
+
+    pos, faces = _sheet(_side_for(0, 50, target - 84, HARD_TRIANGLE_CAP))
     rows = np.zeros(len(faces), np.dtype([("n", "<f4", (3,)), ("v", "<f4", (3, 3)), ("a", "<u2")]))
     rows["n"][:, 1] = 1.0
     rows["v"] = pos[faces]

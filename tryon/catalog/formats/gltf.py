@@ -21,7 +21,6 @@ from tryon.catalog.assets import (
     RawAsset,
     RawMaterial,
     RawPart,
-    TooManyTrianglesError,
     UnreadableFileError,
     UnsupportedExtensionError,
 )
@@ -41,6 +40,7 @@ from tryon.catalog.formats.safety import (
     decode_data_uri,
     is_data_uri,
     read_file,
+    too_many_triangles,
 )
 
 #: glTF extensions this reader honours; any other name in ``extensionsRequired`` is refused
@@ -482,11 +482,7 @@ class _GltfReader(GltfDocument):
                 pos, normals, uvs, tris = got
                 total += len(tris)
                 if total > HARD_TRIANGLE_CAP:
-                    raise TooManyTrianglesError(
-                        f"{self.name} expands to more than {HARD_TRIANGLE_CAP:,} triangles (every placed copy, strip "
-                        "and fan counted), more than any upload may have whatever the budget. Simplify it in your 3D "
-                        "tool before uploading."
-                    )
+                    raise too_many_triangles(self.name, "expands (every placed copy, strip and fan counted) to")
                 if det < 0:
                     tris = tris[:, [0, 2, 1]]  # a mirroring transform flips the winding
                 if normals is not None:

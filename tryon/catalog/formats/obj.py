@@ -16,11 +16,16 @@ from tryon.catalog.assets import (
     RawAsset,
     RawMaterial,
     RawPart,
-    TooManyTrianglesError,
     UnreadableFileError,
 )
 from tryon.catalog.formats.images import TextureBudget, decode_image
-from tryon.catalog.formats.safety import DEFAULT_LIMITS, HARD_TRIANGLE_CAP, confined_path, read_file
+from tryon.catalog.formats.safety import (
+    DEFAULT_LIMITS,
+    HARD_TRIANGLE_CAP,
+    confined_path,
+    read_file,
+    too_many_triangles,
+)
 from tryon.image import srgb_to_linear
 
 _OBJ_KEYWORDS = frozenset(
@@ -163,10 +168,7 @@ class _ObjReader:
         raise UnreadableFileError(f"{self.name} line {lineno}: {msg}. The file is not a valid OBJ: re-export it.")
 
     def _too_many_triangles(self) -> NoReturn:
-        raise TooManyTrianglesError(
-            f"{self.name} has more than {HARD_TRIANGLE_CAP:,} triangles, more than any upload may have "
-            "whatever the budget. Simplify it in your 3D tool before uploading."
-        )
+        raise too_many_triangles(self.name)
 
     def _material_index(self) -> int:
         if self.current not in self.mat_of:

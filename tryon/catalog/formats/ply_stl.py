@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tryon.catalog.assets import ImportLimits, NotAMeshError, RawAsset, RawMaterial, RawPart, UnreadableFileError
-from tryon.catalog.formats.safety import DEFAULT_LIMITS, read_file
+from tryon.catalog.formats.safety import DEFAULT_LIMITS, HARD_TRIANGLE_CAP, read_file, too_many_triangles
 from tryon.image import srgb_to_linear
 
 
@@ -17,8 +17,12 @@ def _sniff_stl(data: bytes, name: str) -> None:
     if len(data) >= 84:
         n = struct.unpack_from("<I", data, 80)[0]
         if len(data) >= 84 + 50 * n:
+            if n > HARD_TRIANGLE_CAP:
+                raise too_many_triangles(name)
             return  # binary STL
     if data[:1024].lstrip()[:5].lower() == b"solid" and b"facet" in data[:65536]:
+        if data.count(b"endfacet") > HARD_TRIANGLE_CAP:
+            raise too_many_triangles(name)
         return  # ASCII STL
     raise UnreadableFileError(
         f"{name} is not a readable STL file (neither a complete binary STL nor ASCII 'solid ... facet'). "
@@ -67,6 +71,8 @@ def _check_ply_counts(data: bytes, name: str) -> None:
                 f"{name} could not be read as PLY: it declares {count:,} '{el}' elements, more than its "
                 f"{body:,} bytes of data can hold (damaged or truncated). Re-export it."
             )
+        if el == "face" and count > HARD_TRIANGLE_CAP:
+            raise too_many_triangles(name)
 
 
 def load_ply_stl(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> RawAsset:
@@ -110,6 +116,8 @@ def load_ply_stl(path: str | Path, limits: ImportLimits = DEFAULT_LIMITS) -> Raw
             f"Re-export it. (Technical detail: {type(exc).__name__}: {exc})"
         ) from None
     n_faces = sum(len(f) for _, f in arrays)
+    if n_faces > HARD_TRIANGLE_CAP:  # polygons split into triangles
+        raise too_many_triangles(path.name)
     n_verts = sum(len(p) for p, _ in arrays) + n_points
     if n_faces == 0 and n_verts > 0:
         raise NotAMeshError(

@@ -16,12 +16,28 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import unquote, unquote_to_bytes
 
-from tryon.catalog.assets import FileTooLargeError, ImportLimits, UnreadableFileError, UnsafeReferenceError
+from tryon.catalog.assets import (
+    FileTooLargeError,
+    ImportLimits,
+    TooManyTrianglesError,
+    UnreadableFileError,
+    UnsafeReferenceError,
+)
 
 DEFAULT_LIMITS = ImportLimits()
-#: No upload may expand to more triangles than this while loading (node instancing, fans...),
-#: whatever the budget: a guard against files built to exhaust memory.
-HARD_TRIANGLE_CAP = 10_000_000
+#: No upload may hold or expand to more triangles than this while loading (node instancing,
+#: strips, fans... counted), whatever the budget: a try-on item is decimated to 60,000 and a
+#: file just under this cap imports in under about 1 GB (the README's reliability section).
+HARD_TRIANGLE_CAP = 2_000_000
+
+
+def too_many_triangles(name: str, what: str = "has") -> TooManyTrianglesError:
+    """The plain-words refusal of an upload over :data:`HARD_TRIANGLE_CAP` (exit 15)."""
+    return TooManyTrianglesError(
+        f"{name} {what} more than {HARD_TRIANGLE_CAP:,} triangles, the most any upload may have. A try-on "
+        "garment needs far fewer (it is reduced to 60,000): decimate it in your 3D tool (for example to "
+        "100,000 triangles) and upload it again."
+    )
 
 
 def _size_text(n: int) -> str:
@@ -31,7 +47,8 @@ def _size_text(n: int) -> str:
 def _too_large(label: str, size: int, limit: int) -> FileTooLargeError:
     return FileTooLargeError(
         f"{label} is {_size_text(size)}, over the limit of {_size_text(limit)} per file. "
-        "Make it smaller (fewer triangles, smaller textures) or raise the limit (it is configurable)."
+        "A try-on garment needs far less: decimate it in your 3D tool (for example to 100,000 triangles) "
+        "and use textures of at most 4096 px, then upload it again."
     )
 
 
