@@ -144,3 +144,13 @@ def test_items_noise_matches_the_cameras_on_real_clips(clip):
     assert 0.75 <= np.median(ratios) <= 1.25, ratios
     assert all(0.6 <= r <= 1.4 for r in ratios), ratios
     assert np.median(ratios_off) < 0.75  # without it the render is cleaner than the camera
+
+
+@pytest.mark.parametrize("plateau, clip", [(142, 255.0), (200, 255.0), (235, 235.0)])
+def test_a_white_clip_is_read_only_where_cameras_clip(plateau, clip):
+    """A dim room's flat white wall (a plateau at 142) is not the camera clipping there: capping
+    the items at it would grey every bright colour. Video range's 235 plateau is a clip."""
+    rng = np.random.default_rng(3)
+    frame = np.clip(rng.normal(90, 20, (240, 320, 3)), 0, plateau - 10).astype(np.uint8)
+    frame[:, 200:] = plateau  # a flat wall: the frame's brightest pixels, a plateau
+    assert measure(frame).white == clip

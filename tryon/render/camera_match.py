@@ -38,6 +38,10 @@ import numpy as np
 
 from tryon.render.types import ItemLayer
 
+#: The lowest level a brightest-pixel plateau is read as the camera's white clip at (8-bit luminance):
+#: video range clips at 235, a full-range camera at 255; a plateau lower than this is a dim scene.
+WHITE_CLIP_MIN = 225
+
 #: Immerkær's noise operator: zero on planes and on quadratic shading, 6 sigma on white noise.
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 _NOISE_GAIN = 6.0
@@ -235,7 +239,10 @@ def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> Cam
     sample = cv2.cvtColor(frame_bgr[::4, ::4], cv2.COLOR_BGR2GRAY)
     black = float(np.percentile(sample, 0.5))
     top = int(sample.max())
-    white = float(top) if top < 250 and (sample >= top - 1).mean() >= 0.005 else 255.0
+    # A plateau is a clip only where cameras clip (video range's 235 up): a dim room's flat white
+    # wall at 140 is a dim wall, and capping the items there would grey every bright colour.
+    clips = WHITE_CLIP_MIN <= top < 250 and (sample >= top - 1).mean() >= 0.005
+    white = float(top) if clips else 255.0
     return CameraLook(sigma, shared, blur, black, white)
 
 
