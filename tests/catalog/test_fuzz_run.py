@@ -44,8 +44,8 @@ def test_bench_fuzz_refuses_a_run_of_nothing():
 
 @pytest.mark.slow
 def test_uploads_at_the_limits_are_built_imported_and_measured(monkeypatch):
-    """The at-limit builders at a small size (2 MB a file here; the bench runs them at 62 MiB or the 2 million triangle cap):
-    every one is a valid upload, imported with its peak memory measured."""
+    """The at-limit builders at a small size (2 MB a file here; the bench runs them at 62 MiB or
+    the 2 million triangle cap): every one is a valid upload, imported with its peak memory measured."""
     from tryon.catalog import hostile
 
     monkeypatch.setattr(hostile, "LIMIT_TARGET_BYTES", 2_000_000)

@@ -249,7 +249,7 @@ def _side_for(bytes_per_vertex: float, bytes_per_triangle: float, target: int, m
 
 
 def obj_at_limit(folder: Path, target: int | None = None) -> Path:
-    """An OBJ with UVs and normals just under the file limit (~0.65 million triangles)."""
+    """An OBJ with UVs and normals just under the file limit (~0.66 million triangles)."""
     target = target or LIMIT_TARGET_BYTES
     side = 20
     small = obj_grid(folder, side).stat().st_size
@@ -263,7 +263,7 @@ def obj_at_limit(folder: Path, target: int | None = None) -> Path:
 
 def obj_faces_at_limit(folder: Path, target: int | None = None) -> Path:
     """An OBJ of positions and plain ``f a b c`` faces just under the file limit: the most
-    triangles a file within the limit holds this way (~1.6 million)."""
+    triangles a file within the limit holds this way (~1.7 million)."""
     target = target or LIMIT_TARGET_BYTES
     from tryon.catalog.formats.safety import HARD_TRIANGLE_CAP
 
@@ -363,8 +363,11 @@ def texture_png_at_limit(folder: Path) -> Path:
 
 def mhclo_at_limit(folder: Path, target: int | None = None) -> Path:
     """The bundle's MakeHuman shoes copied over and over into one .mhclo + .obj until the
-    larger of the two is just under the file limit (each copy's vertices fitted to the body
-    like the original's)."""
+    larger of the two is just under the file limit or the OBJ at the MakeHuman reader's triangle
+    limit (:data:`tryon.body.makehuman.MAX_TRIANGLES`), each copy's vertices fitted to the body
+    like the original's."""
+    from tryon.body.makehuman import MAX_TRIANGLES
+
     target = target or LIMIT_TARGET_BYTES
     path = mhclo_copy(folder)
     obj_path = folder / "shoes03.obj"
@@ -377,7 +380,7 @@ def mhclo_at_limit(folder: Path, target: int | None = None) -> Path:
     f = [ln.split()[1:] for ln in obj_lines if ln.startswith("f ")]
     head = [ln for ln in obj_lines if ln.split()[:1] in (["mtllib"], ["usemtl"], ["o"], ["g"])]
     per_copy = max(len("\n".join(refs)), len("\n".join(obj_lines)) * 1.25)
-    copies = max(1, int(target / per_copy))
+    copies = max(1, min(int(target / per_copy), MAX_TRIANGLES // sum(len(face) - 2 for face in f)))
 
     def corner(c: str, k: int) -> str:
         parts = c.split("/")
