@@ -273,6 +273,21 @@ def test_max_triangles_above_the_hard_cap_is_refused(tmp_path):
         "--no-preview", "--max-file-mb", "200",
     )  # fmt: skip
     assert "--max-file-mb 200 is above 64, the most any upload file may have" in plain_refusal(out, 2)
+    out = tryon_cli(
+        "garments", "add", str(glb), "--category", "bracelet", "--name", "x", "--catalog", str(tmp_path / "cat"),
+        "--no-preview", "--max-file-mb", "0",
+    )  # fmt: skip
+    assert "--max-file-mb: 0 must be more than 0" in plain_refusal(out, 2)
+
+
+def test_import_limits_cannot_be_raised_past_the_hard_file_limit():
+    from tryon.catalog.assets import MAX_FILE_BYTES, ImportLimits
+
+    assert ImportLimits().max_file_bytes == MAX_FILE_BYTES
+    with pytest.raises(ValueError, match="64 MiB"):
+        ImportLimits(max_file_bytes=MAX_FILE_BYTES + 1)
+    with pytest.raises(ValueError):
+        ImportLimits(max_file_bytes=0)
 
 
 def _lower_cap(monkeypatch, cap: int) -> None:

@@ -103,6 +103,13 @@ class ImportLimits:
     max_triangles: int = 60_000
     allow_decimate: bool = False
 
+    def __post_init__(self) -> None:
+        if not 0 < self.max_file_bytes <= MAX_FILE_BYTES:
+            raise ValueError(
+                f"max_file_bytes must be between 1 and {MAX_FILE_BYTES:,} (64 MiB, the most any upload may have: "
+                f"an honest file under it imports in under about 1 GB), not {self.max_file_bytes:,}"
+            )
+
 
 class AssetError(Exception):
     """An upload that cannot become a catalog item, with a message a non-engineer can act on."""
