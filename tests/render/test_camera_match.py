@@ -154,3 +154,32 @@ def test_a_white_clip_is_read_only_where_cameras_clip(plateau, clip):
     frame = np.clip(rng.normal(90, 20, (240, 320, 3)), 0, plateau - 10).astype(np.uint8)
     frame[:, 200:] = plateau  # a flat wall: the frame's brightest pixels, a plateau
     assert measure(frame).white == clip
+
+
+def test_a_stream_is_measured_over_two_frames_and_smoothed():
+    """In a stream the noise is read on one frame and the softness and levels on the next (no
+    frame pays the whole measurement); the first frame is measured whole, the same as ``measure``."""
+    from tryon.render.camera_match import CameraMatcher
+
+    rng = np.random.default_rng(5)
+    base = np.full((240, 320, 3), 120.0)
+    base[:, 160:] = 60
+
+    def frame(sigma, black):
+        f = np.clip(base + rng.normal(0, sigma, base.shape), 0, 255)
+        f[:8, :8] = black  # the darkest corner sets the black level
+        return f.astype(np.uint8)
+
+    m = CameraMatcher(CameraMatchOptions(interval_ms=200.0, time_constant_ms=400.0))
+    first = frame(1.0, 50)
+    look0 = m.update(first, 0.0, None)
+    assert np.array_equal(look0.noise_sigma, measure(first).noise_sigma)
+    assert m.update(frame(1.0, 50), 40.0, None) is look0  # within the interval
+    noisy = frame(4.0, 50)
+    assert m.update(noisy, 200.0, None) is look0  # the noise read, the look not yet moved
+    look1 = m.update(frame(4.0, 50), 240.0, None)
+    a = 1.0 - np.exp(-240.0 / 400.0)
+    want = look0.noise_sigma + a * (measure_noise(noisy[:, 32:288])[0] - look0.noise_sigma)
+    assert np.allclose(look1.noise_sigma, want, rtol=0.1), (look1.noise_sigma, want)
+    assert look1.noise_sigma.mean() > 1.5 * look0.noise_sigma.mean()
+    assert m.update(frame(4.0, 50), 280.0, None) is look1  # the interval runs from the second frame

@@ -145,9 +145,10 @@ def flat_pixels(image: np.ndarray, region: np.ndarray | None = None, share: floa
         ok &= region
     ok[:2] = ok[-2:] = False
     ok[:, :2] = ok[:, -2:] = False
-    if ok.sum() < 64:
+    n_ok = np.count_nonzero(ok)  # (a bool array's sum() is several times slower)
+    if n_ok < 64:
         return ok
-    values = grad[ok][:: max(1, int(ok.sum()) // 8000)]
+    values = grad[ok][:: max(1, n_ok // 8000)]
     thr = float(np.partition(values, int(share * (len(values) - 1)))[int(share * (len(values) - 1))])
     return ok & (grad <= thr)
 
@@ -174,7 +175,7 @@ def measure_noise(
     img = image if image.ndim == 3 else image[:, :, None]
     flat = flat_pixels(image, region, share)
     c = img.shape[2]
-    if flat.sum() < 64:
+    if np.count_nonzero(flat) < 64:
         return np.zeros(c), 1.0
     # Immerkær's residual, only the flat pixels divided by its gain; channels as rows (numpy
     # reduces contiguous rows far faster).
@@ -218,13 +219,12 @@ def measure_blur(gray: np.ndarray) -> float:
     return math.sqrt(max(s_eff**2 - _SOBEL_SIGMA**2, 0.0))
 
 
-def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> CameraLook:
-    """The camera's look from one frame. person_mask : (h, w) float in [0, 1] at any
-    resolution with the frame's aspect; the noise is measured inside it when it covers
-    enough of the frame (a replaced background has no sensor noise)."""
+def _window(frame_bgr: np.ndarray, person_mask: np.ndarray | None) -> tuple[tuple[slice, slice], np.ndarray | None]:
+    """The ``MEASURE_WINDOW_PX`` window around the person's centre (the frame's without one)
+    and the person region (h, w) bool inside it, None when the mask covers too little."""
     h, w = frame_bgr.shape[:2]
     region = _full_mask(person_mask, (h, w))
-    if region is not None and region.sum() < 0.03 * h * w:
+    if region is not None and np.count_nonzero(region) < 0.03 * h * w:
         region = None
     cy, cx = h // 2, w // 2
     if region is not None:
@@ -233,17 +233,39 @@ def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> Cam
     y0 = int(np.clip(cy - MEASURE_WINDOW_PX // 2, 0, max(0, h - MEASURE_WINDOW_PX)))
     x0 = int(np.clip(cx - MEASURE_WINDOW_PX // 2, 0, max(0, w - MEASURE_WINDOW_PX)))
     win = (slice(y0, y0 + MEASURE_WINDOW_PX), slice(x0, x0 + MEASURE_WINDOW_PX))
-    sigma, shared = measure_noise(frame_bgr[win], None if region is None else region[win])
-    gray = cv2.cvtColor(frame_bgr[win], cv2.COLOR_BGR2GRAY)
-    blur = measure_blur(gray)
-    sample = cv2.cvtColor(frame_bgr[::4, ::4], cv2.COLOR_BGR2GRAY)
-    black = float(np.percentile(sample, 0.5))
+    return win, None if region is None else region[win]
+
+
+def _percentile_u8(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear interpolation) of uint8 values by their histogram."""
+    cum = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    pos = q / 100.0 * (int(cum[-1]) - 1)
+    lo = int(math.floor(pos))
+    a = int(np.searchsorted(cum, lo, side="right"))
+    b = int(np.searchsorted(cum, min(lo + 1, int(cum[-1]) - 1), side="right"))
+    return a + (pos - lo) * (b - a)
+
+
+def _measure_levels(frame_bgr: np.ndarray, win: tuple[slice, slice]) -> tuple[float, float, float]:
+    """The softness (on the window) and the black and white levels (on the whole frame)."""
+    blur = measure_blur(cv2.cvtColor(frame_bgr[win], cv2.COLOR_BGR2GRAY))
+    sample = cv2.cvtColor(np.ascontiguousarray(frame_bgr[::4, ::4]), cv2.COLOR_BGR2GRAY)
+    black = _percentile_u8(sample, 0.5)
     top = int(sample.max())
     # A plateau is a clip only where cameras clip (video range's 235 up): a dim room's flat white
     # wall at 140 is a dim wall, and capping the items there would grey every bright colour.
-    clips = WHITE_CLIP_MIN <= top < 250 and (sample >= top - 1).mean() >= 0.005
+    clips = WHITE_CLIP_MIN <= top < 250 and np.count_nonzero(sample >= top - 1) >= 0.005 * sample.size
     white = float(top) if clips else 255.0
-    return CameraLook(sigma, shared, blur, black, white)
+    return blur, black, white
+
+
+def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> CameraLook:
+    """The camera's look from one frame. person_mask : (h, w) float in [0, 1] at any
+    resolution with the frame's aspect; the noise is measured inside it when it covers
+    enough of the frame (a replaced background has no sensor noise)."""
+    win, region = _window(frame_bgr, person_mask)
+    sigma, shared = measure_noise(frame_bgr[win], region)
+    return CameraLook(sigma, shared, *_measure_levels(frame_bgr, win))
 
 
 @functools.lru_cache(maxsize=2)
@@ -318,7 +340,6 @@ def motion_kernel(velocity_px: np.ndarray) -> np.ndarray | None:
     if length < 1.0:
         return None
     n = int(math.ceil(length)) | 1
-    k = np.zeros((n, n), np.float32)
     c = (n - 1) / 2.0
     d = np.asarray(velocity_px, np.float64) / length
     # 2n + 1 points along the line, each spread bilinearly over its four pixels
@@ -330,8 +351,8 @@ def motion_kernel(velocity_px: np.ndarray) -> np.ndarray | None:
     ys = (y0[:, None] + np.array([0, 0, 1, 1])).astype(int).ravel()
     wgt = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=1).ravel()
     inside = (xs >= 0) & (xs < n) & (ys >= 0) & (ys < n)
-    np.add.at(k, (ys[inside], xs[inside]), wgt[inside])
-    return k / k.sum()
+    k = np.bincount(ys[inside] * n + xs[inside], wgt[inside], minlength=n * n).reshape(n, n)
+    return (k / k.sum()).astype(np.float32)
 
 
 def apply_look(
@@ -370,8 +391,9 @@ def apply_look(
     if o.tone and look.black > 0.5:
         # Premultiplied: (black + c (255 - black) / 255) a = c gain + a black / 255.
         g, k = (255.0 - look.black) / 255.0, look.black / 255.0
-        m = np.array([[g, 0, 0, k], [0, g, 0, k], [0, 0, g, k], [0, 0, 0, 1]], np.float32)
-        out = cv2.transform(out, m)
+        # g + k = 1: the alpha maps to itself. (One weighted sum: a 4x4 cv2.transform is 3x slower.)
+        a = cv2.extractChannel(out, 3)
+        out = cv2.addWeighted(out, g, cv2.merge([a, a, a, a]), k, 0.0)
     if o.tone and look.white < 254.5:
         a = cv2.extractChannel(out, 3)
         cap = cv2.convertScaleAbs(a, alpha=look.white / 255.0)
@@ -417,24 +439,38 @@ class CameraMatcher:
         self.look: CameraLook | None = None
         self._last_ms: float | None = None
         self._prev_keypoints: np.ndarray | None = None
+        #: A measurement half done: the noise read on one frame, and its window; the softness and
+        #: levels follow on the next frame (no frame pays for the whole measurement).
+        self._pending: tuple[np.ndarray, float, tuple[slice, slice], float, tuple[int, ...]] | None = None
 
     def update(self, frame_bgr: np.ndarray, timestamp_ms: float | None, person_mask: np.ndarray | None) -> CameraLook:
+        """The look, measured again when ``interval_ms`` has passed since the last measurement:
+        in a stream the noise on one frame and the softness and levels on the next (the
+        window the noise was read on: the person moves little in a frame), then smoothed in.
+        The first frame, and frames without a timestamp, are measured whole."""
         o = self.options
-        if (
-            self.look is not None
-            and timestamp_ms is not None
-            and self._last_ms is not None
-            and 0 <= timestamp_ms - self._last_ms < o.interval_ms
-        ):
+        streaming = self.look is not None and timestamp_ms is not None and self._last_ms is not None
+        pending, self._pending = self._pending, None
+        if pending is not None and streaming:
+            sigma, shared, win, noise_ms, shape = pending
+            if timestamp_ms >= noise_ms and frame_bgr.shape == shape:
+                return self._smooth(CameraLook(sigma, shared, *_measure_levels(frame_bgr, win)), timestamp_ms)
+        if streaming and 0 <= timestamp_ms - self._last_ms < o.interval_ms:
             return self.look
-        new = measure(frame_bgr, person_mask)
-        last = self._last_ms
-        if self.look is not None and timestamp_ms is not None and last is not None and timestamp_ms > last:
-            a = 1.0 - math.exp(-(timestamp_ms - self._last_ms) / o.time_constant_ms)
-            new = self.look.blend(new, a)
-        self.look = new
+        if streaming and timestamp_ms > self._last_ms:
+            win, region = _window(frame_bgr, person_mask)
+            sigma, shared = measure_noise(frame_bgr[win], region)
+            self._pending = (sigma, shared, win, timestamp_ms, frame_bgr.shape)
+            return self.look
+        self.look, self._last_ms = measure(frame_bgr, person_mask), timestamp_ms
+        return self.look
+
+    def _smooth(self, new: CameraLook, timestamp_ms: float) -> CameraLook:
+        """``new`` blended into the look by the time since the last measurement."""
+        a = 1.0 - math.exp(-(timestamp_ms - self._last_ms) / self.options.time_constant_ms)
+        self.look = self.look.blend(new, a)
         self._last_ms = timestamp_ms
-        return new
+        return self.look
 
     def motion(self, keypoints_px: np.ndarray | None, reliable: np.ndarray | None, timestamp_ms: float | None):
         """The keypoints' motion since the previous frame of the stream (px), or None."""
