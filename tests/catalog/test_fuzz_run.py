@@ -13,14 +13,34 @@ from tryon.catalog import fuzz
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _fuzz_in_a_fresh_process(script: str) -> dict:
+    """Run ``script`` (which prints one JSON line) in a fresh interpreter. The fuzz run forks its
+    children from the process it runs in, and a fork copies only the calling thread: a lock that
+    another thread of this test process holds (an earlier test's MediaPipe graph thread) would
+    stay held in the child for ever. ``tryon bench --fuzz`` runs in a process of its own too."""
+    import json
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.slow
 def test_a_short_fuzz_run_counts_every_import_and_finds_nothing_wrong():
-    report = fuzz.run(4, seed=3, timeout_s=240.0, bombs=False)
-    assert report.runs == 4
-    assert report.accepted + report.refused == 4, report.exit_codes
-    assert not fuzz.failed(report), fuzz.details(report)
-    assert sum(report.exit_codes.values()) == 4
-    assert report.max_peak_rss_mb > 50  # the children's own peak, measured
+    got = _fuzz_in_a_fresh_process(
+        "import json\n"
+        "from tryon.catalog import fuzz\n"
+        "r = fuzz.run(4, seed=3, timeout_s=240.0, bombs=False)\n"
+        "print(json.dumps({'runs': r.runs, 'accepted': r.accepted, 'refused': r.refused,"
+        " 'codes': sum(r.exit_codes.values()), 'failed': bool(fuzz.failed(r)),"
+        " 'details': fuzz.details(r), 'peak': r.max_peak_rss_mb}))"
+    )
+    assert got["runs"] == 4
+    assert got["accepted"] + got["refused"] == 4
+    assert not got["failed"], got["details"]
+    assert got["codes"] == 4
+    assert got["peak"] > 50  # the children's own peak, measured
 
 
 def test_a_failure_is_counted_and_named():
@@ -43,16 +63,20 @@ def test_bench_fuzz_refuses_a_run_of_nothing():
 
 
 @pytest.mark.slow
-def test_uploads_at_the_limits_are_built_imported_and_measured(monkeypatch):
+def test_uploads_at_the_limits_are_built_imported_and_measured():
     """The at-limit builders at a small size (2 MB a file here; the bench runs them at 62 MiB or
     the 2 million triangle cap): every one is a valid upload, imported with its peak memory measured."""
-    from tryon.catalog import hostile
-
-    monkeypatch.setattr(hostile, "LIMIT_TARGET_BYTES", 2_000_000)
-    report = fuzz.run(0, timeout_s=60.0, at_limits_timeout_s=300.0)
-    assert set(report.at_limits) == set(hostile.AT_LIMITS)
-    for name, r in report.at_limits.items():
+    got = _fuzz_in_a_fresh_process(
+        "import json\n"
+        "from tryon.catalog import fuzz, hostile\n"
+        "hostile.LIMIT_TARGET_BYTES = 2_000_000\n"
+        "r = fuzz.run(0, timeout_s=60.0, at_limits_timeout_s=300.0)\n"
+        "print(json.dumps({'at_limits': r.at_limits, 'names': sorted(hostile.AT_LIMITS),"
+        " 'failed': bool(fuzz.failed(r)), 'details': fuzz.details(r), 'md': r.at_limits_markdown()}))"
+    )
+    assert sorted(got["at_limits"]) == got["names"]
+    for name, r in got["at_limits"].items():
         assert r["exit_code"] == 0, (name, r)
         assert 50 < r["peak_rss_mb"] < 1500, (name, r)
-    assert not fuzz.failed(report)
-    assert "| jpeg-8192px |" in report.at_limits_markdown()
+    assert not got["failed"], got["details"]
+    assert "| jpeg-8192px |" in got["md"]
