@@ -399,7 +399,7 @@ def cmd_add(args) -> int:
             name=args.name,
             item_id=args.id,
             limits=ImportLimits(
-                max_file_bytes=min(int(args.max_file_mb * 1024 * 1024), MAX_FILE_BYTES),
+                max_file_bytes=int(args.max_file_mb * 1024 * 1024),  # at most MAX_FILE_BYTES: checked above
                 max_triangles=args.max_triangles,
                 allow_decimate=args.decimate,
             ),
