@@ -29,7 +29,7 @@ def test_a_frame_is_drawn_with_the_outfit_it_was_analysed_with(engine):
     photo = load_photo("pixabay_suit")
     analysis = engine._analyze(photo, None)
     assert isinstance(analysis, FrameAnalysis)
-    assert [w.garment.id for w in analysis.items] == [TOP] and analysis.pose is not None
+    assert [w.garment.id for w in analysis.items] == [TOP] and analysis.raw_pose is not None
     assert (analysis.intrinsics.width, analysis.intrinsics.height) == (photo.shape[1], photo.shape[0])
     engine.set_items([])
     result = engine._finish(analysis)
@@ -99,6 +99,31 @@ def test_results_are_unchanged_by_the_outfit_snapshot_on_a_still(engine):
     whole = engine.process(photo)
     halves = engine._finish(engine._analyze(photo, None))
     assert np.array_equal(whole.image, halves.image)
+
+
+def test_a_pipelined_stream_gives_what_one_thread_gives():
+    """The two threads split each frame between them (the models on the pose thread, the
+    filters, the details' smoothing and everything drawn on the GL thread): a pipelined
+    stream comes out as the same stream run on one thread, frame for frame, with glasses
+    (the face mesh, carried between its runs) and the watch (a hand)."""
+    clip = [f for f, _ in VideoFile(ROOT / "samples" / "upper_body.mp4", max_frames=12)]
+    outfit = [TOP, "red-glasses", "steel-watch"]
+    with TryOnEngine(items=outfit) as eng:
+        piped = list(eng.process_stream(clip, fps=20))
+        alone = list(eng.process_stream(clip, fps=20, pipelined=False))
+    assert len(piped) == len(alone) == len(clip)
+    faces = 0
+    for p, a in zip(piped, alone):
+        assert (p.pose is None) == (a.pose is None)
+        if p.pose is None:
+            continue
+        assert np.array_equal(p.pose.keypoints_px, a.pose.keypoints_px)
+        assert (p.details.head_pose is None) == (a.details.head_pose is None)
+        if p.details.head_pose is not None:
+            faces += 1
+            assert np.array_equal(p.details.face.landmarks_px, a.details.face.landmarks_px)
+        assert np.abs(p.image.astype(int) - a.image.astype(int)).mean() < 0.5
+    assert faces >= len(clip) // 2  # the face was found and carried
 
 
 def _broken_copy(garment, item_id, how):

@@ -64,6 +64,29 @@ class Details:
 NO_DETAILS = Details()
 
 
+@dataclass(frozen=True)
+class DetailObservation:
+    """What the face and hand models saw in one frame, before any smoothing: the half of the
+    detail stage a stream's pose thread runs (:meth:`DetailTracker.observe`), handed to the
+    other half on the GL thread (:meth:`DetailTracker.resolve`).
+
+    face_asked, hands_asked : what the worn items needed (the face; the hands by side).
+    ran : the models ran on this frame (in a stream they run on one frame in
+        ``DetailOptions.model_every``; in between, the last landmarks are carried along).
+    face : the face mesh the model found (landmarks in image px, unsmoothed), or None.
+    hands : the hands found, by side (unsmoothed); a side asked for but not found is absent.
+    """
+
+    face_asked: bool = False
+    hands_asked: tuple[str, ...] = ()
+    ran: bool = False
+    face: Face | None = None
+    hands: dict[str, Hand] = field(default_factory=dict)
+
+
+NOTHING_OBSERVED = DetailObservation()
+
+
 def needed(categories: Iterable[str], options: DetailOptions) -> tuple[bool, tuple[str, ...]]:
     """(run the face mesh, the hands to track) for items of these categories: what their
     records' ``detail`` asks (a ring: the hand it is fitted to, :mod:`tryon.catalog.fit`)."""
@@ -146,16 +169,22 @@ def _nearest_to_wrist(candidates: list[Hand], pose: Pose, side: str) -> Hand | N
 
 class DetailTracker:
     """Runs the face mesh and the hand model on the pose's regions of interest; one per
-    stream (``reset`` between streams). Owns MediaPipe graphs: ``close()`` when done."""
+    stream (``reset`` between streams). Owns MediaPipe graphs: ``close()`` when done.
+
+    Two halves with their own state, so a stream's two threads can each run one:
+    :meth:`observe` (the models, on the pose thread) and :meth:`resolve` (smoothing, carrying
+    between model runs, the head pose; on the GL thread, after smoothing and stabilizing);
+    :meth:`update` runs both in turn."""
 
     def __init__(self, options: DetailOptions | None = None) -> None:
         self.options = options or DetailOptions()
+        # observe's state: the models and the frame count that picks their frames
         self._face: FaceEstimator | None = None
         self._hands: dict[str, HandEstimator] = {}
+        self._frame = 0
+        # resolve's state: the smoothers, the last model output and where the pose's anchor points were then
         self._face_smoother = _Smoother(self.options.face_smoothing, self.options.max_gap_ms)
         self._hand_smoothers: dict[str, _Smoother] = {}
-        self._frame = 0
-        # the last model output and where the pose's anchor points were then
         self._last_face: tuple[Face, np.ndarray] | None = None
         self._last_hands: dict[str, tuple[Hand, np.ndarray]] = {}
 
@@ -180,19 +209,30 @@ class DetailTracker:
         face: bool,
         hands: tuple[str, ...],
     ) -> Details:
-        """The face (if ``face``) and the ``hands`` sides of the person in ``pose``."""
+        """The face (if ``face``) and the ``hands`` sides of the person in ``pose``: both
+        halves in turn, :meth:`observe` and :meth:`resolve` (a stream's two threads run them
+        apart)."""
+        seen = self.observe(frame_bgr, pose, timestamp_ms, face, hands)
+        return self.resolve(seen, pose, K, timestamp_ms, frame_bgr.shape[0])
+
+    def observe(
+        self,
+        frame_bgr: np.ndarray,
+        pose: Pose | None,
+        timestamp_ms: int | None,
+        face: bool,
+        hands: tuple[str, ...],
+    ) -> DetailObservation:
+        """The models' half (the pose thread's): the face mesh and the hands found in the
+        regions of interest of ``pose`` (the raw pose will do: it only places the regions),
+        on the frames the models run; nothing smoothed yet. Calls come in frame order."""
         if pose is None or (not face and not hands):
-            return NO_DETAILS
-        h = frame_bgr.shape[0]
+            return NOTHING_OBSERVED
         self._frame += 1
-        carry = timestamp_ms is not None and self._frame % max(1, self.options.model_every) != 0
-        found_face, head_pose = None, None
-        if face and carry:  # between model runs: carried along, or (none found) the pose decides
-            if self._last_face is not None:
-                last, then = self._last_face
-                found_face = replace(last, landmarks_px=_carried(last.landmarks_px, then, _face_anchor(pose)))
-                head_pose = solve_head_pose(found_face.landmarks_px, K)
-        elif face:
+        if timestamp_ms is not None and self._frame % max(1, self.options.model_every) != 0:
+            return DetailObservation(face_asked=face, hands_asked=hands, ran=False)
+        found_face = None
+        if face:
             roi = face_roi_px(pose)
             if roi is not None:
                 if self._face is None:
@@ -202,28 +242,12 @@ class DetailTracker:
                     if timestamp_ms is None
                     else self._face.detect_for_video(frame_bgr, timestamp_ms, roi)
                 )
-            if found_face is None:
-                self._face_smoother.reset()
-                self._last_face = None
-            else:
-                smoothed = self._face_smoother(found_face.landmarks_px, h, timestamp_ms)
-                found_face = replace(found_face, landmarks_px=smoothed)
-                head_pose = solve_head_pose(smoothed, K)
-                self._last_face = (found_face, _face_anchor(pose))
         found_hands: dict[str, Hand] = {}
         for side in hands:
-            if carry:
-                if side in self._last_hands:
-                    last, then = self._last_hands[side]
-                    found_hands[side] = replace(
-                        last, landmarks_px=_carried(last.landmarks_px, then, _hand_anchor(pose, side))
-                    )
-                continue
             roi = hand_roi_px(pose, side)
             est = self._hands.get(side)
             if est is None:
                 est = self._hands[side] = HandEstimator(HandOptions(max_hands=1))
-                self._hand_smoothers[side] = _Smoother(self.options.hand_smoothing, self.options.max_gap_ms)
             candidates = []
             if roi is not None:
                 candidates = (
@@ -232,12 +256,58 @@ class DetailTracker:
                     else est.detect_for_video(frame_bgr, timestamp_ms, roi)
                 )
             hand = _nearest_to_wrist(candidates, pose, side)
+            if hand is not None:
+                found_hands[side] = hand
+        return DetailObservation(face_asked=face, hands_asked=hands, ran=True, face=found_face, hands=found_hands)
+
+    def resolve(
+        self,
+        seen: DetailObservation,
+        pose: Pose | None,
+        K: CameraIntrinsics,
+        timestamp_ms: int | None,
+        frame_height_px: int,
+    ) -> Details:
+        """The tracking half (the GL thread's): the models' landmarks smoothed and the head
+        pose solved on the frames they ran; in between, their last landmarks carried along by
+        ``pose`` (the smoothed, stabilized pose: its anchors are the steady ones). Calls come
+        in frame order, after the matching :meth:`observe`."""
+        if pose is None or (not seen.face_asked and not seen.hands_asked):
+            return NO_DETAILS
+        h = frame_height_px
+        found_face, head_pose = None, None
+        if seen.face_asked and not seen.ran:  # between model runs: carried, or the pose decides
+            if self._last_face is not None:
+                last, then = self._last_face
+                found_face = replace(last, landmarks_px=_carried(last.landmarks_px, then, _face_anchor(pose)))
+                head_pose = solve_head_pose(found_face.landmarks_px, K)
+        elif seen.face_asked:
+            if seen.face is None:
+                self._face_smoother.reset()
+                self._last_face = None
+            else:
+                smoothed = self._face_smoother(seen.face.landmarks_px, h, timestamp_ms)
+                found_face = replace(seen.face, landmarks_px=smoothed)
+                head_pose = solve_head_pose(smoothed, K)
+                self._last_face = (found_face, _face_anchor(pose))
+        found_hands: dict[str, Hand] = {}
+        for side in seen.hands_asked:
+            if not seen.ran:
+                if side in self._last_hands:
+                    last, then = self._last_hands[side]
+                    found_hands[side] = replace(
+                        last, landmarks_px=_carried(last.landmarks_px, then, _hand_anchor(pose, side))
+                    )
+                continue
+            smoother = self._hand_smoothers.get(side)
+            if smoother is None:
+                smoother = self._hand_smoothers[side] = _Smoother(self.options.hand_smoothing, self.options.max_gap_ms)
+            hand = seen.hands.get(side)
             if hand is None:
-                self._hand_smoothers[side].reset()
+                smoother.reset()
                 self._last_hands.pop(side, None)
                 continue
-            smoothed = self._hand_smoothers[side](hand.landmarks_px, h, timestamp_ms)
-            found_hands[side] = replace(hand, landmarks_px=smoothed)
+            found_hands[side] = replace(hand, landmarks_px=smoother(hand.landmarks_px, h, timestamp_ms))
             self._last_hands[side] = (found_hands[side], _hand_anchor(pose, side))
         return Details(face=found_face, head_pose=head_pose, hands=found_hands)
 

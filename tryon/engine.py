@@ -3,20 +3,23 @@ nothing else: each stage lives in its own module (see the README's architecture 
 
 The stages, in the order a frame travels (``STAGES``; each testable alone):
 
-    frame -> pose (BlazePose) -> smoothing -> stabilize (anchored to the image's motion)
-          -> details (face mesh, hands: only for items that need them) -> rig solve -> items
+    frame -> pose (BlazePose) -> details (face mesh, hands: only for items that need them)
+          -> smoothing -> stabilize (anchored to the image's motion) -> rig solve -> items
           (skin / attach, hide what is not seen) -> cloth (loose garments and jewelry swing:
           tryon.cloth) -> lighting -> keep-out (hands, hair) -> render (moderngl, body
           occluder) -> cleanup (the shopper's own clothes the items leave uncovered: clean
           plate / inpainting) -> composite -> FrameResult
 
-Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (pose,
-smoothing, stabilize, details) and hands a :class:`FrameAnalysis` to the GL thread, which runs
-:meth:`TryOnEngine._finish`: a sequence of small steps, each filling in the frame's
-:class:`FrameScene` and timing itself on the frame's :class:`~tryon.timing.StageTimer`.
+Two threads in a pipelined stream. The pose thread runs :meth:`TryOnEngine._analyze` (the
+models alone: pose, and the face and hand models' inference) and hands a :class:`FrameAnalysis`
+to the GL thread, which runs :meth:`TryOnEngine._finish`: a sequence of small steps (smoothing,
+stabilize and the details' smoothing first), each filling in the frame's :class:`FrameScene`
+and timing itself on the frame's :class:`~tryon.timing.StageTimer`. The split keeps the pose
+thread's core to the pose model alone: on two cores the GL thread has the other one, and a
+stream runs at the bare model's pace as long as the GL thread's work per frame fits in it.
 
-Adding a stage: a pose-side stage (reads the image, e.g. a stabilizer after smoothing) is a
-call in ``_analyze`` whose output is a new typed field of :class:`FrameAnalysis` (give it a
+Adding a stage: a model run on the image is a call in ``_analyze`` whose output is a new
+typed field of :class:`FrameAnalysis` (give it a
 default, in :mod:`tryon.engine_records`); a GL-side stage (e.g. cloth after skinning,
 shadows around the render, a clean-up before compositing) is a new ``_step`` method called
 in order in ``_finish``, reading and writing :class:`FrameScene` fields. Name its timing in ``STAGES``.
@@ -243,8 +246,13 @@ class TryOnEngine:
             raise RuntimeError("this TryOnEngine is closed (close() or its with-block ended); make a new one")
 
     def _analyze(self, frame, timestamp_ms: int | None) -> FrameAnalysis:
-        """The pose thread's stages: frame check, BlazePose, smoothing, stabilize, details. Thread-safe
-        against ``_finish`` (they share no state), so a stream runs them on another thread."""
+        """The pose thread's stages: frame check, BlazePose, the detail models (face mesh,
+        hands, only for the items that need them). Thread-safe against ``_finish`` (they share
+        no state), so a stream runs them on another thread.
+
+        Only the models run here: the pose model alone fills this thread's core, and every
+        other stage (smoothing and stabilizing included) runs on the GL thread, so the
+        stream keeps the pose model's pace (see :mod:`tryon.runtime`)."""
         timer = StageTimer()
         frame = as_bgr_uint8(frame)
         frame_ts = None if timestamp_ms is None else check_timestamp_ms(timestamp_ms)
@@ -257,19 +265,15 @@ class TryOnEngine:
         else:
             raw = self.estimator.detect_for_video(frame, timestamp_ms)
         timer.lap("pose")
-        pose = self.smoother(raw, timestamp_ms) if timestamp_ms is not None else raw
-        timer.lap("smoothing")
-        if timestamp_ms is not None:
-            pose = self.stabilizer(frame, pose, raw, timestamp_ms)
-        timer.lap("stabilize")
         face, hands = needed([w.garment.category for w in items], self.options.details)
-        details = self.detail_tracker.update(frame, pose, K, timestamp_ms, face, hands)
+        observed = self.detail_tracker.observe(frame, raw, timestamp_ms, face, hands)
         timer.lap("details")
-        return FrameAnalysis(frame, timestamp_ms, K, items, raw, pose, details, timer, frame_ts)
+        return FrameAnalysis(frame, timestamp_ms, K, items, raw, observed, timer, frame_ts)
 
     def _finish(self, a: FrameAnalysis) -> FrameResult:
         """The GL thread's stages, in order; each step fills in the frame's scene."""
-        scene = self._step_solve(a)
+        scene = self._step_track(a)
+        self._step_solve(a, scene)
         if scene.body is None or not a.items or scene.opacity <= 0:
             if self.cloth is not None and scene.body is None:
                 self.cloth.reset()  # the shopper is gone: the cloth starts again where they come back
@@ -285,10 +289,24 @@ class TryOnEngine:
         return self._step_composite(a, scene)
 
     # -- the GL thread's steps -------------------------------------------------------
-    def _step_solve(self, a: FrameAnalysis) -> FrameScene:
+    def _step_track(self, a: FrameAnalysis) -> FrameScene:
+        """smoothing, stabilize, details: the pose smoothed and anchored to the image's motion
+        (a still: the raw pose), then the detail models' landmarks smoothed and carried by it."""
+        ts = a.timestamp_ms
+        a.timer.mark()
+        pose = a.raw_pose if ts is None else self.smoother(a.raw_pose, ts)
+        a.timer.lap("smoothing")
+        if ts is not None:
+            pose = self.stabilizer(a.frame, pose, a.raw_pose, ts)
+        a.timer.lap("stabilize")
+        details = self.detail_tracker.resolve(a.observed, pose, a.intrinsics, ts, a.frame.shape[0])
+        a.timer.lap("details")
+        return FrameScene(pose=pose, details=details)
+
+    def _step_solve(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """rig_solve: the outfit's opacity, the skeleton (or the last one while fading out)."""
-        pose, ts = a.pose, a.timestamp_ms
-        scene = FrameScene(opacity=self.presentation.outfit_opacity(pose is not None, ts))
+        pose, ts = scene.pose, a.timestamp_ms
+        scene.opacity = self.presentation.outfit_opacity(pose is not None, ts)
         a.timer.mark()
         solved = None
         if pose is not None:
@@ -297,12 +315,11 @@ class TryOnEngine:
             else:
                 self.proportions.update(pose.world_m, pose.visibility)
                 shape = self.proportions.shape()
-            solved = self.solver.solve(pose, a.intrinsics, shape, a.details.head_pose, a.details.hands)
+            solved = self.solver.solve(pose, a.intrinsics, shape, scene.details.head_pose, scene.details.hands)
         scene.body = self.presentation.body_to_draw(solved, scene.opacity, a.intrinsics)
         a.timer.lap("rig_solve")
         if ts is not None and pose is not None:
             scene.measurements = self.proportions.measurements()
-        return scene
 
     def _step_skin(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """skinning: each item deformed onto the body (parts faded in and out), the occluder."""
@@ -372,7 +389,7 @@ class TryOnEngine:
         lighting = self.options.lighting
         if isinstance(lighting, str):  # "estimate"
             occ = scene.occluder or body_occluder(self.mannequin, scene.body)
-            mask = a.pose.segmentation if a.pose is not None else None
+            mask = scene.pose.segmentation if scene.pose is not None else None
             regions = self.mannequin.occluder.regions
             lighting = self.light.update(
                 a.frame, a.timestamp_ms, mask, (occ.positions_cam_m, occ.normals_cam, regions), a.intrinsics
@@ -382,15 +399,15 @@ class TryOnEngine:
 
     def _step_keepout(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """keepout: visible hands and hair that come out in front of clothes (raw pose)."""
-        if a.pose is not None and self.options.occlusion:
-            pose = a.raw_pose if a.raw_pose is not None else a.pose
+        if scene.pose is not None and self.options.occlusion:
+            pose = a.raw_pose if a.raw_pose is not None else scene.pose
             scene.keepout = keepout_mask(a.frame, pose, self.options.keepout)
         a.timer.lap("keepout")
 
     def _step_render(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """render + readback: the items drawn over the body occluder, read back."""
         renderer = self._gl()
-        mask = a.pose.segmentation if a.pose is not None else None
+        mask = scene.pose.segmentation if scene.pose is not None else None
         o = self.options
         margin = o.shadow.margin_px if o.contact_shadows and scene.occluder is not None else 0
         scene.layer = renderer.render_items(
@@ -410,7 +427,7 @@ class TryOnEngine:
     def _step_cleanup(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """cleanup: the shopper's own clothes beside and under the items replaced by what is
         behind them (streams: the clean plate, else inpainting; stills: inpainting)."""
-        if a.pose is not None and self.options.own_clothes.enabled:
+        if scene.pose is not None and self.options.own_clothes.enabled:
             items = []
             for worn in a.items:
                 prefix = f"{worn.garment.id}/"
@@ -420,7 +437,7 @@ class TryOnEngine:
             occ = scene.occluder  # the proxy already posed (all its vertices, whatever it draws)
             posed = (occ.positions_cam_m, occ.normals_cam) if occ is not None else None
             scene.cleanup = self.own_clothes.apply(
-                a.frame, a.pose, scene.body, items, scene.keepout, scene.opacity, a.timestamp_ms is not None, posed
+                a.frame, scene.pose, scene.body, items, scene.keepout, scene.opacity, a.timestamp_ms is not None, posed
             )
         a.timer.lap("cleanup")
 
@@ -430,7 +447,7 @@ class TryOnEngine:
         depth = self._gl().last_scene_depth
         if self.options.contact_shadows and depth is not None and scene.layer is not None:
             base = scene.cleanup.image if scene.cleanup is not None else a.frame
-            mask = a.pose.mask if a.pose is not None else None
+            mask = scene.pose.mask if scene.pose is not None else None
             frame, scene.layer, _ = darken(
                 base, scene.layer, depth, scene.lighting, a.intrinsics, mask, self.options.shadow, scene.keepout
             )
@@ -440,9 +457,9 @@ class TryOnEngine:
     def _step_camera_match(self, a: FrameAnalysis, scene: FrameScene) -> None:
         """camera_match: the items given the frame's noise, softness, motion blur and tone."""
         matcher = self.camera_matcher
-        pose = a.raw_pose if a.raw_pose is not None else a.pose
+        pose = a.raw_pose if a.raw_pose is not None else scene.pose
         if self.options.camera_match and scene.layer is not None:
-            mask = a.pose.segmentation if a.pose is not None else None
+            mask = scene.pose.segmentation if scene.pose is not None else None
             matcher.update(a.frame, a.timestamp_ms, mask)
             motion = None
             if pose is not None:
@@ -464,7 +481,7 @@ class TryOnEngine:
         comp = self.compositor.passthrough(a.frame, self.options.mirror)
         if a.timestamp_ms is not None:  # the clean plate learns from frames it leaves alone
             a.timer.mark()
-            self.own_clothes.observe(a.frame, a.pose)
+            self.own_clothes.observe(a.frame, scene.pose)
             a.timer.lap("cleanup")
         a.timer.skip(DRAW_STAGES)
         return self._result(a, scene, comp.image, comp.coverage, 0.0)
@@ -473,14 +490,14 @@ class TryOnEngine:
     def _result(a: FrameAnalysis, scene: FrameScene, image, coverage, opacity: float) -> FrameResult:
         return FrameResult(
             image=image,
-            pose=a.pose,
+            pose=scene.pose,
             coverage=coverage,
             body=scene.body,
             measurements=scene.measurements,
             timings_ms=a.timer.finish(),
             timestamp_ms=a.frame_timestamp_ms,
             opacity=opacity,
-            details=a.details,
+            details=scene.details,
         )
 
     # -- streams ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ from tryon.body.solver import PosedBody, SolverOptions
 from tryon.catalog.item import Garment
 from tryon.cloth.stage import ClothOptions
 from tryon.deform import SKINNING_METHODS
-from tryon.details import NO_DETAILS, DetailOptions, Details
+from tryon.details import NO_DETAILS, DetailObservation, DetailOptions, Details
 from tryon.frames import DEFAULT_HFOV_DEG, CameraIntrinsics
 from tryon.ownclothes import Cleanup, OwnClothesOptions
 from tryon.pose.filters import SmoothingOptions
@@ -34,7 +34,10 @@ from tryon.timing import StageTimer
 from tryon.track import StabilizeOptions
 
 #: The timed stages, pose thread first (``FrameResult.timings_ms`` has each, plus "total").
-ANALYSIS_STAGES = ("pose", "smoothing", "stabilize", "details")
+#: "details" is timed on both threads (the models on the pose thread, their smoothing on the
+#: GL thread), the sum reported.
+ANALYSIS_STAGES = ("pose", "details")
+TRACK_STAGES = ("smoothing", "stabilize")
 DRAW_STAGES = (
     "skinning",
     "cloth",
@@ -47,7 +50,7 @@ DRAW_STAGES = (
     "camera_match",
     "composite",
 )
-STAGES = (*ANALYSIS_STAGES, "rig_solve", *DRAW_STAGES)
+STAGES = (*ANALYSIS_STAGES, *TRACK_STAGES, "rig_solve", *DRAW_STAGES)
 @dataclass(frozen=True)
 class EngineOptions:
     """How the engine runs.
@@ -171,7 +174,8 @@ class WornItem(NamedTuple):
 
 @dataclass
 class FrameAnalysis:
-    """What the pose thread hands the GL thread for one frame.
+    """What the pose thread hands the GL thread for one frame: the models' outputs, nothing
+    filtered (the filters run on the GL thread, see :meth:`TryOnEngine._finish`).
 
     frame : (H, W, 3) uint8 BGR, the checked camera frame.
     timestamp_ms : the stream's clock for this frame (ms, strictly increasing: what every
@@ -181,10 +185,10 @@ class FrameAnalysis:
     intrinsics : the camera for this frame's size (computed once per frame, here).
     items : the outfit as it was when this frame was analysed (one snapshot: a change of
         items mid-stream takes effect from a whole frame on, never halfway through one).
-    raw_pose : the frame's unsmoothed pose, for what is drawn from the image itself (hands
-        and hair keep-out must not trail a moving hand); None when nobody was found.
-    pose : the smoothed and stabilized pose the body is solved from (a still: the raw pose).
-    details : the face mesh, head pose and hands the worn items need.
+    raw_pose : the frame's pose as the model gave it (unsmoothed): the GL thread smooths and
+        stabilizes it, and draws from it directly what must not trail (hands and hair
+        keep-out); None when nobody was found.
+    observed : what the face and hand models saw (:class:`~tryon.details.DetailObservation`).
     timer : the frame's stage timer (pose-thread stages recorded).
 
     New pose-side stages add their output as a typed field with a default here.
@@ -195,8 +199,7 @@ class FrameAnalysis:
     intrinsics: CameraIntrinsics
     items: tuple[WornItem, ...]
     raw_pose: Pose | None
-    pose: Pose | None
-    details: Details
+    observed: DetailObservation
     timer: StageTimer
     frame_timestamp_ms: int | None = None
 
@@ -205,6 +208,9 @@ class FrameAnalysis:
 class FrameScene:
     """What the GL thread builds for one frame, step by step (see ``TryOnEngine._finish``).
 
+    pose : the smoothed and stabilized pose the body is solved from (a still: the raw pose),
+    None when nobody was found; details : the face mesh, head pose and hands the worn items
+    need (smoothed, carried between the models' runs).
     opacity : the outfit's opacity this frame (fading); body : the solved skeleton in camera
     space (or the last one while fading out), None when there is nothing to dress.
     measurements : the shopper's held measurements (cm) in a stream, or None.
@@ -218,7 +224,9 @@ class FrameScene:
     New GL-side stages add their output as a typed field with a default here.
     """
 
-    opacity: float
+    pose: Pose | None
+    details: Details
+    opacity: float = 0.0
     body: PosedBody | None = None
     measurements: BodyMeasurements | None = None
     draws: list[Draw] = field(default_factory=list)
