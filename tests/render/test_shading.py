@@ -64,15 +64,43 @@ def inner(img: np.ndarray) -> np.ndarray:
 
 def test_the_fabric_relief_shows_and_goes_with_the_fabric_option(renderer):
     light = Lighting.studio()
-    woven = luma(renderer.render_layers(K, [cloth_sheet("denim", "denim")], lighting=light).bgra)
+    # 0.3 m away (a pixel spans 1.1 mm): near enough for the weave to show (farther, the relief
+    # is averaged away and left out; see the next test)
+    woven = luma(renderer.render_layers(K, [cloth_sheet("denim", "denim", z=0.3)], lighting=light).bgra)
     with Renderer(RenderOptions(fabric=False)) as plain_renderer:
-        plain = luma(plain_renderer.render_layers(K, [cloth_sheet("denim", "denim")], lighting=light).bgra)
+        sheet = cloth_sheet("denim", "denim", z=0.3)
+        plain = luma(plain_renderer.render_layers(K, [sheet], lighting=light).bgra)
     # the weave: fine detail (a Laplacian; subtle, a fraction of a level, facing the camera) on
     # the cloth, ten times less on the same sheet without it
     detail = np.abs(cv2.Laplacian(inner(woven), cv2.CV_32F)).mean()
     flat = np.abs(cv2.Laplacian(inner(plain), cv2.CV_32F)).mean()
     assert detail > 0.12 and detail > 5 * flat
     assert abs(inner(woven).mean() - inner(plain).mean()) < 12  # the same cloth, its weave added
+
+
+def test_the_relief_is_left_out_where_it_would_not_show(renderer, monkeypatch):
+    """Where a pixel spans more of the weave than its mip level keeps (a shopper 1.5 m from a
+    640x480 camera), the draw is compiled without the relief, and looks the same."""
+    from tryon.render import renderer as renderer_module
+
+    far = CameraIntrinsics.from_fov(640, 480, 60)  # the engine's camera; a pixel is 2.7 mm at 1.5 m
+    light = Lighting.studio()
+    sheet = cloth_sheet("far", "jersey", z=1.5)
+    near = cloth_sheet("near", "jersey", z=0.3)
+    metal = cloth_sheet("far-metal", "metal", z=0.3)  # a metal's polish is finer than any pixel
+    with renderer.ctx:  # (binds the textures it uses)
+        features, _ = renderer._surface(sheet.material, sheet, False, False, False, far)
+        assert "RELIEF" not in features and "SHEEN" in features
+        assert "RELIEF" in renderer._surface(near.material, near, False, False, False, far)[0]
+        assert "RELIEF" not in renderer._surface(metal.material, metal, False, False, False, far)[0]
+
+    left_out = renderer.render_layers(far, [sheet], lighting=light).bgra.astype(np.int16)
+    monkeypatch.setattr(renderer_module, "relief_visible", lambda fabric, pixel_m: True)
+    drawn = renderer.render_layers(far, [sheet], lighting=light).bgra.astype(np.int16)
+    cloth = drawn[:, :, 3] == 255
+    assert cloth.sum() > 1000
+    diff = np.abs(drawn - left_out)[:, :, :3][cloth]
+    assert diff.mean() < 0.25 and diff.max() <= 3, (diff.mean(), diff.max())
 
 
 def test_folds_appear_where_the_joint_bends(renderer):
@@ -84,6 +112,10 @@ def test_folds_appear_where_the_joint_bends(renderer):
     rows_bent = inner(luma(renderer.render_layers(K, [bent], lighting=light).bgra)).mean(axis=1)
     # folds run across the axis (y): bands along the rows
     assert rows_bent.std() > 3 * max(rows_straight.std(), 0.3)
+    # no vertex bent enough to fold: compiled without the folds
+    with renderer.ctx:
+        assert "WRINKLES" not in renderer._surface(straight.material, straight, False, False, False, K)[0]
+        assert "WRINKLES" in renderer._surface(bent.material, bent, False, False, False, K)[0]
 
 
 def test_sheen_brightens_cloth_and_a_zero_sheen_colour_switches_it_off(renderer):
