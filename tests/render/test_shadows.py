@@ -163,3 +163,43 @@ def test_a_lone_dress_on_the_dance_clip_is_not_blotched():
             ]
     levels = on_dress[dress]
     assert (levels > 8).mean() < 0.02, f"{(levels > 8).mean():.2%} of the dress darkened by over 8/255"
+
+
+def test_the_compiled_march_gives_the_plain_pythons_shadow():
+    """The per-sample loop compiled (numba) and run as plain Python (where numba is missing)
+    give the same shadow, on a scene with a body, an item in front of part of it, holes and a
+    turned surface."""
+    from tryon.render import shadow_kernel
+
+    if not hasattr(shadow_kernel.shade_samples, "py_func"):
+        pytest.skip("numba is not installed: only the plain Python runs")
+    rng = np.random.default_rng(3)
+    h, w = 30, 40
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    body = (1.2 + 0.004 * xx + 0.002 * yy + rng.normal(0, 0.001, (h, w))).astype(np.float32)
+    item = np.full((h, w), np.inf, np.float32)
+    item[5:15, 10:30] = 1.15  # a band 5 cm in front of the body
+    zf = np.minimum(body, item)
+    zf[20:24, 0:6] = -np.inf  # nothing drawn
+    zc = np.where(np.isfinite(item), item, np.float32(np.inf)).astype(np.float32)
+    u = ((np.arange(w) * 4 - 80) / 277.0).astype(np.float32)
+    v = ((np.arange(h) * 4 - 60) / 277.0).astype(np.float32)
+    args = (
+        zf,
+        zc,
+        u,
+        v,
+        np.array([0, 0, 1, 1, 2], np.int64),
+        np.array([-1, -2, -3, -5, -7], np.int64),
+        np.array([-0.003, -0.006, -0.01, -0.014, -0.02], np.float32),
+        np.array([1.0, 1.0, 0.9, 0.7, 0.5], np.float32),
+        np.float32(0.008),
+        np.float32(0.25),
+        np.array([0.0, -0.8, -0.6], np.float32),
+        np.float32(0.57),
+    )
+    compiled, plain = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    shadow_kernel.shade_samples(*args, compiled)
+    shadow_kernel.shade_samples.py_func(*args, plain)
+    assert (plain > 0.3).sum() > 20  # the band shadows the body below it
+    np.testing.assert_allclose(compiled, plain, atol=1e-6)

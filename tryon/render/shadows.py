@@ -22,6 +22,7 @@ import numpy as np
 
 from tryon.frames import CameraIntrinsics
 from tryon.render.lighting import Lighting, sh_irradiance
+from tryon.render.shadow_kernel import shade_samples
 from tryon.render.types import ItemLayer
 
 #: Distances marched toward the light, metres: contact first, a hat brim's reach last.
@@ -96,71 +97,42 @@ def shadow_map(
     L = np.asarray(light_dir_cam, np.float64)
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
-    zf = np.where(valid, z, np.float32(-np.inf))  # nothing drawn: never shadowed
+    zf = np.where(valid, z, np.float32(-np.inf)).astype(np.float32)  # nothing drawn: never shadowed
+    du, dv, ray_dz, weight = [], [], [], []
     for t in MARCH_M:
         q = pm + t * L
         if q[2] <= 0.05:
             break
-        du = int(round((K.fx * q[0] / q[2] - um) / s))
-        dv = int(round((K.fy * q[1] / q[2] - vm) / s))
-        if abs(du) >= w or abs(dv) >= h:
+        # sample (i, j) looks at the caster at (i + dv, j + du)
+        du.append(int(round((K.fx * q[0] / q[2] - um) / s)))
+        dv.append(int(round((K.fy * q[1] / q[2] - vm) / s)))
+        if abs(du[-1]) >= w or abs(dv[-1]) >= h:
+            du.pop(), dv.pop()
             break
-        # sample (i, j) looks at the caster at (i + dv, j + du); outside the scene there is none
-        dst = (slice(max(0, -dv), h - max(0, dv)), slice(max(0, -du), w - max(0, du)))
-        src = (slice(max(0, dv), h - max(0, -dv)), slice(max(0, du), w - max(0, -du)))
-        ray_z = zf[dst] + np.float32(t * L[2])
-        other = zc[src]
-        hit = (other < ray_z - np.float32(options.bias_m)) & (other > ray_z - np.float32(options.thickness_m))
+        ray_dz.append(t * L[2])
         far = max(0.0, (t - CONTACT_M) / (MARCH_M[-1] - CONTACT_M))
-        weight = np.float32(1.0 - (1.0 - FAR_WEIGHT) * far)
-        np.maximum(shade[dst], hit * weight, out=shade[dst])
+        weight.append(1.0 - (1.0 - FAR_WEIGHT) * far)
     # Only the key light a point receives can be taken away: none where its surface is turned
     # from the light (the shader's, or the photo's, own shading already has it dark there; a
     # hanging dress lit from above and behind marched into its own depth and was blotched).
-    if shade.any():
-        shade *= key_facing(scene, K, L)
-    return shade
-
-
-def key_facing(scene: SceneDepth, K: CameraIntrinsics, light_dir_cam: np.ndarray) -> np.ndarray:
-    """(h, w) float32 in [0, 1] at the scene's pitch: how much of the key light each sampled
-    surface faces, clip(N.L / FACING_FULL, 0, 1), N the surface's normal rebuilt from the
-    depth (camera frame, toward the camera). Each axis' slope is taken on the side of the
-    nearer depth (no normal across a silhouette); 1 where a sample has no drawn neighbour."""
-    z = scene.depth_m
-    h, w = z.shape
-    s = scene.step
-    x0, y0 = scene.roi[0], scene.roi[1]
     u = ((x0 + np.arange(w, dtype=np.float32) * s - K.cx) / K.fx).astype(np.float32)
     v = ((y0 + np.arange(h, dtype=np.float32) * s - K.cy) / K.fy).astype(np.float32)
-    zf = np.where(np.isfinite(z), z, np.float32(np.nan)).astype(np.float32)  # nothing drawn: nan
-    P = (u[None, :] * zf, v[:, None] * zf, zf)  # camera metres, each (h, w)
-
-    def slope(axis: int) -> tuple[np.ndarray, ...]:
-        """The step to the next sample along ``axis`` (rows 0, columns 1), from the side whose
-        depth is nearer this one's (nan where neither side was drawn)."""
-        steps = []
-        for c in P:
-            d = np.full((h + 1, w) if axis == 0 else (h, w + 1), np.nan, np.float32)
-            if axis == 0:
-                d[1:-1] = c[1:] - c[:-1]
-                steps.append((d[:-1], d[1:]))  # (to the one before, to the one after)
-            else:
-                d[:, 1:-1] = c[:, 1:] - c[:, :-1]
-                steps.append((d[:, :-1], d[:, 1:]))
-        lo_z, hi_z = np.abs(steps[2][0]), np.abs(steps[2][1])
-        use_lo = ~(lo_z >= hi_z) & ~np.isnan(lo_z)  # nan compares false: the other side
-        return tuple(np.where(use_lo, lo, hi) for lo, hi in steps)
-
-    ay, by = slope(0), slope(1)  # down a column, along a row
-    # (a x b): toward the camera (-z) on a plane facing it
-    n = (ay[1] * by[2] - ay[2] * by[1], ay[2] * by[0] - ay[0] * by[2], ay[0] * by[1] - ay[1] * by[0])
-    L = np.asarray(light_dir_cam, np.float32)
-    norm = np.sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        nl = (n[0] * L[0] + n[1] * L[1] + n[2] * L[2]) / norm
-    nl[~(norm > 1e-12)] = FACING_FULL  # no normal (a lone sample, nothing drawn): as before
-    return np.clip(nl / FACING_FULL, 0.0, 1.0).astype(np.float32)
+    shade_samples(
+        zf,
+        zc,
+        u,
+        v,
+        np.array(du, np.int64),
+        np.array(dv, np.int64),
+        np.array(ray_dz, np.float32),
+        np.array(weight, np.float32),
+        np.float32(options.bias_m),
+        np.float32(options.thickness_m),
+        L.astype(np.float32),
+        np.float32(FACING_FULL),
+        shade,
+    )
+    return shade
 
 
 @dataclass(frozen=True)
