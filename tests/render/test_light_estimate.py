@@ -98,3 +98,18 @@ def test_estimate_is_smoothed_over_a_stream():
     est.reset()
     est.update(dark, None)
     assert est.current.scale == sd
+
+
+def test_each_value_over_its_groups_median_as_numpy_gives_it():
+    from tryon.render.light_estimate import _over_group_median
+
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for n in (1, 2, 7, 120, 401):
+            values = rng.random(n).astype(dtype)
+            groups = rng.integers(0, 12, n)
+            expected = np.empty_like(values)
+            for g in np.unique(groups):
+                sel = groups == g
+                expected[sel] = values[sel] / max(float(np.median(values[sel])), 1e-6)
+            assert np.array_equal(_over_group_median(values, groups), expected), (dtype, n)
