@@ -11,8 +11,7 @@ in float v_fold_phase;
 in float v_wrinkle;
 in vec3 v_irradiance_front;
 in vec3 v_irradiance_back;
-in vec3 v_sh_reflect_front;
-in vec3 v_sh_reflect_back;
+in vec3 v_sh_reflect;
 
 // The optional parts are #defines (tryon.render.renderer.FEATURES), set per draw: a software
 // rasterizer runs every branch of a shader, taken or not, so what a draw does not use is left out.
@@ -52,13 +51,12 @@ void main() {
     vec3 n = normalize(v_normal);
     float ao = u_use_ao ? v_ao : 1.0;
     vec3 irradiance = v_irradiance_front;
-    vec3 env = v_sh_reflect_front;
+    vec3 env = v_sh_reflect;
 #ifndef SINGLE_SIDED  // (a single-sided surface is culled behind: never seen from there)
     if (!gl_FrontFacing) {   // the inside of a sleeve or collar: darker
         n = -n;
         ao *= 0.45;
         irradiance = v_irradiance_back;
-        env = v_sh_reflect_back;
     }
 #endif
     float roughness = u_roughness;

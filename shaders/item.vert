@@ -24,8 +24,8 @@ out float v_fold_phase;       // position along the folds' axis, in fold periods
 out float v_wrinkle;
 out vec3 v_irradiance_front;   // SH irradiance at the normal, and at its reverse (back faces)
 out vec3 v_irradiance_back;
-out vec3 v_sh_reflect_front;   // SH radiance-ish along the reflection direction, both sides
-out vec3 v_sh_reflect_back;
+out vec3 v_sh_reflect;         // SH radiance-ish along the reflection direction (the same
+                               // from both sides: reflect(-v, -n) = reflect(-v, n))
 
 void main() {
     v_position = in_position;
@@ -39,14 +39,14 @@ void main() {
     v_fold_phase = dot(in_model, in_axis) / u_fold_period_m + 0.35 * sin(dot(in_model, vec3(31.0, 23.0, 37.0)));
     vec3 n = normalize(in_normal);
     vec3 v = normalize(-in_position);
-    v_irradiance_front = sh_irradiance(n);
+    // (E(-n) from the same two parts: no second SH sum for the back side)
+    vec3 even, odd;
+    sh_irradiance_parts(n, even, odd);
+    v_irradiance_front = even + odd;
 #ifndef SINGLE_SIDED  // (culled behind: no back side to light)
-    v_irradiance_back = sh_irradiance(-n);
+    v_irradiance_back = even - odd;
 #endif
-    v_sh_reflect_front = sh_irradiance(reflect(-v, n));
-#ifndef SINGLE_SIDED
-    v_sh_reflect_back = sh_irradiance(reflect(-v, -n));
-#endif
+    v_sh_reflect = sh_irradiance(reflect(-v, n));
     float d = length(in_position);
     gl_Position = u_projection * vec4(in_position * max(d - u_depth_bias_m, 0.5 * d) / max(d, 1e-6), 1.0);
 }

@@ -25,13 +25,21 @@ vec3 linear_to_srgb(vec3 c) {
     return mix(c * 12.92, 0.585122381 * s1 + 0.783140355 * s2 - 0.368262736 * s3, step(0.0031308, c));
 }
 
-// Irradiance E(n) from radiance SH (Ramamoorthi & Hanrahan 2001).
-vec3 sh_irradiance(vec3 n) {
+// Irradiance E(n) from radiance SH (Ramamoorthi & Hanrahan 2001), split into its even part
+// (bands 0 and 2: the same at -n) and its odd part (band 1: negated at -n), so a surface's back
+// side costs an add: E(n) = even + odd, E(-n) = even - odd (the same sums, in the same order).
+void sh_irradiance_parts(vec3 n, out vec3 even, out vec3 odd) {
     const float c1 = 0.429043, c2 = 0.511664, c3 = 0.743125, c4 = 0.886227, c5 = 0.247708;
     float x = n.x, y = n.y, z = n.z;
-    return c1 * u_sh[8] * (x * x - y * y) + c3 * u_sh[6] * z * z + c4 * u_sh[0] - c5 * u_sh[6]
-         + 2.0 * c1 * (u_sh[4] * x * y + u_sh[7] * x * z + u_sh[5] * y * z)
-         + 2.0 * c2 * (u_sh[3] * x + u_sh[1] * y + u_sh[2] * z);
+    even = c1 * u_sh[8] * (x * x - y * y) + c3 * u_sh[6] * z * z + c4 * u_sh[0] - c5 * u_sh[6]
+         + 2.0 * c1 * (u_sh[4] * x * y + u_sh[7] * x * z + u_sh[5] * y * z);
+    odd = 2.0 * c2 * (u_sh[3] * x + u_sh[1] * y + u_sh[2] * z);
+}
+
+vec3 sh_irradiance(vec3 n) {
+    vec3 even, odd;
+    sh_irradiance_parts(n, even, odd);
+    return even + odd;
 }
 
 vec3 fresnel_schlick(float cos_theta, vec3 f0, float roughness) {
