@@ -219,3 +219,65 @@ def test_inpainting_holds_still_on_a_still_shopper(mannequin, cases):
     assert m.sum() > 1000
     # Frame-to-frame change of the filled pixels well under the camera noise itself (4 levels).
     assert np.abs(a - b)[m].mean() < 1.5
+
+
+def _opencv_push_pull(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The push-pull fill as it was written with numpy and OpenCV before its numba kernels."""
+    wgt = valid.astype(np.float32)
+    levels = [cv2.merge([*cv2.split(img.astype(np.float32) * wgt[:, :, None]), wgt])]
+    while min(levels[-1].shape[:2]) > 2:
+        levels.append(cv2.pyrDown(levels[-1]))
+    top = levels[-1]
+    m = top[:, :, 3:]
+    out = top[:, :, :3] / np.maximum(m, 1e-6)
+    for level in reversed(levels[:-1]):
+        m = level[:, :, 3:]
+        up = cv2.pyrUp(out, dstsize=(m.shape[1], m.shape[0]))
+        out = up + np.minimum(m * 2.0, 1.0) * (level[:, :, :3] / np.maximum(m, 1e-6) - up)
+    return out
+
+
+def test_the_push_pull_kernels_fill_as_the_opencv_steps_did(cases):
+    from tryon.ownclothes.fill import push_pull
+
+    frame = cv2.resize(cases["front"].scene.frame, (160, 120), interpolation=cv2.INTER_AREA)
+    hole = np.zeros((120, 160), bool)
+    hole[20:100, 50:110] = True
+    got, want = push_pull(frame, ~hole), _opencv_push_pull(frame, ~hole)
+    assert np.abs(got - want).max() < 1e-3
+    assert np.abs(got[hole] - frame[hole]).mean() > 5  # the hole was filled, not left as it was
+
+
+@pytest.mark.parametrize("plate", ["learnt", "partly", "none"])
+def test_the_one_pass_blend_matches_the_opencv_steps(mannequin, cases, monkeypatch, plate):
+    """The fused kernel (mask and fills brought up to the frame only where something is removed,
+    blended there) gives the frame the OpenCV steps give, within a grey level: from the plate,
+    from the plate and inpainting (the plate knows only part of what is removed), inpainted."""
+    import tryon.ownclothes.stage as stage_module
+
+    case = cases["arms_up_aside"]
+
+    def run():
+        stage = OwnClothesRemover(mannequin)
+        if plate == "learnt":
+            for _ in range(EMPTY_FRAMES + 1):
+                stage.observe(case.scene.background, None)
+        elif plate == "partly":
+            # The scene with the left half of the frame hidden: what is removed there is inpainted.
+            half = case.scene.background.copy()
+            half[:, : half.shape[1] // 2] = case.scene.frame[:, : half.shape[1] // 2]
+            seen = np.zeros((120, 160), bool)
+            seen[:, :80] = True
+            for _ in range(3):
+                stage.plate.update(half, cv2.resize(half, (160, 120), interpolation=cv2.INTER_AREA), seen)
+        res = stage.apply(case.scene.frame, case.scene.pose, case.body, case.posed, strength=0.8)
+        return res.image, res.from_plate
+
+    fused, share = run()
+    monkeypatch.setattr(stage_module, "blend_fill", None)
+    steps, share_steps = run()
+    assert share == share_steps
+    assert {"learnt": share > 0.99, "partly": 0.05 < share < 0.95, "none": share == 0.0}[plate], share
+    changed = cv2.absdiff(fused, case.scene.frame).max(axis=2) > 12
+    assert changed.sum() > 2000
+    assert np.abs(fused.astype(int) - steps.astype(int)).max() <= 1

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.ownclothes.kernel import masked_sums, premultiply, pull, steady_fill
+
 
 @dataclass(frozen=True)
 class PlateOptions:
@@ -42,6 +44,14 @@ class PlateOptions:
     change_strikes: int = 3
     person_margin_px: int = 4
     refresh_bands: int = 4
+
+
+_NOTHING_HIDDEN = np.zeros((1, 1), np.uint8)
+
+
+def _hidden(mask: np.ndarray | None) -> np.ndarray:
+    """``mask`` (bool or uint8) as uint8, or the kernel's stand-in for none."""
+    return _NOTHING_HIDDEN if mask is None else mask.view(np.uint8)
 
 
 class CleanPlate:
@@ -85,18 +95,18 @@ class CleanPlate:
             self._gain(frame_small, person_work)
             return
         if person_work is None:
-            bg = np.ones((h, w), np.uint8)
+            bg, hidden = np.ones((h, w), np.uint8), None
         else:
             k = 2 * o.person_margin_px + 1
-            grown = cv2.dilate(person_work.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-            bg = 1 - grown
-        if self._changed(frame_small, bg > 0):
+            hidden = cv2.dilate(person_work.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            bg = 1 - hidden
+        if self._changed(frame_small, bg > 0, hidden):
             restarts = self.restarts + 1
             self._start((H, W), (h, w))
             self.restarts = restarts
         # The light drifts: the whole plate (the pixels the shopper hides too) follows the
         # exposure change seen on what is visible, then the visible pixels are learnt exactly.
-        ratio = self._ratio(frame_small, bg > 0)
+        ratio = self._ratio(frame_small, hidden)
         if ratio is not None and np.abs(ratio - 1.0).max() > 0.01:
             scale = tuple(float(x) for x in ratio) + (0.0,)
             cv2.multiply(self._acc, scale, dst=self._acc)
@@ -152,7 +162,7 @@ class CleanPlate:
         self._acc_small = np.zeros(work + (3,), np.float32)
         self._count = np.zeros(work, np.uint8)
 
-    def _changed(self, frame_small: np.ndarray, bg: np.ndarray) -> bool:
+    def _changed(self, frame_small: np.ndarray, bg: np.ndarray, hidden: np.ndarray | None) -> bool:
         """Whether the scene no longer matches the plate (counted over updates)."""
         o = self.options
         if self._small is None:
@@ -162,7 +172,7 @@ class CleanPlate:
         if sel.sum() < 0.05 * sel.size:
             return False
         now, then = frame_small[::4, ::4], self._small[::4, ::4]
-        ratio = self._ratio(frame_small, bg)
+        ratio = self._ratio(frame_small, hidden)
         ref = then if ratio is None else cv2.convertScaleAbs(then.astype(np.float32) * ratio)
         diff = cv2.absdiff(now, ref).max(axis=2)[sel]
         if float((diff > o.change_level).mean()) > o.change_share:
@@ -171,22 +181,22 @@ class CleanPlate:
             self._strikes = 0
         return self._strikes >= o.change_strikes
 
-    def _ratio(self, frame_small: np.ndarray, visible: np.ndarray) -> np.ndarray | None:
+    def _ratio(self, frame_small: np.ndarray, hidden: np.ndarray | None) -> np.ndarray | None:
         """(3,) the frame's exposure over the plate's, per channel, where both show the scene
-        (``visible`` (h, w) bool at the working size), or None when too little is known."""
+        (outside ``hidden`` (h, w) bool or uint8 at the working size; None: everywhere), or None
+        when too little is known."""
         if self._small is None:
             return None
-        sel = ((self._count >= self.options.known_after) & visible).astype(np.uint8)
-        if cv2.countNonZero(sel) < 64:
+        sums = np.empty(7)
+        masked_sums(frame_small, self._small, self._count, self.options.known_after, _hidden(hidden), sums)
+        if sums[0] < 64:
             return None
-        now = np.array(cv2.mean(frame_small, sel)[:3], np.float32)
-        then = np.array(cv2.mean(self._small, sel)[:3], np.float32)
+        now, then = sums[1:4] / sums[0], sums[4:7] / sums[0]
         return np.clip((now + 1.0) / (then + 1.0), 0.6, 1.6).astype(np.float32)
 
     def _gain(self, frame_small: np.ndarray, person_work: np.ndarray | None) -> None:
         """Between updates: the exposure now against the plate's, from the scene around the shopper."""
-        visible = np.ones(frame_small.shape[:2], bool) if person_work is None else ~person_work
-        g = self._ratio(frame_small, visible)
+        g = self._ratio(frame_small, person_work)
         if g is not None:
             self.gain = (0.5 * self.gain + 0.5 * g).astype(np.float32)
 
@@ -198,36 +208,42 @@ class CleanPlate:
             self._plate8 = cv2.convertScaleAbs(self._acc)
         return self._plate8
 
+    def scene(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plate as learnt, (H, W, 3) float32 (zeros where never seen), and the per-channel
+        gain (3,) float64 that brings it to the current exposure."""
+        return self._acc, self.gain.astype(np.float64)
+
     def fill(self, roi: tuple[int, int, int, int]) -> np.ndarray:
         """(y1 - y0, x1 - x0, 3) uint8: the plate over ``roi`` = (x0, y0, x1, y1), brought to the
         current exposure."""
         x0, y0, x1, y1 = roi
         crop = self._acc[y0:y1, x0:x1]
-        if not np.allclose(self.gain, 1.0, atol=0.01):
+        if float(np.abs(self.gain - 1.0).max()) > 0.01:
             crop = cv2.multiply(crop, tuple(float(g) for g in self.gain) + (0.0,))
         return cv2.convertScaleAbs(crop)
 
 
 def push_pull(img: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(h, w, 3) float32: ``img`` with the pixels where ``valid`` (h, w) is 0 filled smoothly
-    from their surroundings (mask-weighted Gaussian pyramid down, then up; known pixels kept).
-    The weight rides along as a fourth channel, so each level is one pyramid call."""
-    wgt = valid.astype(np.float32)
-    levels = [cv2.merge([*cv2.split(img.astype(np.float32) * wgt[:, :, None]), wgt])]
+    """(h, w, 3) float32: ``img`` (uint8) with the pixels where ``valid`` (h, w) is 0 filled
+    smoothly from their surroundings (mask-weighted Gaussian pyramid down, then up; known
+    pixels kept). The weight rides along as a fourth channel, so each level is one pyramid call."""
+    h, w = valid.shape
+    first = np.empty((h, w, 4), np.float32)
+    premultiply(img, valid.view(np.uint8), first)
+    levels = [first]
     while min(levels[-1].shape[:2]) > 2:
         levels.append(cv2.pyrDown(levels[-1]))
     top = levels[-1]
     m = top[:, :, 3:]
     out = top[:, :, :3] / np.maximum(m, 1e-6)
     if (m <= 1e-6).any():  # nothing known at all at the top: the mean of what is
-        total = max(float(levels[0][:, :, 3].sum()), 1e-6)
-        mean = levels[0][:, :, :3].reshape(-1, 3).sum(axis=0) / total
+        total = max(float(first[:, :, 3].sum()), 1e-6)
+        mean = first[:, :, :3].reshape(-1, 3).sum(axis=0) / total
         out[m[:, :, 0] <= 1e-6] = mean
     for level in reversed(levels[:-1]):
-        m = level[:, :, 3:]
-        up = cv2.pyrUp(out, dstsize=(m.shape[1], m.shape[0]))
-        a = np.minimum(m * 2.0, 1.0)
-        out = up + a * (level[:, :, :3] / np.maximum(m, 1e-6) - up)
+        up = cv2.pyrUp(out, dstsize=(level.shape[1], level.shape[0]))
+        out = np.empty_like(up)
+        pull(level, up, out)
     return out
 
 
@@ -266,13 +282,13 @@ class Inpainter:
             return cv2.inpaint(frame_small, hole * 255, o.telea_radius_px, cv2.INPAINT_TELEA)
         new = push_pull(frame_small, hole == 0)
         last, last_hole = self._last_fill, self._last_hole
+        prior = _NOTHING_HIDDEN
         if last is not None and last.shape == new.shape and o.steady > 0:
-            inter = np.count_nonzero(hole & last_hole)
-            union = max(np.count_nonzero(hole | last_hole), 1)
+            inter = cv2.countNonZero(cv2.bitwise_and(hole, last_hole))
+            union = max(cv2.countNonZero(cv2.bitwise_or(hole, last_hole)), 1)
             if inter / union >= o.still_iou:
-                both = (hole & last_hole).astype(bool)
-                new[both] = o.steady * last[both] + (1.0 - o.steady) * new[both]
+                prior = last_hole
+        out = np.empty_like(frame_small)
+        steady_fill(new, last if last is not None else new, prior, float(o.steady), hole, frame_small, out)
         self._last_fill, self._last_hole = new, hole
-        out = frame_small.copy()
-        np.copyto(out, cv2.convertScaleAbs(new), where=(hole > 0)[:, :, None])
         return out

@@ -36,6 +36,7 @@ from tryon.catalog.item import Garment
 from tryon.deform import GATED_REGIONS
 from tryon.frames import project
 from tryon.ownclothes.kernel import fill_regions
+from tryon.ownclothes.kernel import removal as removal_kernel
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
 
@@ -157,15 +158,17 @@ class BodyRaster:
         self._face_ids = [np.nonzero(face_region == r)[0] for r in range(NUM_REGIONS)]
         self._faces_by_region = [occ.faces[ids] for ids in self._face_ids]
         self._a, self._b, self._c = occ.faces[:, 0], occ.faces[:, 1], occ.faces[:, 2]
-        #: Occluder vertex ids per region, for the bones that drive each region.
-        self._region_bones = [np.unique(occ.skin.bones[occ.regions == r, 0]) for r in range(NUM_REGIONS)]
+        #: The bones that drive each region's vertices, all regions' in a row (``_bone_starts``
+        #: says where each begins; a region without vertices has none).
+        bones = [np.unique(occ.skin.bones[occ.regions == r, 0]) for r in range(NUM_REGIONS)]
+        self._has_bones = np.array([len(b) > 0 for b in bones])
+        self._bones = np.concatenate([b for b in bones if len(b)]).astype(np.int64)
+        self._bone_starts = np.cumsum([0] + [len(b) for b in bones if len(b)])[:-1]
 
     def region_confidence(self, body: PosedBody) -> np.ndarray:
         """(NUM_REGIONS,) the least support any of a region's bones has in the image."""
         out = np.ones(NUM_REGIONS)
-        for r, bones in enumerate(self._region_bones):
-            if len(bones):
-                out[r] = float(body.bone_confidence[bones].min())
+        out[self._has_bones] = np.minimum.reduceat(np.asarray(body.bone_confidence)[self._bones], self._bone_starts)
         return out
 
     def regions(
@@ -183,16 +186,19 @@ class BodyRaster:
         if posed is None:
             posed = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
         pos, nrm = posed
-        pos = pos + nrm * np.float32(flesh_m)
         K = body.intrinsics
         w, h = size
         x0, y0, x1, y1 = box if box is not None else (0, 0, w, h)
-        px = project(pos, K) * np.array([w / K.width, h / K.height]) - np.array([x0, y0])
         out = np.zeros((NUM_REGIONS, y1 - y0, x1 - x0), np.uint8)
-        if not np.isfinite(px).all() or (pos[:, 2] <= 0.05).any():
-            return out
+        sx, sy = w / K.width, h / K.height
         if fill_regions is not None:
-            fill_regions(pos.astype(np.float64), px.astype(np.float64), self._faces, self._face_region, out)
+            cam = np.array([K.fx * sx, K.fy * sy, K.cx * sx, K.cy * sy, x0, y0], np.float64)
+            if not fill_regions(pos, nrm, flesh_m, cam, self._faces, self._face_region, out):
+                out[:] = 0
+            return out
+        pos = pos + nrm * np.float32(flesh_m)
+        px = project(pos, K) * np.array([sx, sy]) - np.array([x0, y0])
+        if not np.isfinite(px).all() or (pos[:, 2] <= 0.05).any():
             return out
         # Only the faces turned toward the camera are drawn: they cover a region's silhouette
         # once (its back faces the same pixels again; OpenCV's fillPoly fills by parity).
@@ -227,19 +233,27 @@ def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> n
     if patch.size < 12:
         return None
     lab = cv2.cvtColor(patch, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
-    return np.median(lab, axis=0)
+    # The median per channel (as np.median, without its overhead on a few dozen pixels).
+    lab.sort(axis=0)
+    n = len(lab)
+    return 0.5 * (lab[(n - 1) // 2] + lab[n // 2])
 
 
-def _rows(items_px: Sequence[np.ndarray], h: int, above: float, below: float) -> np.ndarray:
-    """(h,) bool: rows any of the items' projected vertices (each (V, 2) working px) span,
-    ``above`` px higher and ``below`` px lower."""
+def _row_span(positions: np.ndarray, fy: float, cy: float) -> tuple[float, float]:
+    """(top, bottom) image rows (px of a camera ``fy``, ``cy``) the points ``positions`` (V, 3)
+    camera metres, all in front of it, project to (v = fy y / z + cy grows with y / z)."""
+    t = positions[:, 1] / positions[:, 2]
+    return fy * float(t.min()) + cy, fy * float(t.max()) + cy
+
+
+def _rows(spans: Sequence[tuple[float, float]], h: int, above: float, below: float) -> np.ndarray:
+    """(h,) bool: the rows the items span (each (top, bottom) px), ``above`` px higher and
+    ``below`` px lower."""
     rows = np.zeros(h, bool)
-    for p in items_px:
-        if len(p):
-            lo, hi = float(p[:, 1].min()), float(p[:, 1].max())
-            y0 = int(min(max(np.floor(lo - above), 0), h))
-            y1 = int(min(max(np.ceil(hi + below) + 1, 0), h))
-            rows[y0:y1] = True
+    for lo, hi in spans:
+        y0 = int(min(max(np.floor(lo - above), 0), h))
+        y1 = int(min(max(np.ceil(hi + below) + 1, 0), h))
+        rows[y0:y1] = True
     return rows
 
 
@@ -267,19 +281,17 @@ def _union(images: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _head_ellipse(keep: np.ndarray, kp: np.ndarray, head_w: float, unit: float, margin: float) -> None:
-    """Mark the head (from the ears, or the nose on a turned head) with ``margin`` head widths
-    around it for hair and a cap, in ``keep`` (h, w) bool; kp : (33, 2) working px."""
+def _head_ellipse(kp: np.ndarray, head_w: float, unit: float, margin: float) -> np.ndarray:
+    """The head (from the ears, or the nose on a turned head) with ``margin`` head widths around
+    it for hair and a cap, as (cx, cy, ax, ay_above, ay_below) float64 working px: above its
+    centre the head with its hair or cap all round, below it the face to the chin. kp : (33, 2)
+    working px."""
     head_w = max(head_w, 0.38 * unit)
     ears = 0.5 * (kp[L.LEFT_EAR] + kp[L.RIGHT_EAR])
     centre = ears if abs(kp[L.LEFT_EAR, 0] - kp[L.RIGHT_EAR, 0]) > 0.2 * head_w else kp[L.NOSE]
-    c = (int(round(centre[0])), int(round(centre[1] - 0.1 * head_w)))
-    img = np.zeros(keep.shape, np.uint8)
-    # Above the ears the head with its hair or cap, all round; below them the face to the chin.
-    top = (int(round((0.55 + margin) * head_w)), int(round((0.95 + margin) * head_w)))
-    cv2.ellipse(img, c, top, 0, 180, 360, 1, -1)
-    cv2.ellipse(img, c, (top[0], int(round(0.85 * head_w))), 0, 0, 180, 1, -1)
-    keep |= img > 0
+    c = (round(centre[0]), round(centre[1] - 0.1 * head_w))
+    top = (max(round((0.55 + margin) * head_w), 1), max(round((0.95 + margin) * head_w), 1))
+    return np.array([c[0], c[1], top[0], top[1], max(round(0.85 * head_w), 1)], np.float64)
 
 
 HANDS_KP = (
@@ -288,30 +300,32 @@ HANDS_KP = (
 )
 
 
-def _held(keep: np.ndarray, pose: Pose, kp: np.ndarray, unit: float, reach: float) -> None:
-    """Mark in ``keep`` (h, w) bool what a visible hand may hold: a disc past the knuckles,
-    cut at the wrist, away from the forearm and its sleeve's cuff (a hat, a phone, a bag's
-    handle). kp : (33, 2) working px."""
-    if reach <= 0:
-        return
-    for wrist, index, pinky in HANDS_KP:
-        if min(pose.visibility[wrist], pose.visibility[index], pose.visibility[pinky]) < 0.5:
-            continue
-        knuckles = 0.5 * (kp[index] + kp[pinky])
-        d = knuckles - kp[wrist]
-        n = float(np.linalg.norm(d))
-        if n < 1e-6:
-            continue
-        centre = knuckles + 0.6 * d
-        radius = max(1.6 * n, reach * unit)
-        img = np.zeros(keep.shape, np.uint8)
-        cv2.circle(img, (int(round(centre[0])), int(round(centre[1]))), int(round(radius)), 1, -1)
-        # Nothing behind the wrist: the half-plane on the forearm's side of it, cleared.
-        u, v = d / n, np.array([-d[1], d[0]]) / n
-        far = 2.0 * radius + 2.0 * n
-        back = kp[wrist] + np.array([v * far, -v * far, -v * far - u * far, v * far - u * far])
-        cv2.fillConvexPoly(img, np.round(back).astype(np.int32), 0)
-        keep |= img > 0
+def _held(pose: Pose, kp: np.ndarray, unit: float, reach: float) -> np.ndarray:
+    """What each visible hand may hold: a disc past the knuckles, cut at the wrist, away from
+    the forearm and its sleeve's cuff (a hat, a phone, a bag's handle). Returns (n, 7) float64
+    rows (cx, cy, radius, wrist x, wrist y, ux, uy), working px: the disc, kept on the side of
+    the wrist the unit vector (ux, uy) (wrist to knuckles) points to. kp : (33, 2) working px."""
+    rows = []
+    if reach > 0:
+        for wrist, index, pinky in HANDS_KP:
+            if min(pose.visibility[wrist], pose.visibility[index], pose.visibility[pinky]) < 0.5:
+                continue
+            knuckles = 0.5 * (kp[index] + kp[pinky])
+            d = knuckles - kp[wrist]
+            n = float(np.linalg.norm(d))
+            if n < 1e-6:
+                continue
+            centre = knuckles + 0.6 * d
+            radius = max(1.6 * n, reach * unit)
+            rows.append((round(centre[0]), round(centre[1]), round(radius), kp[wrist, 0], kp[wrist, 1], *(d / n)))
+    return np.array(rows, np.float64).reshape(-1, 7)
+
+
+#: Stand-ins for the kernel's inputs a frame does not have (it takes arrays of fixed types).
+_UNUSED_F = np.zeros((1, 1), np.float32)
+_UNUSED_U = np.zeros(1, np.uint8)
+_UNUSED_U2 = np.zeros((1, 1), np.uint8)
+_UNUSED_LAB = np.zeros((1, 1, 3), np.uint8)
 
 
 def removal_mask(
@@ -386,21 +400,19 @@ def removal_mask(
                 unsure.append(r)
 
     K = body.intrinsics
-    kscale = np.array([w / K.width, h / K.height])
+    fy, cy = K.fy * h / K.height, K.cy * h / K.height - y0  # the box's rows
     margin = o.row_margin * unit
-    clothes_px, shoes_px = [], []
+    clothes_px, shoes_px = [], []  # the rows each item spans, box px
     for item, positions in items:
         regs = replaced_regions(item)
-        if not regs or len(positions) == 0 or (positions[:, 2] <= 0.05).any():
+        if not regs or len(positions) == 0 or not positions[:, 2].min() > 0.05:
             continue
-        p = project(positions, K) * kscale - np.array([x0, y0])
-        (shoes_px if regs == FEET else clothes_px).append(p)
+        (shoes_px if regs == FEET else clothes_px).append(_row_span(positions, fy, cy))
 
     # Each pixel belongs to the body part nearest to it: only pixels nearest to a part an item
     # dresses, and within reach of it, are that item's to clean (a top never takes the
     # thighs beside a sitting shopper's waist, nor shoes the trouser hem).
     nothing = RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
-    zone = np.zeros((bh, bw), bool)
     kept_regions = set(range(NUM_REGIONS)) - set(unsure)
     dressed = [r for r in replace if r not in FEET and r not in unsure]
     feet = [r for r in FEET if r in replace and r not in unsure] if shoes_px else []
@@ -410,61 +422,62 @@ def removal_mask(
     # The other limbs (the head and hands have keep-outs of their own; a coat's collar or
     # cuff lies nearer to them than to the torso or arm it is worn on).
     others = [regions[r] for r in ARMS + LEGS + FEET if r not in dressed and r not in feet]
-    d_other = _distance(_union(others)) if others else None
-    d_dressed = None
+    d_other = _distance(_union(others)) if others else _UNUSED_F
+    d_clothes, d_feet, rows_clothes, rows_feet = _UNUSED_F, _UNUSED_F, _UNUSED_U, _UNUSED_U
     if dressed:
-        d_dressed = _distance(_union([regions[r] for r in dressed]))
-        zone |= (d_dressed <= o.reach * unit) & _rows(clothes_px, bh, o.row_above * unit, margin)[:, None]
+        d_clothes = _distance(_union([regions[r] for r in dressed]))
+        rows_clothes = _rows(clothes_px, bh, o.row_above * unit, margin).view(np.uint8)
     if feet:
         d_feet = _distance(_union([regions[r] for r in feet]))
-        rows = _rows(shoes_px, bh, o.shoe_reach * unit, o.shoe_reach * unit)[:, None]
-        zone |= (d_feet <= o.shoe_reach * unit) & rows
+        rows_feet = _rows(shoes_px, bh, o.shoe_reach * unit, o.shoe_reach * unit).view(np.uint8)
         kept_regions -= set(feet)  # the virtual shoe replaces the real foot: only it is drawn there
-        d_dressed = d_feet if d_dressed is None else np.minimum(d_dressed, d_feet)
-    if d_other is not None:
-        zone &= d_dressed < d_other
-    if unsure:
-        zone &= ~_near(_union([regions[r] for r in unsure]), o.unsure_reach * unit)
-    zone &= in_box
-    if not zone.any():
-        return nothing
+    unsure_near = _near(_union([regions[r] for r in unsure]), o.unsure_reach * unit) if unsure else None
 
     # The bare body stays; but where an item dresses it, the item is drawn over the body's
     # outline, and the own clothes' edge that lies on it (the proxy is a little wider than the
     # body it stands for) would show as a thin outline: those parts' outline goes too
     # (``edge_px``), bare skin there kept by its colour below.
     covered = [r for r in kept_regions if r in dressed or r in feet]
-    keep = _union([regions[r] for r in sorted(kept_regions - set(covered))] + [np.zeros((bh, bw), np.uint8)]) > 0
-    if covered:
-        inner = _union([regions[r] for r in covered])
-        if o.edge_px > 0:
-            k = 2 * o.edge_px + 1
-            inner = cv2.erode(inner, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        keep |= inner > 0
-    _head_ellipse(keep, kp, head_w, unit, o.head_margin)
-    hands = cv2.max(regions[HANDS[0]], regions[HANDS[1]])
-    keep |= _near(hands, o.hand_margin * unit)
-    _held(keep, pose, kp, unit, o.held)
+    kept = np.zeros(NUM_REGIONS, np.uint8)
+    kept[sorted(kept_regions - set(covered))] = 1
+    cover = np.zeros(NUM_REGIONS, np.uint8)
+    cover[covered] = 1
+    k = 2 * max(o.edge_px, 0) + 1
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    head = _head_ellipse(kp, head_w, unit, o.head_margin)
+    # The hands' proxy is kept (a region like the others); a margin around it, if any is wide
+    # enough to reach a neighbour, on top.
+    extra = _UNUSED_U2
+    if o.hand_margin * unit >= 0.95:
+        extra = _near(cv2.max(regions[HANDS[0]], regions[HANDS[1]]), o.hand_margin * unit).view(np.uint8)
+    if unsure_near is not None:
+        extra_unsure = unsure_near.view(np.uint8)
+    else:
+        extra_unsure = np.zeros((bh, bw), np.uint8)
+    held = _held(pose, kp, unit, o.held)
+    ko, ko_scale = _UNUSED_F, np.ones(2)
     if keepout is not None:
         kh, kw = keepout.shape
         qx, qy = kw / w, kh / h
-        part = keepout[int(y0 * qy) : max(int(np.ceil(y1 * qy)), int(y0 * qy) + 1),
-                       int(x0 * qx) : max(int(np.ceil(x1 * qx)), int(x0 * qx) + 1)]  # fmt: skip
-        keep |= cv2.resize(part, (bw, bh), interpolation=cv2.INTER_LINEAR) > 0.25
-    remove = zone & ~keep
-    if o.skin and remove.any():
-        small = frame_small if frame_small is not None else cv2.resize(frame_bgr, ws, interpolation=cv2.INTER_AREA)
-        skin = skin_colour(frame_bgr, pose, (W, H))
-        if skin is not None:
+        ko = keepout[int(y0 * qy) : max(int(np.ceil(y1 * qy)), int(y0 * qy) + 1),
+                     int(x0 * qx) : max(int(np.ceil(x1 * qx)), int(x0 * qx) + 1)]  # fmt: skip
+        ko_scale = np.array([ko.shape[1] / bw, ko.shape[0] / bh])
+    lab, skin = _UNUSED_LAB, np.zeros(3, np.float32)
+    if o.skin:
+        face = skin_colour(frame_bgr, pose, (W, H))
+        if face is not None:
             # Bare arms and legs are never taken for clothes: the face's colour stays.
-            ys, xs = np.nonzero(remove)
-            lab = cv2.cvtColor(small[ys + y0, xs + x0][None], cv2.COLOR_BGR2LAB)[0].astype(np.float32)
-            d = lab - skin.astype(np.float32)
-            near_skin = (d * d).sum(axis=1) < o.skin_tolerance**2
-            remove[ys[near_skin], xs[near_skin]] = False
-    bx, by, bw, bh = cv2.boundingRect(remove.view(np.uint8))
-    if bw == 0:
+            small = frame_small if frame_small is not None else cv2.resize(frame_bgr, ws, interpolation=cv2.INTER_AREA)
+            lab, skin = cv2.cvtColor(small[y0:y1, x0:x1], cv2.COLOR_BGR2LAB), face.astype(np.float32)
+    remove = np.empty((bh, bw), np.uint8)
+    bx0, by0, bx1, by1 = removal_kernel(
+        regions, kept, cover, element, d_clothes, o.reach * unit, rows_clothes, d_feet, o.shoe_reach * unit,
+        rows_feet, d_other, extra_unsure, in_box.view(np.uint8), head, held, extra, ko, ko_scale, lab, skin,
+        o.skin_tolerance**2, remove,
+    )  # fmt: skip
+    if bx1 == 0:
         return nothing
     out = np.zeros((h, w), np.uint8)
-    out[y0:y1, x0:x1] = remove.view(np.uint8) * 255
+    out[y0:y1, x0:x1] = remove
+    bx, by, bw, bh = bx0, by0, bx1 - bx0, by1 - by0
     return RemovalMask(out, person, (W, H), (x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh))

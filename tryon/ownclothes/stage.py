@@ -17,6 +17,7 @@ from tryon.body.mannequin import Mannequin
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.ownclothes.fill import CleanPlate, Inpainter, InpaintOptions, PlateOptions
+from tryon.ownclothes.kernel import blend_fill
 from tryon.ownclothes.mask import BodyRaster, OwnClothesOptions, RemovalMask, removal_mask, work_size
 from tryon.pose.types import Pose
 
@@ -106,9 +107,9 @@ def box_shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _person_gate(seg: np.ndarray, size: tuple[int, int], roi: tuple[int, int, int, int]) -> np.ndarray:
-    """(y1 - y0, x1 - x0) uint8 {0, 1} over frame ``roi``: where the shopper may change, the
-    person mask ``seg`` (any size, the frame's aspect) above PERSON_EDGE and within EDGE_PX
-    frame px of its 0.5 contour. Worked on the mask's own pixels under ``roi``."""
+    """(y1 - y0, x1 - x0) uint8 {0, 1} over frame ``roi`` = (x0, y0, x1, y1): where the shopper
+    may change, the person mask ``seg`` (any size, the frame's aspect) above PERSON_EDGE and
+    within EDGE_PX frame px of its 0.5 contour. Worked on the mask's own pixels under ``roi``."""
     W, H = size
     sh, sw = seg.shape
     qx, qy = sw / W, sh / H
@@ -116,11 +117,23 @@ def _person_gate(seg: np.ndarray, size: tuple[int, int], roi: tuple[int, int, in
     a0, b0 = max(0, int(x0 * qx) - 2), max(0, int(y0 * qy) - 2)
     a1, b1 = min(sw, int(np.ceil(x1 * qx)) + 2), min(sh, int(np.ceil(y1 * qy)) + 2)
     part = seg[b0:b1, a0:a1]
-    r = max(1, round(EDGE_PX * max(qx, qy)))
+    r = _gate_px(size, seg.shape)
     near = cv2.dilate((part > 0.5).view(np.uint8), np.ones((2 * r + 1,) * 2, np.uint8))
     gate = cv2.bitwise_and(near, (part > PERSON_EDGE).view(np.uint8))
     M = np.array([[qx, 0, (qx - 1) / 2 + x0 * qx - a0], [0, qy, (qy - 1) / 2 + y0 * qy - b0]], np.float64)
     return cv2.warpAffine(gate, M, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+
+
+def _gate_px(size: tuple[int, int], seg_shape: tuple[int, int]) -> int:
+    """EDGE_PX frame px in the person mask's px (at least one)."""
+    return max(1, round(EDGE_PX * max(seg_shape[1] / size[0], seg_shape[0] / size[1])))
+
+
+#: Stand-ins for the fills a frame does not have (the kernel takes arrays of fixed types).
+_NO_PLATE = np.zeros((1, 1, 3), np.float32)
+_NO_GAIN = np.ones(3, np.float64)
+_NO_KNOWN = np.zeros((1, 1), np.uint8)
+_NO_FILL = np.zeros((1, 1, 3), np.uint8)
 
 
 #: Frames in a row with nobody found before a frame counts as the empty scene.
@@ -210,7 +223,7 @@ class OwnClothesRemover:
         known_all = self.plate.known(ws) if use_plate else None
         known = known_all[by0:by1, bx0:bx1] if use_plate else None
         known_any = known is not None and bool(known.any())
-        fill = None
+        filled = None
         from_plate = 0.0
         if not known_any or bool((hole & ~known).any()):
             # Inpainted from the surroundings: the box around what is removed, with a margin,
@@ -220,7 +233,23 @@ class OwnClothesRemover:
             ix1, iy1 = min(w, -(-(bx1 + m) // g) * g), min(h, -(-(by1 + m) // g) * g)
             src, person = small[iy0:iy1, ix0:ix1], removal.person[iy0:iy1, ix0:ix1]
             filled = self.inpainter.fill(src, person, still_image=not stream)
-            fill = _up(filled, (ix0, iy0), ws, (W, H), roi)
+        if known_any:
+            from_plate = float(np.count_nonzero(hole & known)) / max(int(np.count_nonzero(hole)), 1)
+        out = frame_bgr.copy()
+        if blend_fill is not None:
+            # One pass over the region: the mask and fills brought up to the frame's size only
+            # where something is removed, and blended there.
+            seg = pose.segmentation
+            acc, gain = self.plate.scene() if known_any else (_NO_PLATE, _NO_GAIN)
+            blend_fill(
+                out, frame_bgr, np.array(roi, np.int64), removal.mask, seg,
+                np.array((seg.shape[1] / W, seg.shape[0] / H)), _gate_px((W, H), seg.shape), PERSON_EDGE,
+                acc, gain, known_all.view(np.uint8) if known_any else _NO_KNOWN, known_any,
+                filled if filled is not None else _NO_FILL, np.array((ix0, iy0), np.float64) if filled is not None
+                else np.zeros(2), filled is not None, float(strength),
+            )  # fmt: skip
+            return Cleanup(out, removal, from_plate)
+        fill = None if filled is None else _up(filled, (ix0, iy0), ws, (W, H), roi)
         if known_any:
             plate = self.plate.fill(roi)
             if fill is None:
@@ -228,7 +257,6 @@ class OwnClothesRemover:
             else:
                 k = _up(known_all.astype(np.float32), (0, 0), ws, (W, H), roi)
                 fill = cv2.blendLinear(plate, fill, k, 1.0 - k)
-            from_plate = float(np.count_nonzero(hole & known)) / max(int(np.count_nonzero(hole)), 1)
         # Only the shopper changes (with the soft edge of their mask, where their clothes'
         # outline lies): the scene beyond it is left exactly as it came.
         alpha = cv2.multiply(
@@ -237,6 +265,5 @@ class OwnClothesRemover:
             scale=strength / 255.0,
             dtype=cv2.CV_32F,
         )
-        out = frame_bgr.copy()
         out[y0:y1, x0:x1] = cv2.blendLinear(fill, out[y0:y1, x0:x1], alpha, 1.0 - alpha)
         return Cleanup(out, removal, from_plate)
