@@ -61,10 +61,14 @@ class FusionOptions:
         has its image motion trusted less, until they do not.
     unmeasured_sigma : where the image motion is unknown a point moves as the smoothed pose
         does, this uncertain (per frame, share of the body's scale).
-    consistency_clip, held_below : a point the image shows moving less than ``held_below``
-        (share of the body's scale, a frame) is held: one frame's disagreement counts at most
-        ``consistency_clip`` toward the running mean, so lone keypoint spikes are not taken
-        for drift, and only a lasting offset is followed.
+    consistency_clip, held_below, held_alpha : a point the image shows moving less than
+        ``held_below`` (share of the body's scale, a frame) is held: one frame's disagreement
+        counts at most ``consistency_clip`` toward the running mean, whose newest frame weighs
+        ``held_alpha`` (not ``consistency_alpha``), so neither lone keypoint spikes nor the pose
+        model's wandering for a few frames are taken for drift, and only a lasting offset is
+        followed (a 3 sigma offset within about half a second).
+    held_flow_share : share of a held point's image-motion variance added to its prediction's
+        each frame (its features' noise does not accumulate as a moving point's errors do).
     gate : innovations beyond this many standard deviations are rejected ...
     max_rejected_frames : ... until they have persisted this many frames (then re-locked).
     world_sigma_m : per group, world landmarks' noise (metres).
@@ -81,6 +85,8 @@ class FusionOptions:
     consistency_alpha: float = 0.3
     consistency_clip: float = 2.0
     held_below: float = 0.001
+    held_alpha: float = 0.1
+    held_flow_share: float = 0.1
     outside_factor: float = 25.0
     unmeasured_sigma: float = 0.01
     gate: float = 8.0
@@ -206,7 +212,8 @@ class KeypointFusion:
             self._d, self._z, self._has_z, self._fallback, self._has_fallback,
             np.ascontiguousarray(z), zw, fb, fbw, r, rw, motion_d, float(scale), float(frames), _TORSO_EDGES,
             _HIPS_INDEX, o.still_sigma, o.motion_sigma, o.measurement_lag_frames, o.consistency,
-            o.consistency_alpha, o.consistency_clip, o.held_below, o.unmeasured_sigma, o.gate, o.max_rejected_frames,
+            o.consistency_alpha, o.consistency_clip, o.held_below, o.held_alpha, o.held_flow_share,
+            o.unmeasured_sigma, o.gate, o.max_rejected_frames,
             o.world_still_sigma_m, o.world_motion_sigma, self.last_suspect, self.last_rejected,
         )  # fmt: skip
         self._has_z = self._has_fallback = True

@@ -201,7 +201,7 @@ def _fuse(
     x, p, xw, pw, rejected, rejected_w, nis_run, s_last, d_last, z_last, has_z_last, fb_last, has_fb_last,
     z, zw, fb, fbw, r, rw, motion_d, scale, frames, torso_edges, hips,
     still_sigma, motion_sigma, measurement_lag, consistency, consistency_alpha, consistency_clip, held_below,
-    unmeasured_sigma, gate, max_rejected,
+    held_alpha, held_flow_share, unmeasured_sigma, gate, max_rejected,
     world_still_sigma, world_motion_sigma, suspect, rejected_now,
 ):  # fmt: skip
     """One frame of :class:`tryon.track.fusion.KeypointFusion` for all points; the state (x, p,
@@ -220,7 +220,11 @@ def _fuse(
             # predict by the image's motion. Where the keypoints disagree with it more than the
             # two noises allow (cloth sliding over a dancing body, features on a passing arm),
             # the image's motion is not the body's: its uncertainty grows until that is explained
-            q = sd * sd + (motion_sigma * speed) ** 2 + frames * (still_sigma * scale) ** 2
+            # a held point's image motion is mostly the features' own noise, which does not add up
+            # from frame to frame as a moving point's errors do (the features are followed, not
+            # found afresh): only held_flow_share of its variance is added
+            share = held_flow_share if speed < held_below * scale else 1.0
+            q = share * sd * sd + (motion_sigma * speed) ** 2 + frames * (still_sigma * scale) ** 2
             q += max(nis_run[i] - consistency, 0.0) * s_last[i]
             xi0, xi1, pi = x[i, 0] + dx, x[i, 1] + dy, p[i] + q
         else:
@@ -251,11 +255,15 @@ def _fuse(
         else:
             d_last[i, 0], d_last[i, 1] = dx, dy
         nis = 0.5 * (y0 * y0 + y1 * y1) / (pi + ri)
+        alpha = consistency_alpha
         if speed < held_below * scale:
             # held (the image shows it still): one frame's disagreement counts at most
-            # consistency_clip, so a lone spike is not taken for persistent drift
+            # consistency_clip, so a lone spike is not taken for persistent drift, and the
+            # disagreement is averaged longer (held_alpha), so the pose model's wandering for
+            # a few frames is not either
             nis = min(nis, consistency_clip)
-        nis_run[i] = (1.0 - consistency_alpha) * nis_run[i] + consistency_alpha * nis if seen else 1.0
+            alpha = held_alpha
+        nis_run[i] = (1.0 - alpha) * nis_run[i] + alpha * nis if seen else 1.0
         s_last[i] = pi + ri
         x[i, 0], x[i, 1] = xi0, xi1
         p[i], rejected[i], rejected_now[i] = _correct_point(x[i], pi, z[i], ri, rejected[i], seen, gate, max_rejected)
