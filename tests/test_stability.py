@@ -33,8 +33,10 @@ STILL_MISSES = {
 }
 SWEEP_MISSES = {
     "coco_000000000785": "1.38-1.40 px for 1.38 (0.40%, at the limit; met in some runs): a small skier, his cuffs",
-    "skimage_astronaut": "10.2 px (2.0%): arms out of the frame; the solver's guess for them moves with the pan",
-    "skimage_camera": "14.8 px (3.3%): the pose model loses and re-finds the cameraman",
+    "skimage_astronaut": "10.1 px (2.0%): limbs leaving and entering the frame switch the solver's reliable"
+    " keypoints and its guess for them (4.7 px with the stage's visibility and presence held constant)",
+    "skimage_camera": "14.6 px (3.3%): the cameraman's trunk keypoints wander (5.0 px with the stage's keypoints"
+    " held constant)",
 }
 
 
@@ -52,6 +54,22 @@ def known_truth() -> dict:
 def test_a_still_shoppers_anchors_shake_under_a_thousandth_of_their_height(known_truth, photo):
     r = known_truth[photo]["still"]
     assert r["error_px_anchored"] <= stability.STILL_TARGET * r["height_px"], r
+
+
+#: Photos whose still clip, played three times in a row, misses the still target even then.
+SETTLED_MISSES = {
+    "skimage_camera": "4.0 px (0.89%): the pose model's reading of the trunk keeps wandering in plateaus of 5-25"
+    " frames; a held point follows each within about half a second",
+}
+
+
+@pytest.mark.parametrize("photo", _params(SETTLED_MISSES))
+def test_a_shopper_held_still_longer_settles_under_a_thousandth_of_their_height(known_truth, photo):
+    """The still clip played three times as one stream (4 s held before the last pass): the
+    anchored anchors' running average has settled (0.06-0.32 px on six photos; the first pass
+    0.29-1.01), while the raw and filtered ones shake as much as on the first pass."""
+    r = known_truth[photo]["still"]
+    assert r["error_px_anchored_settled"] <= stability.STILL_TARGET * r["height_px"], r
 
 
 @pytest.mark.parametrize("photo", _params(SWEEP_MISSES))
@@ -98,7 +116,11 @@ def test_the_upper_body_clip_trunk_anchors_without_lag():
     assert report["torso_jitter_px_anchored"] < report["torso_jitter_px_raw"], report
 
 
-@pytest.mark.xfail(reason="trunk jitter 0.71 px on the upper-body clip (target 0.5): its hair and hands", strict=False)
+@pytest.mark.xfail(
+    reason="trunk jitter 0.71 px on the upper-body clip (target 0.5): mostly the solver's placement weights, which"
+    " jump between 0 and the visibility as an elbow's or wrist's presence crosses 0.8 (0.58 px with them ramped)",
+    strict=False,
+)
 def test_the_upper_body_clip_trunk_jitter_is_under_half_a_pixel():
     report = stability.run(clips={"upper_body": stability.CLIPS["upper_body"]})["upper_body"]
     assert report["torso_jitter_px_anchored"] <= 0.5, report
@@ -120,8 +142,9 @@ def _tracks(frames: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.xfail(
-    reason="the pose model itself is dragged (anchors 38.9 px off raw, 34.4 filtered) and the anchored ones"
-    " follow it (40.0 px): the image motion of the passer-by is not told from the shopper's",
+    reason="the pose model itself moves onto the passer-by (anchors 38.9 px off raw, 34.4 filtered); the stage"
+    " holds the shopper five frames, then re-locks and finds its features on the passer-by, inside the person"
+    " mask (39.4 px): an occluder is not told from the shopper",
     strict=False,
 )
 def test_a_passer_by_crossing_in_front_does_not_drag_the_clothes():
