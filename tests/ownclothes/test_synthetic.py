@@ -281,3 +281,28 @@ def test_the_one_pass_blend_matches_the_opencv_steps(mannequin, cases, monkeypat
     changed = cv2.absdiff(fused, case.scene.frame).max(axis=2) > 12
     assert changed.sum() > 2000
     assert np.abs(fused.astype(int) - steps.astype(int)).max() <= 1
+
+
+def test_the_plate_learns_every_frame_pixel_it_counts_as_known():
+    """A dancer moving over a still scene, at a size the working one does not divide (600 px
+    to 160): wherever the plate counts a working px as known, all the frame px in it were
+    learnt (they were left black at some boxes' edges, and came back as dark specks where the
+    plate filled)."""
+    from tryon.ownclothes.fill import CleanPlate
+
+    rng = np.random.default_rng(3)
+    scene = cv2.GaussianBlur(rng.integers(150, 230, (600, 600, 3)).astype(np.uint8), (0, 0), 2)
+    small = cv2.resize(scene, (160, 160), interpolation=cv2.INTER_AREA)
+    plate = CleanPlate()
+    for i in range(40):
+        person = np.zeros((160, 160), bool)
+        x = 30 + 2 * i
+        person[20:150, x : x + 35] = True
+        person[60:80, x - 15 : x + 50] = True  # the arms
+        plate.update(scene, small, person)
+    known = plate.known((160, 160))
+    own = known[np.arange(600) * 160 // 600][:, np.arange(600) * 160 // 600]
+    assert own.mean() > 0.5
+    off = np.abs(plate.plate().astype(int) - scene).max(axis=2)
+    assert (off[own] > 3).sum() == 0, (off[own] > 3).sum()
+

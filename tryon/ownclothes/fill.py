@@ -146,11 +146,16 @@ class CleanPlate:
         x0, y0, x1, y1 = box
         h, w = mask.shape
         H, W = self._acc.shape[:2]
-        X0, Y0, X1, Y1 = x0 * W // w, y0 * H // h, -(-x1 * W // w), -(-y1 * H // h)
         part = mask[y0:y1, x0:x1]
         if not cv2.countNonZero(part):
             return
-        full = cv2.resize(part, (X1 - X0, Y1 - Y0), interpolation=cv2.INTER_NEAREST)
+        # Each frame px takes the flag of its own working px, floor(X w / W), the same whatever
+        # the box (a resize of the box's part would shift it by a px at some boxes' edges: frame
+        # px left unlearnt, black, under working px counted as known).
+        X0, Y0, X1, Y1 = -(-x0 * W // w), -(-y0 * H // h), -(-x1 * W // w), -(-y1 * H // h)
+        rows = np.arange(Y0, Y1) * h // H - y0
+        cols = np.arange(X0, X1) * w // W - x0
+        full = part[rows[:, None], cols[None, :]]
         cv2.accumulateWeighted(frame_bgr[Y0:Y1, X0:X1], self._acc[Y0:Y1, X0:X1], rate, mask=full)
         if frame_small is not None:
             cv2.accumulateWeighted(frame_small[y0:y1, x0:x1], self._acc_small[y0:y1, x0:x1], rate, mask=part)

@@ -118,7 +118,9 @@ def _blend_fill(
     cb = np.empty(n, np.int64)
     cf = np.empty(n, np.float64)
     cg = np.empty(n, np.int64)
+    co = np.empty(n, np.int64)
     for i in range(n):
+        co[i] = (x0 + i) * w // W  # the working px the frame px lies in (its plate was learnt with it)
         u = (x0 + i + 0.5) * sx - 0.5
         j = int(math.floor(u))
         cf[i] = u - j
@@ -166,12 +168,16 @@ def _blend_fill(
             a = m * s
             b = one - a
             if use_plate and not use_inp:
+                if known[Y * h // H, co[i]] == 0:
+                    continue  # the plate never learnt this frame px, and there is nothing else
                 o[X, 0] = np.uint8(min(a * pl[X, 0] * g0 + b * fr[X, 0] + half, np.float32(255.0)))
                 o[X, 1] = np.uint8(min(a * pl[X, 1] * g1 + b * fr[X, 1] + half, np.float32(255.0)))
                 o[X, 2] = np.uint8(min(a * pl[X, 2] * g2 + b * fr[X, 2] + half, np.float32(255.0)))
                 continue
             k = np.float32(1.0) if use_plate else np.float32(0.0)
-            if use_plate:
+            if use_plate and known[Y * h // H, co[i]] == 0:
+                k = np.float32(0.0)  # the plate never learnt this frame px (its neighbour it did)
+            elif use_plate:
                 k00, k01, k10, k11 = known[ya, xa], known[ya, xb], known[yb, xa], known[yb, xb]
                 if not (k00 == k01 and k00 == k10 and k00 == k11):
                     k = np.float32((k00 * (1.0 - fx) + k01 * fx) * (1.0 - fy) + (k10 * (1.0 - fx) + k11 * fx) * fy)

@@ -250,13 +250,6 @@ class OwnClothesRemover:
             )  # fmt: skip
             return Cleanup(out, removal, from_plate)
         fill = None if filled is None else _up(filled, (ix0, iy0), ws, (W, H), roi)
-        if known_any:
-            plate = self.plate.fill(roi)
-            if fill is None:
-                fill = plate
-            else:
-                k = _up(known_all.astype(np.float32), (0, 0), ws, (W, H), roi)
-                fill = cv2.blendLinear(plate, fill, k, 1.0 - k)
         # Only the shopper changes (with the soft edge of their mask, where their clothes'
         # outline lies): the scene beyond it is left exactly as it came.
         alpha = cv2.multiply(
@@ -265,5 +258,15 @@ class OwnClothesRemover:
             scale=strength / 255.0,
             dtype=cv2.CV_32F,
         )
+        if known_any:
+            plate = self.plate.fill(roi)
+            # The plate is learnt frame px by frame px with the working px each lies in.
+            own = known_all[np.arange(y0, y1) * h // H][:, np.arange(x0, x1) * w // W].astype(np.float32)
+            if fill is None:
+                fill = plate
+                alpha *= own
+            else:
+                k = _up(known_all.astype(np.float32), (0, 0), ws, (W, H), roi) * own
+                fill = cv2.blendLinear(plate, fill, k, 1.0 - k)
         out[y0:y1, x0:x1] = cv2.blendLinear(fill, out[y0:y1, x0:x1], alpha, 1.0 - alpha)
         return Cleanup(out, removal, from_plate)
