@@ -470,3 +470,117 @@ def test_pendants_and_earrings_turn_about_where_they_hang(mannequin, item_id, pa
     assert angles.max() > 15.0, f"it should swing, at most {angles.max():.1f} degrees"
     # hanging straight again: within 5 degrees (the stone's tip 0.4 mm, the hoop's 2 mm)
     assert angles[times >= 1.3].max() < 5.0, f"still {angles[times >= 1.3].max():.1f} degrees 0.5 s after"
+
+
+# Striding: the thighs swing through the hems of long tops, jackets, skirts and dresses.
+def _leg_skin(mannequin):
+    """(V,) bool: the mannequin's skin that rides the thighs (its dominant bone)."""
+    from tryon.body.skeleton import BONE_INDEX
+
+    dominant = mannequin.skin.bones[np.arange(len(mannequin.skin)), np.argmax(mannequin.skin.weights, axis=1)]
+    return np.isin(dominant, [BONE_INDEX[f"upperleg0{i}.{s}"] for i in (1, 2) for s in "LR"])
+
+
+@pytest.mark.parametrize("fps", [15, 30, 60])
+@pytest.mark.parametrize(("item_id", "stride_deg", "stride_hz"), [
+    ("olive-jacket", 30.0, 1.0),
+    ("navy-longsleeve", 35.0, 1.5),
+    (SKIRT, 30.0, 1.0),
+    ("emerald-maxi-dress", 35.0, 1.5),
+])  # fmt: skip
+def test_striding_thighs_stay_out_of_the_hem(mannequin, item_id, stride_deg, stride_hz, fps):
+    """Walking in place: each thigh swings ±stride_deg at stride_hz (a walk: ±30° at 1 Hz,
+    peak 190°/s; brisk: ±35° at 1.5 Hz, 330°/s) for 2 s. No vertex of the garment goes more
+    than 3 mm into a thigh (the posed mannequin's skin, its signed distance along the skin's
+    normal), skinned or simulated: the thigh pushes the hem out (a jacket's front, a skirt's
+    front panel) and it falls back when the thigh goes."""
+    item = Catalog().get(item_id)
+    scene = Scene(mannequin, lambda t: (0.0, 0.0, stride_deg * np.sin(2 * np.pi * stride_hz * t)))
+    stage = ClothStage(mannequin)
+    leg = _leg_skin(mannequin)
+    # Below the hip joints (above them a skirt's skinned waistband meets the buttock that the
+    # thighs' skin weights move: the fit's matter, not the cloth's).
+    low = item.parts[0].positions[:, 1] < mannequin.skeleton.head("upperleg01.L")[1]
+    worst, worst_t = 0.0, 0.0
+    for t in np.arange(0, 2.0, 1 / fps):
+        body = scene.body(t)
+        drawn = stage.apply(item, deform_item(item, body), body, int(round(t * 1000)))
+        p = drawn[0].positions_cam_m.astype(np.float64)
+        body_pos, body_nrm = linear_blend_skinning(
+            mannequin.positions_m[leg], mannequin.skin.take(leg), body.palette, mannequin.normals[leg]
+        )
+        tree = cKDTree(body_pos)
+        near = low & (tree.query(p, distance_upper_bound=0.05)[0] < 0.05)  # the cloth around the thighs
+        depth = _signed_depth_m(p[near], body_pos, body_nrm, tree)
+        if len(depth) and depth.min() < worst:
+            worst, worst_t = float(depth.min()), float(t)
+    assert worst >= -0.003, f"{item_id}: a vertex {-worst * 1000:.1f} mm inside a thigh at t={worst_t:.2f} s"
+
+
+def _principal_axes(points, labels, pieces):
+    """(L, 3) each piece's longest axis (unit, sign arbitrary) from its vertices."""
+    out = []
+    for k in pieces:
+        c = points[labels == k]
+        c = c - c.mean(axis=0)
+        out.append(np.linalg.eigh(c.T @ c)[1][:, 2])
+    return np.array(out)
+
+
+def _unsigned_angle_deg(a, b):
+    cos = np.abs(np.einsum("ij,ij->i", a, b)) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return np.degrees(np.arccos(np.clip(cos, 0.0, 1.0)))
+
+
+def test_chain_links_turn_along_the_chain(mannequin):
+    """The mannequin sways (±20 cm at 1.2 Hz, up to 1.5 m/s) and turns (±30° at 0.8 Hz) for
+    1.25 s, then stands: the necklace's swinging front bends its chain (the segments between
+    links turn tens of degrees from the rigid item's); each link keeps its rest angle to its
+    segment (within 2 degrees: it turns with the chain instead of keeping the rest pose's
+    angle), keeps its shape (a rigid turn), the chain is not stretched (each link within 15%
+    of its rest spacing to its neighbours: half a millimetre on a 3.5 mm pitch), and all is
+    back in place 0.5 s after the stop."""
+    necklace = Catalog().get(NECKLACE)
+    chain = jewelry_chain(necklace, mannequin)
+    links = chain.links
+    assert len(links) >= 120  # the 124 links, not the jump ring nor the stone
+    prev, nxt = chain.link_prev[links], chain.link_next[links]
+
+    def motion(t):
+        t = min(t, 1.25)
+        return 0.2 * np.sin(2 * np.pi * 1.2 * t), 30 * np.sin(2 * np.pi * 0.8 * t), 0.0
+
+    scene = Scene(mannequin, motion)
+    stage = ClothStage(mannequin)
+    labels = chain.labels
+    count = np.bincount(labels)[:, None]
+    piece_of = [np.flatnonzero(labels == k) for k in links[::20]]
+    turned, worst_keep, worst_stretch, after = 0.0, 0.0, 0.0, 0.0
+    for t in np.arange(0, 1.9, 1 / 30):
+        body = scene.body(t)
+        rigid = deform_item(necklace, body)
+        drawn = stage.apply(necklace, rigid, body, int(round(t * 1000)))
+        p = np.concatenate([d.positions_cam_m for d in drawn]).astype(np.float64)
+        q = np.concatenate([d.positions_cam_m for d in rigid]).astype(np.float64)
+        centre_p = np.stack([np.bincount(labels, p[:, a]) for a in range(3)], axis=1) / count
+        centre_q = np.stack([np.bincount(labels, q[:, a]) for a in range(3)], axis=1) / count
+        seg_p, seg_q = centre_p[nxt] - centre_p[prev], centre_q[nxt] - centre_q[prev]
+        turned = max(turned, float(_unsigned_angle_deg(seg_p, seg_q).max()))
+        keep = np.abs(
+            _unsigned_angle_deg(_principal_axes(p, labels, links), seg_p)
+            - _unsigned_angle_deg(_principal_axes(q, labels, links), seg_q)
+        )
+        worst_keep = max(worst_keep, float(keep.max()))
+        for other in (prev, nxt):
+            spacing = np.linalg.norm(centre_p[links] - centre_p[other], axis=1)
+            rest = np.linalg.norm(centre_q[links] - centre_q[other], axis=1)
+            worst_stretch = max(worst_stretch, float(np.abs(spacing / rest - 1.0).max()))
+        for verts in piece_of:  # a rigid turn: the link's shape kept
+            a, b = p[verts], q[verts]
+            np.testing.assert_allclose(np.linalg.norm(a - a[0], axis=1), np.linalg.norm(b - b[0], axis=1), atol=1e-5)
+        if t >= 1.25 + 0.5 - 1e-9:
+            after = max(after, float(np.abs(p - q).max()))
+    assert turned > 10.0, f"the chain should bend as it swings, its segments turned at most {turned:.1f} degrees"
+    assert worst_keep < 2.0, f"a link's angle to its segment changed by {worst_keep:.1f} degrees"
+    assert worst_stretch < 0.15, f"the chain stretched by {worst_stretch * 100:.0f}%"
+    assert after < 0.003, f"still {after * 1000:.1f} mm off 0.5 s after the stop"

@@ -24,12 +24,21 @@ def _substeps(
     free, e0, e1, rest, edge_w, alpha, scale0, scale1,
     radius, gap, halfspace, normals, use_normals,
     collides, ca0, cb0, ca1, cb1, cr, use_caps, margin,
+    cref0, cref1, cprofiled, cprofile, cmax, slack, passes, final_passes,
 ):  # fmt: skip
     """Advance ``x``, ``v`` (modified in place) over ``n_sub`` substeps of ``h`` seconds;
     see ClothSim.step for the meaning of each input. scale0, scale1 : (E,) the Jacobi weight
-    of each edge's correction on its first and second particle."""
+    of each edge's correction on its first and second particle. cref0, cref1 : (C, 3) the
+    capsules' profile reference at the frame's start and end; cprofiled : (C,) bool;
+    cprofile : (C, A, R) their radius tables; cmax : (C,) each table's largest radius
+    (see :mod:`tryon.cloth.colliders`); slack : (N,) each particle's allowed depth in the
+    capsules (ClothModel.capsule_slack_m); passes, final_passes : Jacobi passes over the
+    distance constraints a substep before the tethers and after the collisions
+    (ClothModel.constraint_passes, final_passes)."""
     n = x.shape[0]
     n_caps = cr.shape[0]
+    n_along = cprofile.shape[1]
+    n_around = cprofile.shape[2]
     xp = np.empty_like(x)
     corr = np.empty_like(x)
     target = np.empty(3)
@@ -56,25 +65,9 @@ def _substeps(
                     v[i, a] = vt + (v[i, a] - vt) * f
             for a in range(3):
                 x[i, a] += h * v[i, a]
-        # Distance constraints: one Jacobi pass.
-        corr[:] = 0.0
-        for j in range(e0.shape[0]):
-            p, q = e0[j], e1[j]
-            d0 = x[p, 0] - x[q, 0]
-            d1 = x[p, 1] - x[q, 1]
-            d2 = x[p, 2] - x[q, 2]
-            length = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-            dlam = -(length - rest[j]) / (edge_w[j] + alpha)
-            g = dlam / max(length, 1e-12)
-            corr[p, 0] += scale0[j] * g * d0
-            corr[p, 1] += scale0[j] * g * d1
-            corr[p, 2] += scale0[j] * g * d2
-            corr[q, 0] -= scale1[j] * g * d0
-            corr[q, 1] -= scale1[j] * g * d1
-            corr[q, 2] -= scale1[j] * g * d2
-        for i in range(n):
-            for a in range(3):
-                x[i, a] += corr[i, a]
+        # Distance constraints: ``passes`` Jacobi passes.
+        for _ in range(passes):
+            _constraint_pass(x, corr, e0, e1, rest, edge_w, alpha, scale0, scale1)
         # Tethers, then the half-spaces (collisions win over tethers).
         for i in range(n):
             for a in range(3):
@@ -115,10 +108,19 @@ def _substeps(
                     ab2 = cb0[c, 2] + s * (cb1[c, 2] - cb0[c, 2]) - a2
                     denom = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
                     ap0, ap1, ap2 = p0 - a0, p1 - a1, p2 - a2
-                    t = min(max((ap0 * ab0 + ap1 * ab1 + ap2 * ab2) / denom, 0.0), 1.0)
+                    t_raw = (ap0 * ab0 + ap1 * ab1 + ap2 * ab2) / denom
+                    t = min(max(t_raw, 0.0), 1.0)
                     d0, d1, d2 = ap0 - t * ab0, ap1 - t * ab1, ap2 - t * ab2
                     dist = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
-                    depth = cr[c] + margin - dist
+                    cap_r = cr[c]
+                    if cprofiled[c]:
+                        if t_raw < 0.0 or t_raw > 1.0 or dist >= cmax[c] + margin - slack[i]:
+                            continue
+                        cap_r = _profile_radius(cprofile, c, n_along, n_around, t, d0, d1, d2, ab0, ab1, ab2,
+                                                 cref0[c, 0] + s * (cref1[c, 0] - cref0[c, 0]),
+                                                 cref0[c, 1] + s * (cref1[c, 1] - cref0[c, 1]),
+                                                 cref0[c, 2] + s * (cref1[c, 2] - cref0[c, 2]))  # fmt: skip
+                    depth = cap_r + margin - dist - slack[i]
                     if depth > 0:
                         f = depth / max(dist, 1e-9)
                         push0 += f * d0
@@ -127,10 +129,105 @@ def _substeps(
                 x[i, 0] = p0 + push0
                 x[i, 1] = p1 + push1
                 x[i, 2] = p2 + push2
+        # A chain's links close up last (they win over tethers and collisions by a little).
+        for it in range(final_passes):
+            _gauss_seidel_pass(x, e0, e1, rest, free, alpha, it % 2 == 1)
         for i in range(n):
             for a in range(3):
                 v[i, a] = (x[i, a] - xp[i, a]) / h
 
 
+def _constraint_pass(x, corr, e0, e1, rest, edge_w, alpha, scale0, scale1):
+    """One Jacobi pass over the distance constraints (``x`` moved in place; ``corr`` scratch)."""
+    corr[:] = 0.0
+    for j in range(e0.shape[0]):
+        p, q = e0[j], e1[j]
+        d0 = x[p, 0] - x[q, 0]
+        d1 = x[p, 1] - x[q, 1]
+        d2 = x[p, 2] - x[q, 2]
+        length = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        dlam = -(length - rest[j]) / (edge_w[j] + alpha)
+        g = dlam / max(length, 1e-12)
+        corr[p, 0] += scale0[j] * g * d0
+        corr[p, 1] += scale0[j] * g * d1
+        corr[p, 2] += scale0[j] * g * d2
+        corr[q, 0] -= scale1[j] * g * d0
+        corr[q, 1] -= scale1[j] * g * d1
+        corr[q, 2] -= scale1[j] * g * d2
+    for i in range(x.shape[0]):
+        for a in range(3):
+            x[i, a] += corr[i, a]
+
+
+def _gauss_seidel_pass(x, e0, e1, rest, free, alpha, backward):
+    """One Gauss-Seidel pass over the distance constraints (``x`` in place), in edge order or
+    ``backward``: each edge's correction seen by the next, so a chain closes up in a few
+    passes (alternate directions carry a correction both ways along it)."""
+    m = e0.shape[0]
+    for jj in range(m):
+        j = m - 1 - jj if backward else jj
+        p, q = e0[j], e1[j]
+        wp = 1.0 if free[p] else 0.0
+        wq = 1.0 if free[q] else 0.0
+        if wp + wq == 0.0:
+            continue
+        d0 = x[p, 0] - x[q, 0]
+        d1 = x[p, 1] - x[q, 1]
+        d2 = x[p, 2] - x[q, 2]
+        length = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        g = -(length - rest[j]) / (wp + wq + alpha) / max(length, 1e-12)
+        x[p, 0] += wp * g * d0
+        x[p, 1] += wp * g * d1
+        x[p, 2] += wp * g * d2
+        x[q, 0] -= wq * g * d0
+        x[q, 1] -= wq * g * d1
+        x[q, 2] -= wq * g * d2
+
+
+def _profile_radius(profile, c, n_along, n_around, t, d0, d1, d2, ab0, ab1, ab2, r0, r1, r2):
+    """Capsule ``c``'s profiled radius at share ``t`` of its segment ``ab`` in the direction
+    ``d`` across it; ``r`` its zero angle (made square to the segment here): as
+    :func:`tryon.cloth.colliders.profile_radius_m`."""
+    inv = 1.0 / max(math.sqrt(ab0 * ab0 + ab1 * ab1 + ab2 * ab2), 1e-12)
+    u0, u1, u2 = ab0 * inv, ab1 * inv, ab2 * inv
+    ru = r0 * u0 + r1 * u1 + r2 * u2
+    e0, e1, e2 = r0 - ru * u0, r1 - ru * u1, r2 - ru * u2
+    inv = 1.0 / max(math.sqrt(e0 * e0 + e1 * e1 + e2 * e2), 1e-12)
+    e0, e1, e2 = e0 * inv, e1 * inv, e2 * inv
+    f0, f1, f2 = u1 * e2 - u2 * e1, u2 * e0 - u0 * e2, u0 * e1 - u1 * e0
+    angle = math.atan2(d0 * f0 + d1 * f1 + d2 * f2, d0 * e0 + d1 * e1 + d2 * e2)
+    if angle < 0.0:
+        angle += 2.0 * math.pi
+    fa = angle * (n_around / (2.0 * math.pi))
+    j0 = min(int(math.floor(fa)), n_around - 1)
+    wa = fa - j0
+    j1 = (j0 + 1) % n_around
+    fl = t * (n_along - 1)
+    i0 = min(int(math.floor(fl)), n_along - 2)
+    wl = fl - i0
+    i1 = i0 + 1
+    return (1.0 - wl) * ((1.0 - wa) * profile[c, i0, j0] + wa * profile[c, i0, j1]) + wl * (
+        (1.0 - wa) * profile[c, i1, j0] + wa * profile[c, i1, j1]
+    )
+
+
+def _pieces_moved(pos, labels, rot, origin, dest, out):
+    """Each vertex of ``pos`` (V, 3) moved with its piece ``labels`` (V,): ``out`` (V, 3) =
+    dest[k] + rot[k] @ (pos - origin[k]); rot (K, 3, 3), origin and dest (K, 3)."""
+    for v in range(pos.shape[0]):
+        k = labels[v]
+        d0 = pos[v, 0] - origin[k, 0]
+        d1 = pos[v, 1] - origin[k, 1]
+        d2 = pos[v, 2] - origin[k, 2]
+        for a in range(3):
+            out[v, a] = dest[k, a] + rot[k, a, 0] * d0 + rot[k, a, 1] * d1 + rot[k, a, 2] * d2
+
+
 #: The compiled loop, or None where numba is not installed.
+if njit is not None:
+    _profile_radius = njit(cache=True, nogil=True)(_profile_radius)
+    _constraint_pass = njit(cache=True, nogil=True)(_constraint_pass)
+    _gauss_seidel_pass = njit(cache=True, nogil=True)(_gauss_seidel_pass)
 substeps = njit(cache=True, nogil=True)(_substeps) if njit is not None else None
+#: Rigid pieces moved (a chain's links and pendants), or None where numba is not installed.
+pieces_moved = njit(cache=True, nogil=True)(_pieces_moved) if njit is not None else None

@@ -24,7 +24,15 @@ from tryon.body.skeleton import BONE_INDEX
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.cloth.chains import ChainCloth, chain_cloth, rotations_between
-from tryon.cloth.colliders import Capsules, PosedCapsules, body_capsules
+from tryon.cloth.colliders import (
+    GARMENT_CAPSULES,
+    JEWELRY_CAPSULES,
+    TOP_CAPSULES,
+    Capsules,
+    PosedCapsules,
+    body_capsules,
+)
+from tryon.cloth.kernel import pieces_moved
 from tryon.cloth.tethers import PartCloth, part_cloth, top_part_cloth
 from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
 from tryon.render.types import Draw
@@ -33,12 +41,6 @@ from tryon.render.types import Draw
 GRAVITY_CAM_M_S2 = np.array([0.0, 9.81, 0.0])
 #: Gravity in the model's bind frame (y up).
 GRAVITY_MODEL_M_S2 = np.array([0.0, -9.81, 0.0])
-#: The capsules a loose garment collides with, and those a necklace or earring does.
-GARMENT_CAPSULES = ("hips", "belly", "thigh.L", "thigh.R", "shin.L", "shin.R")
-JEWELRY_CAPSULES = ("chest", "neck")
-#: A top's sleeves hug the arms closer than the arms' capsules' margin: their half-spaces
-#: (no deeper than at bind) keep them out of the arms.
-TOP_CAPSULES = ("chest", "belly", "hips", "thigh.L", "thigh.R")
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,34 @@ def jewelry_chain(item: Garment, mannequin: Mannequin) -> ChainCloth | None:
         pos = np.concatenate([p.positions for p in item.parts])
         offsets = np.cumsum([0] + [len(p.positions) for p in item.parts])
         faces = np.concatenate([p.faces.astype(np.int64) + o for p, o in zip(item.parts, offsets[:-1])])
-        _CHAIN_CLOTH[key] = chain_cloth(pos, faces, mannequin.positions_m)
+        _CHAIN_CLOTH[key] = chain_cloth(pos, faces, mannequin.positions_m, mannequin)
     return _CHAIN_CLOTH[key]
+
+
+def _centroids(chain: ChainCloth):
+    """(K, V) sparse: each piece's centroid from the item's (V, 3) vertices (cached)."""
+    cached = _CENTROIDS.get(id(chain))
+    if cached is None or cached[0] is not chain:
+        import scipy.sparse as sp
+
+        n = np.bincount(chain.labels).astype(np.float64)
+        v = np.arange(len(chain.labels))
+        m = sp.csr_matrix((1.0 / n[chain.labels], (chain.labels, v)), shape=(len(n), len(v)))
+        cached = _CENTROIDS[id(chain)] = (chain, m)
+    return cached[1]
+
+
+_CENTROIDS: dict[int, tuple[ChainCloth, object]] = {}
+
+
+def _pieces_moved(pos: np.ndarray, labels: np.ndarray, rot: np.ndarray, origin: np.ndarray, dest: np.ndarray):
+    """(V, 3) float32: each vertex of ``pos`` (V, 3) moved with its piece ``labels`` (V,):
+    dest[k] + rot[k] @ (pos - origin[k]) (compiled, or numpy where numba is missing)."""
+    if pieces_moved is not None:
+        out = np.empty(pos.shape, np.float32)
+        pieces_moved(pos, labels, rot, origin, dest, out)
+        return out
+    return (dest[labels] + np.einsum("vij,vj->vi", rot[labels], pos - origin[labels])).astype(np.float32)
 
 
 #: Loose cloth is drawn this much nearer the camera for the depth test: the legs it hangs
@@ -138,6 +166,7 @@ def _warm_up() -> None:
     sim = ClothSim(model)
     sim.step(ClothFrame(np.zeros((2, 3)) + [[0, 0, 0], [0, 0.01, 0]]), 0.0)
     sim.step(ClothFrame(np.zeros((2, 3)) + [[0, 0.001, 0], [0, 0.011, 0]]), 1 / 30)
+    _pieces_moved(np.zeros((2, 3)), np.zeros(2, np.int64), np.eye(3)[None], np.zeros((1, 3)), np.zeros((1, 3)))
 
 
 class ClothStage:
@@ -243,9 +272,7 @@ class ClothStage:
         # recovered from the drawn positions (the item is rigid: any part's map will do).
         pos = np.concatenate([parts[k].positions_cam_m for k in range(len(item.parts))]).astype(np.float64)
         k_count = len(chain.rest_centroids_m)
-        counts = np.bincount(chain.labels, minlength=k_count).astype(np.float64)
-        rigid = np.stack([np.bincount(chain.labels, pos[:, a], minlength=k_count) for a in range(3)], axis=1)
-        rigid /= counts[:, None]
+        rigid = _centroids(chain) @ pos
         bone = item.parts[0].bone or item.attachment.bone
         R = body.rotations[BONE_INDEX[bone]]
         away = chain.away_bind @ R.T
@@ -266,25 +293,31 @@ class ClothStage:
         x = sim.step(frame, dt)
         shift = x - rigid
         self._chain_shift[key] = shift.copy()
-        moved = pos + shift[chain.labels]
+        # Each piece: moved with its particle (rot identity, from its rigid to its simulated
+        # centre), a link also turned with its chain, a pendant turned about its pivot.
+        rot = np.broadcast_to(np.eye(3), (k_count, 3, 3)).copy()
+        origin, dest = rigid, x.copy()
+        links = chain.links
+        if len(links):
+            # Links turn about their centre with the segment between their neighbours.
+            prev, nxt = chain.link_prev[links], chain.link_next[links]
+            rot[links] = rotations_between(rigid[nxt] - rigid[prev], x[nxt] - x[prev])
         if chain.pendant.any():
             # Pendants turn about their pivot (moved with their parent) to point at their particle.
+            origin = rigid.copy()
             pend = np.flatnonzero(chain.pendant)
             pivot_rigid = pos[chain.pivot_vertex[pend]]
             pivot_now = pivot_rigid + np.where(hung[pend, None], shift[np.maximum(chain.parent[pend], 0)], 0.0)
             # the swing: the particle's lag behind where it would hang (not the parent's own
             # one-frame move, which the pivot takes)
             hang = rigid[pend] - pivot_rigid
-            turn = rotations_between(hang, hang + x[pend] - frame.targets_m[pend])
-            slot = np.full(k_count, -1, np.int64)
-            slot[pend] = np.arange(len(pend))
-            v = np.flatnonzero(chain.pendant[chain.labels])
-            j = slot[chain.labels[v]]
-            moved[v] = pivot_now[j] + np.einsum("vij,vj->vi", turn[j], pos[v] - pivot_rigid[j])
+            rot[pend] = rotations_between(hang, hang + x[pend] - frame.targets_m[pend])
+            origin[pend], dest[pend] = pivot_rigid, pivot_now
+        moved = _pieces_moved(pos, chain.labels, rot, origin, dest)
         out, start = [], 0
         for k in range(len(item.parts)):
             d = parts[k]
             n = len(d.positions_cam_m)
-            out.append(replace(d, positions_cam_m=moved[start : start + n].astype(np.float32)))
+            out.append(replace(d, positions_cam_m=moved[start : start + n]))
             start += n
         return out

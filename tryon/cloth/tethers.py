@@ -19,13 +19,14 @@ Positions are bind model metres (y up); see :mod:`tryon.frames`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tryon.body.mannequin import Mannequin
 from tryon.catalog.fit.looseness import Looseness, hang_height_m, measure_looseness, weld
-from tryon.cloth.xpbd import ClothModel
+from tryon.cloth.colliders import GARMENT_CAPSULES, TOP_CAPSULES, capsule_slack_m
+from tryon.cloth.xpbd import ClothModel, ClothParams
 
 #: Tether radius growth below the hang line, metres per metre of drop, and its cap.
 TETHER_GAIN = 0.2
@@ -95,7 +96,8 @@ def part_cloth(
         return None
     pos = np.asarray(positions_m, dtype=np.float64)
     radius = tether_radii_m(pos, hang_height_m(mannequin))
-    return _cloth_over(pos, faces, radius, loose, loose_faces=(radius[np.asarray(faces)] > 0).any(axis=1))
+    loose_faces = (radius[np.asarray(faces)] > 0).any(axis=1)
+    return _cloth_over(pos, faces, radius, loose, loose_faces, mannequin, GARMENT_CAPSULES)
 
 
 _ARM_PREFIXES = ("upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist")
@@ -156,15 +158,12 @@ def top_part_cloth(positions_m: np.ndarray, faces: np.ndarray, skin, mannequin: 
     """The cloth of a top's or jacket's part (hems, fronts and sleeve ends swing; see
     :func:`top_tether_radii_m`), or None when nothing of it is free. Its faces stay clipped
     to the person (``loose_faces`` all False): it hangs on the body, not around the legs."""
-    from dataclasses import replace
-
     from tryon.catalog.fit.anchors import body_tree
 
     pos = np.asarray(positions_m, dtype=np.float64)
     radius = top_tether_radii_m(pos, skin, mannequin)
-    cloth = _cloth_over(
-        pos, faces, radius, measure_looseness(pos, faces, mannequin), loose_faces=np.zeros(len(faces), bool)
-    )
+    looseness = measure_looseness(pos, faces, mannequin)
+    cloth = _cloth_over(pos, faces, radius, looseness, np.zeros(len(faces), bool), mannequin, TOP_CAPSULES)
     if cloth is None:
         return None
     # Half-spaces along the skin's normal under each particle, from its signed gap (a cuff
@@ -179,10 +178,26 @@ def top_part_cloth(positions_m: np.ndarray, faces: np.ndarray, skin, mannequin: 
     return replace(cloth, model=model, away_bind=away, away_bone=np.asarray(bone, np.int64))
 
 
+def thigh_reach_m(mannequin: Mannequin) -> float:
+    """The bind height (model y, metres) below which a striding thigh can reach cloth: the
+    hip joints'."""
+    return float(mannequin.skeleton.head("upperleg01.L")[1])
+
+
 def _cloth_over(
-    pos: np.ndarray, faces: np.ndarray, radius: np.ndarray, loose: Looseness, loose_faces: np.ndarray
+    pos: np.ndarray,
+    faces: np.ndarray,
+    radius: np.ndarray,
+    loose: Looseness,
+    loose_faces: np.ndarray,
+    mannequin: Mannequin | None = None,
+    capsules: tuple[str, ...] = (),
 ) -> PartCloth | None:
-    """The particles of the vertices with a radius (and their pinned neighbours), welded."""
+    """The particles of the vertices with a radius (and their pinned neighbours), welded.
+    With a ``mannequin``, vertices below its hip joints (:func:`thigh_reach_m`) are particles
+    too, and all of those collide: a pinned one stays skinned until a striding thigh pushes
+    it out (collisions win over the tethers); each no deeper in the ``capsules`` than at
+    bind (:func:`tryon.cloth.colliders.capsule_slack_m`)."""
     welded, first = weld(pos)
     p = pos[first]
     r = radius[first]
@@ -192,14 +207,22 @@ def _cloth_over(
     edges = mesh_edges(welded[np.asarray(faces, dtype=np.int64)])
     edges = edges[edges[:, 0] != edges[:, 1]]
     touches = free[edges].any(axis=1)
-    chosen = np.unique(np.concatenate([np.flatnonzero(free), edges[touches].ravel()]))  # welded ids
+    low = p[:, 1] < (thigh_reach_m(mannequin) if mannequin is not None else -np.inf)
+    chosen = np.unique(np.concatenate([np.flatnonzero(free | low), edges[touches].ravel()]))  # welded ids
     local = np.full(len(p), -1, np.int64)
     local[chosen] = np.arange(len(chosen))
     from tryon.catalog.fit.anchors import body_tree
 
     gap, _ = body_tree().query(p[chosen])
     model = ClothModel.from_rest(
-        p[chosen], local[edges[touches]], r[chosen], body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0)
+        p[chosen],
+        local[edges[touches]],
+        r[chosen],
+        body_gap_m=np.maximum(gap - BODY_MARGIN_M, 0.0),
+        collides=free[chosen] | low[chosen],
     )
+    if mannequin is not None:
+        slack = capsule_slack_m(mannequin, capsules, p[chosen], ClothParams().collision_margin_m)
+        model = replace(model, capsule_slack_m=slack)
     vertices = np.flatnonzero(local[welded] >= 0)
     return PartCloth(first[chosen], vertices, local[welded[vertices]], model, loose_faces, loose)

@@ -76,7 +76,13 @@ class ClothModel:
     tether_radius_m : (N,) how far each particle may leave its target (0: pinned).
     body_gap_m : (N,) how far each particle may go toward the body along its normal, from its
         target (its bind gap to the body surface); inf: no half-space.
-    collides : (N,) bool, particles pushed out of the capsules.
+    collides : (N,) bool, particles pushed out of the capsules (pinned ones too: they stay
+        on their targets unless a capsule pushes them off).
+    capsule_slack_m : (N,) how deep each particle may be in the capsules grown by the margin:
+        as deep as it is at bind (:func:`tryon.cloth.colliders.capsule_slack_m`); None: 0.
+    constraint_passes, final_passes : Jacobi passes over the distance constraints a substep,
+        before the tethers and after the collisions (cloth: 1 and 0, its stretch is soft; a
+        chain: several of each, a chain does not stretch).
     """
 
     edges: np.ndarray
@@ -84,6 +90,9 @@ class ClothModel:
     tether_radius_m: np.ndarray
     body_gap_m: np.ndarray
     collides: np.ndarray
+    capsule_slack_m: np.ndarray | None = None
+    constraint_passes: int = 1
+    final_passes: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.tether_radius_m)
@@ -91,6 +100,8 @@ class ClothModel:
             raise ValueError(
                 f"edges {self.edges.shape} and rest lengths {self.rest_length_m.shape} must be (E, 2) and (E,)"
             )
+        if self.capsule_slack_m is not None and len(self.capsule_slack_m) != n:
+            raise ValueError("capsule slack must have one entry per particle")
         if len(self.body_gap_m) != n or len(self.collides) != n:
             raise ValueError("tether radius, body gap and collides must have one entry per particle")
         if len(self.edges) and (self.edges.min() < 0 or self.edges.max() >= n):
@@ -137,6 +148,21 @@ class ClothFrame:
     extra_accel_m_s2: np.ndarray | None = None
 
 
+def _profile_args(caps0: PosedCapsules | None, caps1: PosedCapsules | None, use_caps: bool) -> tuple:
+    """The compiled loop's profiled-capsule inputs: (cref0, cref1, cprofiled, cprofile, cmax)."""
+    if not use_caps or not caps1.any_profiled or caps0.ref_m is None:
+        c = len(caps1.radius_m) if use_caps else 0
+        return np.zeros((c, 3)), np.zeros((c, 3)), np.zeros(c, np.bool_), np.zeros((c, 2, 1)), np.zeros(c)
+    table = np.ascontiguousarray(caps1.profile_m, dtype=np.float64)
+    return (
+        np.ascontiguousarray(caps0.ref_m, dtype=np.float64),
+        np.ascontiguousarray(caps1.ref_m, dtype=np.float64),
+        np.ascontiguousarray(caps1.profiled, dtype=np.bool_),
+        table,
+        table.reshape(len(table), -1).max(axis=1),
+    )
+
+
 class ClothSim:
     """One cloth's state; ``step`` advances it to a frame's targets.
 
@@ -171,8 +197,11 @@ class ClothSim:
         self._scatter = sp.csr_matrix((vals, (rows, np.concatenate([np.arange(m), np.arange(m)]))), shape=(n, m))
         self._e0 = np.ascontiguousarray(self._edges[:, 0])
         self._e1 = np.ascontiguousarray(self._edges[:, 1])
-        self._collides = np.flatnonzero(model.collides & self._free)
+        # Pinned particles may collide too: skinned, but pushed out of a limb that comes through.
+        self._collides = np.flatnonzero(model.collides)
         self._gap = model.body_gap_m
+        slack = model.capsule_slack_m
+        self._slack = np.zeros(n) if slack is None else np.ascontiguousarray(slack, dtype=np.float64)
         self._halfspace = np.isfinite(self._gap) & self._free
         #: Run the numpy reference instead of the compiled loop (tests compare the two).
         self.use_numpy = False
@@ -242,7 +271,8 @@ class ClothSim:
             *(np.ascontiguousarray(a, dtype=np.float64) for a in (
                 (caps0.start_m, caps0.end_m, caps1.start_m, caps1.end_m) if use_caps else (empty3,) * 4)),
             np.ascontiguousarray(caps1.radius_m, dtype=np.float64) if use_caps else np.zeros(0), use_caps,
-            p.collision_margin_m,
+            p.collision_margin_m, *_profile_args(caps0, caps1, use_caps), self._slack, self.model.constraint_passes,
+            self.model.final_passes,
         )  # fmt: skip
 
     def _substeps_numpy(self, t0, dt_target, n_sub, h, k_spring, c_damp, extra, alpha, normals, caps0, caps1):
@@ -252,7 +282,7 @@ class ClothSim:
         v_target = dt_target / h
         x, v = self.positions_m, self.velocities_m_s
         free = self._free
-        e0, e1 = self._edges[:, 0], self._edges[:, 1]
+        e0 = self._edges[:, 0]
         for k in range(1, n_sub + 1):
             prev_target = t0 + (k - 1) * dt_target
             target = t0 + k * dt_target
@@ -266,13 +296,9 @@ class ClothSim:
                 v[too_fast] = v_target[too_fast] + rel_v[too_fast] * (p.max_speed_m_s / speed[too_fast])[:, None]
             x_prev = x
             x = np.where(free[:, None], x + h * v, target)
-            # Distance constraints, one Jacobi pass (XPBD with a fresh multiplier each substep).
-            if len(e0):
-                d = x[e0] - x[e1]
-                length = np.sqrt(np.einsum("ij,ij->i", d, d))
-                c = length - self._rest
-                dlam = -c / (self._edge_w + alpha)
-                x = x + self._scatter @ (d * (dlam / np.maximum(length, 1e-12))[:, None])
+            # Distance constraints, Jacobi passes (XPBD with a fresh multiplier each substep).
+            for _ in range(self.model.constraint_passes if len(e0) else 0):
+                x = self._constraint_pass(x, alpha)
             # Tethers: within the radius of the target; pinned particles on it.
             offset = x - target
             dist = np.sqrt(np.einsum("ij,ij->i", offset, offset))
@@ -289,9 +315,39 @@ class ClothSim:
             x = target + offset
             if caps1 is not None and len(self._collides):
                 caps = caps0.lerp(caps1, k / n_sub)
-                x[self._collides] = push_out_of_capsules(x[self._collides], caps, p.collision_margin_m)
+                x[self._collides] = push_out_of_capsules(
+                    x[self._collides], caps, p.collision_margin_m, self._slack[self._collides]
+                )
+            for it in range(self.model.final_passes if len(e0) else 0):
+                x = self._gauss_seidel_pass(x, alpha, backward=it % 2 == 1)
             v = (x - x_prev) / h
         self.positions_m, self.velocities_m_s = x, v
+
+    def _constraint_pass(self, x: np.ndarray, alpha: float) -> np.ndarray:
+        """One Jacobi pass over the distance constraints (numpy reference)."""
+        e0, e1 = self._edges[:, 0], self._edges[:, 1]
+        d = x[e0] - x[e1]
+        length = np.sqrt(np.einsum("ij,ij->i", d, d))
+        dlam = -(length - self._rest) / (self._edge_w + alpha)
+        return x + self._scatter @ (d * (dlam / np.maximum(length, 1e-12))[:, None])
+
+    def _gauss_seidel_pass(self, x: np.ndarray, alpha: float, backward: bool) -> np.ndarray:
+        """One Gauss-Seidel pass over the distance constraints, in edge order or backward
+        (numpy reference: a Python loop, for the tests and where numba is missing)."""
+        x = x.copy()
+        w = self._w
+        order = range(len(self._edges) - 1, -1, -1) if backward else range(len(self._edges))
+        for j in order:
+            p, q = self._edges[j]
+            wsum = w[p] + w[q]
+            if wsum == 0.0:
+                continue
+            d = x[p] - x[q]
+            length = float(np.sqrt(d @ d))
+            g = -(length - self._rest[j]) / (wsum + alpha) / max(length, 1e-12)
+            x[p] += w[p] * g * d
+            x[q] -= w[q] * g * d
+        return x
 
     def kinetic_energy_j_per_kg(self) -> float:
         """½|v|² of the free particles, averaged (J/kg; camera frame)."""
