@@ -1,7 +1,9 @@
-"""The cloth figures for the README: a clip of the skirt and the necklace in motion, and a
-before/after of loose garments on the dance clip.
+"""The cloth figures for the README: a clip of the skirt and the necklace in motion, a
+before/after of loose garments on the dance clip, and a striding thigh in hems.
 
-    python tools/cloth_figures.py            # -> docs/images/cloth_motion.gif, docs/images/cloth_before_after.png
+    python tools/cloth_figures.py            # -> docs/images/cloth_motion.gif, docs/images/cloth_before_after.png,
+                                             #    docs/images/cloth_stride.png
+    python tools/cloth_figures.py --stride-only
 
 "Before" is the engine as it was: the skirt skinned from the nearest body vertices (each
 half rides its own thigh), clipped to the person mask and cut by the legs' occluder, no
@@ -128,7 +130,83 @@ def motion_clip(frames) -> Path:
     return path
 
 
+def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
+    """The mannequin (bare skin) wearing ``item_id``, walking in place (each thigh ±30° at
+    1 Hz) seen from its front left, at ``t_s``: the cloth simulated from the start as the
+    engine does at 30 fps, rendered with the body so that a thigh through the hem shows."""
+    import tryon.cloth.colliders as colliders
+    import tryon.cloth.stage as stage_module
+    import tryon.cloth.tethers as tethers
+    from tryon.body.mannequin import load_mannequin
+    from tryon.body.rotations import axis_angle
+    from tryon.body.skinning import linear_blend_skinning
+    from tryon.body.solver import PosedBody
+    from tryon.body.synthetic import forward_kinematics, place_in_camera
+    from tryon.cloth.stage import ClothStage
+    from tryon.deform import deform_item
+    from tryon.frames import CameraIntrinsics
+    from tryon.ownclothes.truth import SKIN_COLOUR
+    from tryon.render.lighting import Lighting
+    from tryon.render.renderer import Renderer
+    from tryon.render.types import Draw, Material
+
+    m = load_mannequin()
+    K = CameraIntrinsics.from_fov(420, 420, 32.0)
+    item = Catalog().get(item_id)
+    # "Before": the legs' capsules round (15th percentile of the skin, inside the flesh) and the
+    # hem's pinned cloth not colliding, as the cloth stage was.
+    patches = [
+        mock.patch.object(colliders, "PROFILED", ()),
+        mock.patch.object(tethers, "thigh_reach_m", lambda _: -np.inf),
+    ]
+    for cache in (colliders._CACHE, stage_module._PART_CLOTH, stage_module._TOP_CLOTH):
+        cache.clear()
+    for p in patches if before else ():
+        p.start()
+    try:
+        stage = ClothStage(m)
+        for t in np.arange(0.0, t_s + 1e-6, 1 / 30):
+            stride = 30.0 * np.sin(2 * np.pi * 1.0 * t)
+            local = {
+                "upperleg01.L": axis_angle([1, 0, 0], np.radians(-stride)),
+                "upperleg01.R": axis_angle([1, 0, 0], np.radians(stride)),
+            }
+            pal = place_in_camera(forward_kinematics(m, local), 55.0, (0.0, 0.12, 2.4))
+            body = PosedBody.from_palette(pal, K, m.skeleton.heads)
+            draws = stage.apply(item, deform_item(item, body), body, int(round(t * 1000)))
+    finally:
+        for p in patches if before else ():
+            p.stop()
+        for cache in (colliders._CACHE, stage_module._PART_CLOTH, stage_module._TOP_CLOTH):
+            cache.clear()
+    pos, nrm = linear_blend_skinning(m.positions_m, m.skin, body.palette, m.normals)
+    bare = Draw("__stride_body__", pos, nrm, m.faces, material=Material("skin", np.array(SKIN_COLOUR, np.float32)))
+    with Renderer() as r:
+        layers = r.render_layers(K, [bare, *draws], lighting=Lighting.studio())
+    a = layers.bgra[:, :, 3:4].astype(np.float32) / 255.0
+    img = np.clip(np.full((K.height, K.width, 3), 235.0) * (1.0 - a) + layers.bgra[:, :, :3], 0, 255).astype(np.uint8)
+    img = img[150:, 40:380]  # the hips to the shins
+    side = "left" if np.sin(2 * np.pi * t_s) > 0 else "right"
+    label = f"{'before' if before else 'after'}: {side} thigh fwd"
+    return _label(img, label)
+
+
+def stride_figure() -> Path:
+    """Before/after: a jacket's and a dress's hem where a striding thigh comes through (top
+    row the olive jacket, bottom row the maxi dress)."""
+    rows = []
+    for item_id in ("olive-jacket", "emerald-maxi-dress"):
+        rows.append(np.hstack([_stride_tile(item_id, t, before) for t in (0.25, 0.75) for before in (True, False)]))
+    path = OUT / "cloth_stride.png"
+    cv2.imwrite(str(path), np.vstack(rows))
+    return path
+
+
 def main() -> int:
+    if "--stride-only" in sys.argv:
+        print(stride_figure())
+        return 0
+    print(stride_figure())
     frames = _frames()
     if "--clip-only" not in sys.argv:
         print(before_after(frames))

@@ -56,6 +56,9 @@ JEWELRY_CAPSULES = ("chest", "neck")
 #: A top's sleeves hug the arms closer than the arms' capsules' margin: their half-spaces
 #: (no deeper than at bind) keep them out of the arms.
 TOP_CAPSULES = ("chest", "belly", "hips", "thigh.L", "thigh.R")
+#: A leg pushes cloth along the cloth's normal where that much of it (squared) is square to
+#: the leg (30°); elsewhere radially.
+NORMAL_PUSH_MIN = 0.25
 #: Capsules whose radius follows their skin (see the module's docstring): the table's nodes
 #: along the segment and around it, and how far inside the skin it stays.
 PROFILED = ("thigh.L", "thigh.R", "shin.L", "shin.R")
@@ -196,11 +199,18 @@ def profile_radius_m(profile_m: np.ndarray, t: np.ndarray, d: np.ndarray, axis: 
 
 
 def push_out_of_capsules(
-    points_m: np.ndarray, capsules: PosedCapsules, margin_m: float, slack_m: np.ndarray | None = None
+    points_m: np.ndarray,
+    capsules: PosedCapsules,
+    margin_m: float,
+    slack_m: np.ndarray | None = None,
+    normals: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, 3) points moved out of every capsule (grown by ``margin_m``), along the radius;
     a point inside two is pushed out of each (the sum of the pushes). ``slack_m`` (N,): how
-    deep each point may stay in them (None: 0; see :func:`capsule_slack_m`)."""
+    deep each point may stay in them (None: 0; see :func:`capsule_slack_m`). ``normals``
+    (N, 3): the points' own outward normals: a profiled (leg) capsule pushes along them,
+    square to its axis (cloth keeps its side of a leg: a hem in front of a knee goes forward,
+    not round it), where they are at least 30° off the axis and face away from it."""
     p = points_m
     d, dist, radius = capsules._radial(p)
     depth = radius + margin_m - dist
@@ -210,7 +220,34 @@ def push_out_of_capsules(
     if not inside.any():
         return p
     push = np.where(inside, depth / np.maximum(dist, 1e-9), 0.0)
-    return p + np.einsum("nc,nci->ni", push, d)
+    out = p + np.einsum("nc,nci->ni", push, d)
+    if normals is None or not capsules.any_profiled:
+        return out
+    ab = capsules.end_m - capsules.start_m
+    for c in np.flatnonzero(capsules.profiled):
+        rows = np.flatnonzero(inside[:, c])
+        if not len(rows):
+            continue
+        u = ab[c] / max(float(ab[c] @ ab[c]), 1e-12)
+        n = np.asarray(normals, np.float64)[rows]
+        s = n - (n @ ab[c])[:, None] * u[None]
+        nn = np.einsum("ij,ij->i", s, s)
+        dd = d[rows, c]
+        dn = np.einsum("ij,ij->i", dd, s)
+        out_r = dist[rows, c] + depth[rows, c]
+        disc = dn * dn - nn * (np.einsum("ij,ij->i", dd, dd) - out_r * out_r)
+        ok = (nn >= NORMAL_PUSH_MIN) & (dn >= 0.0)
+        step = (-dn + np.sqrt(np.maximum(disc, 0.0))) / np.maximum(nn, 1e-12)
+        radial = push[rows, c][:, None] * dd
+        # then radially, by what the profile is thicker at the new angle
+        moved = dd + step[:, None] * s
+        dist2 = np.sqrt(np.einsum("ij,ij->i", moved, moved))
+        t = np.clip(np.einsum("ij,j->i", p[rows] - capsules.start_m[c], ab[c]) / max(float(ab[c] @ ab[c]), 1e-12), 0, 1)
+        r2 = profile_radius_m(capsules.profile_m[c], t, moved, ab[c], capsules.ref_m[c])
+        slack = 0.0 if slack_m is None else np.asarray(slack_m, np.float64)[rows]
+        g = np.maximum(r2 + margin_m - slack - dist2, 0.0) / np.maximum(dist2, 1e-9)
+        out[rows[ok]] += (moved * (1.0 + g)[:, None] - dd)[ok] - radial[ok]
+    return out
 
 
 def _measure(mannequin: Mannequin) -> Capsules:

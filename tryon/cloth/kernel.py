@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from tryon.cloth.colliders import NORMAL_PUSH_MIN
+
 try:  # numba is pinned in requirements.lock; without it the numpy reference runs
     from numba import njit
 except ImportError:  # pragma: no cover - exercised only where numba is missing
@@ -123,6 +125,23 @@ def _substeps(
                     depth = cap_r + margin - dist - slack[i]
                     if depth > 0:
                         f = depth / max(dist, 1e-9)
+                        if cprofiled[c] and use_normals:
+                            f, s0, s1, s2 = _along_normal(d0, d1, d2, ab0, ab1, ab2, normals[i, 0], normals[i, 1],
+                                                          normals[i, 2], dist + depth)  # fmt: skip
+                            if f > 0.0:
+                                # then radially, by what the profile is thicker at the new angle
+                                e0_, e1_, e2_ = d0 + f * s0, d1 + f * s1, d2 + f * s2
+                                dist2 = math.sqrt(e0_ * e0_ + e1_ * e1_ + e2_ * e2_)
+                                r2 = _profile_radius(cprofile, c, n_along, n_around, t, e0_, e1_, e2_, ab0, ab1, ab2,
+                                                     cref0[c, 0] + s * (cref1[c, 0] - cref0[c, 0]),
+                                                     cref0[c, 1] + s * (cref1[c, 1] - cref0[c, 1]),
+                                                     cref0[c, 2] + s * (cref1[c, 2] - cref0[c, 2]))  # fmt: skip
+                                g = max(r2 + margin - slack[i] - dist2, 0.0) / max(dist2, 1e-9)
+                                push0 += e0_ * (1.0 + g) - d0
+                                push1 += e1_ * (1.0 + g) - d1
+                                push2 += e2_ * (1.0 + g) - d2
+                                continue
+                            f = depth / max(dist, 1e-9)
                         push0 += f * d0
                         push1 += f * d1
                         push2 += f * d2
@@ -135,6 +154,26 @@ def _substeps(
         for i in range(n):
             for a in range(3):
                 v[i, a] = (x[i, a] - xp[i, a]) / h
+
+
+def _along_normal(d0, d1, d2, ab0, ab1, ab2, n0, n1, n2, out_r):
+    """A leg's push on cloth along the cloth's own normal (its side of the leg kept: a hem in
+    front of a knee goes forward, not round it): ``d`` the point's offset from the axis
+    ``ab``, ``n`` its unit normal; returns (s, dir) with ``d + s * dir`` at ``out_r`` from the
+    axis, dir the normal square to the axis; s = 0 when the normal runs along the axis or the
+    point is on the far side of the axis from where its normal faces (then the push is
+    radial)."""
+    inv = 1.0 / max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
+    nu = (n0 * ab0 + n1 * ab1 + n2 * ab2) * inv
+    s0, s1, s2 = n0 - nu * ab0, n1 - nu * ab1, n2 - nu * ab2
+    nn = s0 * s0 + s1 * s1 + s2 * s2
+    if nn < NORMAL_PUSH_MIN:
+        return 0.0, 0.0, 0.0, 0.0
+    dn = d0 * s0 + d1 * s1 + d2 * s2
+    if dn < 0.0:
+        return 0.0, 0.0, 0.0, 0.0
+    disc = dn * dn - nn * (d0 * d0 + d1 * d1 + d2 * d2 - out_r * out_r)
+    return (-dn + math.sqrt(max(disc, 0.0))) / nn, s0, s1, s2
 
 
 def _constraint_pass(x, corr, e0, e1, rest, edge_w, alpha, scale0, scale1):
@@ -227,6 +266,7 @@ def _pieces_moved(pos, labels, rot, origin, dest, out):
 if njit is not None:
     _profile_radius = njit(cache=True, nogil=True)(_profile_radius)
     _constraint_pass = njit(cache=True, nogil=True)(_constraint_pass)
+    _along_normal = njit(cache=True, nogil=True)(_along_normal)
     _gauss_seidel_pass = njit(cache=True, nogil=True)(_gauss_seidel_pass)
 substeps = njit(cache=True, nogil=True)(_substeps) if njit is not None else None
 #: Rigid pieces moved (a chain's links and pendants), or None where numba is not installed.

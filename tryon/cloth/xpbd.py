@@ -316,7 +316,11 @@ class ClothSim:
             if caps1 is not None and len(self._collides):
                 caps = caps0.lerp(caps1, k / n_sub)
                 x[self._collides] = push_out_of_capsules(
-                    x[self._collides], caps, p.collision_margin_m, self._slack[self._collides]
+                    x[self._collides],
+                    caps,
+                    p.collision_margin_m,
+                    self._slack[self._collides],
+                    None if normals is None else normals[self._collides],
                 )
             for it in range(self.model.final_passes if len(e0) else 0):
                 x = self._gauss_seidel_pass(x, alpha, backward=it % 2 == 1)
