@@ -2,9 +2,10 @@
 known speeds and stopped, its bundled skirt and necklace simulated by the engine's cloth stage.
 
 What is asserted (issue 14, "motion"): the hem lags while moving and settles within 0.5 s of
-the stop with a bounded overshoot; no simulated vertex goes inside the body; energy stays
-bounded over 10,000 steps at 15, 30 and 60 fps; 15, 30 and 60 fps, and 30 fps with dropped
-frames, give the same motion; a gap restarts the cloth.
+the stop with a bounded overshoot; no simulated vertex goes inside the body, striding too
+(a jacket, a long top, a skirt, a dress); energy stays bounded over 10,000 steps at 15, 30
+and 60 fps; 15, 30 and 60 fps, and 30 fps with dropped frames, give the same motion; a gap
+restarts the cloth; a necklace's links turn along its chain.
 """
 
 from __future__ import annotations
@@ -397,8 +398,8 @@ def test_top_hem_and_cuffs_lag_then_settle_within_half_a_second(mannequin, item_
 
 def test_top_never_goes_inside_the_body(mannequin):
     """Swaying and turning for 3 s: the jacket's simulated vertices stay out of the trunk's
-    capsules and never go deeper into the body surface than skinned. (Not striding: a thigh
-    swung forward goes into the skinned hem itself; see the README's limits.)"""
+    capsules and never go deeper into the body surface than skinned. (Striding: see
+    test_striding_thighs_stay_out_of_the_hem.)"""
     top = Catalog().get(JACKET)
 
     def motion(t):
