@@ -45,6 +45,21 @@ def test_occluder_hides_what_is_behind_it(renderer):
     assert lay.bgra[v, u, 3] == 255
 
 
+def test_two_draws_under_one_key_are_both_drawn_where_they_are(renderer):
+    """The frame's vertices go up before its first draw; a key drawn twice (the same mesh in two
+    places) still gets each draw's own vertices."""
+    left = quad(-0.4, -0.1, -0.2, 0.1, 2.0, "twice")
+    right = quad(0.2, -0.1, 0.4, 0.1, 2.0, "twice")
+    layer = renderer.render_items(K, [left, right])
+    full = renderer.render_layers(K, [left, right]).bgra[:, :, 3]
+    for x in (-0.3, 0.3):
+        u, v = project(np.array([x, 0.0, 2.0]), K).astype(int)
+        assert full[v, u] == 255, x
+    x0, y0, _, _ = layer.roi
+    h, w = layer.bgra.shape[:2]
+    assert np.array_equal(layer.bgra[:, :, 3], full[y0 : y0 + h, x0 : x0 + w])
+
+
 def test_items_layer_covers_only_the_items_region(renderer):
     item = quad(-0.3, -0.2, 0.3, 0.25, 2.0, "item")
     layer = renderer.render_items(K, [item])

@@ -467,8 +467,11 @@ class Renderer:
         if occluder is not None:
             occ_mesh = self._mesh(occluder)
             occ_mesh.upload(occluder.positions_cam_m, occluder.normals_cam)
-        meshes = []
+        meshes: list[_GpuMesh | None] = []
         for d in draws:
+            if any(d.key == other.key for other in draws[: len(meshes)]):
+                meshes.append(None)  # a key drawn twice: its buffer is written again at its draw
+                continue
             mesh = self._mesh(d)
             mesh.upload(d.positions_cam_m, d.normals_cam, d.wrinkle if o.wrinkles else None)
             meshes.append(mesh)
@@ -524,6 +527,9 @@ class Renderer:
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ONE, ctx.ONE_MINUS_SRC_ALPHA
         for d, mesh in zip(draws, meshes):
+            if mesh is None:
+                mesh = self._mesh(d)
+                mesh.upload(d.positions_cam_m, d.normals_cam, d.wrinkle if o.wrinkles else None)
             mat = d.material or Material("default")
             features, surface = self._surface(mat, d, env is not None, person_mask is not None, keepout is not None, K)
             variant = self._item_program(features)
