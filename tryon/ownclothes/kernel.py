@@ -221,7 +221,8 @@ blend_fill = njit(cache=True, nogil=True)(_blend_fill) if njit is not None else 
 
 def _removal(
     regions, kept, covered, element, d_clothes, reach_clothes, rows_clothes, d_feet, reach_feet, rows_feet,
-    d_other, unsure, in_box, head, held, extra, keepout, keepout_scale, lab, skin, skin_tol2, out,
+    d_other, unsure, in_box, head, held, held_reach2, d_hands, extra, keepout, keepout_scale, lab, skin, skin_tol2,
+    out,
 ):
     """What is removed, one pass over the person's box (bh, bw) at the working size; writes
     ``out`` (bh, bw) uint8 {0, 255} and returns its bounding box (x0, y0, x1, y1), x1 == 0 when
@@ -236,7 +237,10 @@ def _removal(
     ``covered`` eroded by ``element`` (uint8 (k, k), centred); the head's ellipse ``head`` =
     (cx, cy, ax, ay_above, ay_below) (upper half to ay_above, lower to ay_below); what the hands
     hold, each row of ``held`` (n, 7) = (cx, cy, radius, wrist x, wrist y, ux, uy) a disc cut at
-    the wrist, kept on the side the unit vector (ux, uy) points to; ``extra`` (uint8,
+    the wrist, kept on the side the unit vector (ux, uy) points to (columns 7-8: the knuckles),
+    and out to sqrt(``held_reach2``) radii, ahead of the knuckles (within 60 degrees of
+    (ux, uy)), what is nearer to the hands (``d_hands`` (bh, bw) float32; (1, 1): unused) than
+    to the dressed parts (a hat hanging from the fingers); ``extra`` (uint8,
     (bh, bw) or (1, 1) unused); ``keepout`` (the part of it over the box, any size) above 0.25,
     sampled bilinear, ``keepout_scale`` = its px per box px (x, y) (a (1, 1) keepout: unused).
     skin : pixels within sqrt(``skin_tol2``) of ``skin`` (3,) in Lab (``lab`` (bh, bw, 3) uint8;
@@ -251,6 +255,7 @@ def _removal(
     use_feet = d_feet.shape[0] == bh
     use_clothes = d_clothes.shape[0] == bh
     use_other = d_other.shape[0] == bh
+    use_hands = d_hands.shape[0] == bh and d_hands.shape[1] == bw
     # The covered parts' union, once (eroded per pixel below).
     cov = np.zeros((bh, bw), np.uint8)
     any_cov = False
@@ -306,10 +311,16 @@ def _removal(
             if dx * dx + dy * dy <= 1.0:
                 continue
             hold = False
+            by_hand = use_hands and d_hands[y, x] < d
             for n in range(held.shape[0]):
                 px, py = x - held[n, 0], y - held[n, 1]
-                if px * px + py * py <= held[n, 2] * held[n, 2]:
+                r2 = px * px + py * py
+                if r2 <= held[n, 2] * held[n, 2]:
                     if (x - held[n, 3]) * held[n, 5] + (y - held[n, 4]) * held[n, 6] > 0.5:
+                        hold = True
+                elif by_hand and r2 <= held_reach2 * held[n, 2] * held[n, 2]:
+                    kx, ky = x - held[n, 7], y - held[n, 8]
+                    if kx * held[n, 5] + ky * held[n, 6] > 0.5 * math.sqrt(kx * kx + ky * ky):
                         hold = True
             if hold:
                 continue

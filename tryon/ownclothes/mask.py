@@ -73,7 +73,9 @@ class OwnClothesOptions:
     row_above : how far above them (a coat's shoulders stand above a fitted top's).
     head_margin : kept around the head (hair volume, a cap), head widths.
     hand_margin : kept around the hands' proxy, shoulder widths. held : the radius of what a
-    visible hand may hold, kept past its knuckles (a hat, a phone, a cup), shoulder widths.
+    visible hand may hold, kept past its knuckles (a hat, a phone, a cup), shoulder widths;
+    held_reach : out to this many such radii, ahead of the knuckles, what is nearer to the hand
+    than to the dressed body is kept too (a hat hanging from the fingers; 1: nothing more).
     skin : keep pixels the colour of the face's skin. skin_tolerance : Lab distance.
     min_confidence : a limb whose bones the image supports less (``bone_confidence``) is unsure:
         nothing nearer to it than to a dressed part, or within ``unsure_reach`` shoulder
@@ -96,6 +98,7 @@ class OwnClothesOptions:
     head_margin: float = 0.3
     hand_margin: float = 0.02
     held: float = 0.3
+    held_reach: float = 2.0
     skin: bool = True
     skin_tolerance: float = 13.0
     min_confidence: float = 0.75
@@ -302,9 +305,10 @@ HANDS_KP = (
 
 def _held(pose: Pose, kp: np.ndarray, unit: float, reach: float) -> np.ndarray:
     """What each visible hand may hold: a disc past the knuckles, cut at the wrist, away from
-    the forearm and its sleeve's cuff (a hat, a phone, a bag's handle). Returns (n, 7) float64
-    rows (cx, cy, radius, wrist x, wrist y, ux, uy), working px: the disc, kept on the side of
-    the wrist the unit vector (ux, uy) (wrist to knuckles) points to. kp : (33, 2) working px."""
+    the forearm and its sleeve's cuff (a hat, a phone, a bag's handle). Returns (n, 9) float64
+    rows (cx, cy, radius, wrist x, wrist y, ux, uy, knuckles x, y), working px: the disc, kept on
+    the side of the wrist the unit vector (ux, uy) (wrist to knuckles) points to. kp : (33, 2)
+    working px."""
     rows = []
     if reach > 0:
         for wrist, index, pinky in HANDS_KP:
@@ -317,8 +321,10 @@ def _held(pose: Pose, kp: np.ndarray, unit: float, reach: float) -> np.ndarray:
                 continue
             centre = knuckles + 0.6 * d
             radius = max(1.6 * n, reach * unit)
-            rows.append((round(centre[0]), round(centre[1]), round(radius), kp[wrist, 0], kp[wrist, 1], *(d / n)))
-    return np.array(rows, np.float64).reshape(-1, 7)
+            rows.append(
+                (round(centre[0]), round(centre[1]), round(radius), kp[wrist, 0], kp[wrist, 1], *(d / n), *knuckles)
+            )
+    return np.array(rows, np.float64).reshape(-1, 9)
 
 
 #: Stand-ins for the kernel's inputs a frame does not have (it takes arrays of fixed types).
@@ -455,6 +461,9 @@ def removal_mask(
     else:
         extra_unsure = np.zeros((bh, bw), np.uint8)
     held = _held(pose, kp, unit, o.held)
+    d_hands = _UNUSED_F
+    if len(held) and o.held_reach > 1.0:
+        d_hands = _distance(cv2.max(regions[HANDS[0]], regions[HANDS[1]]))
     ko, ko_scale = _UNUSED_F, np.ones(2)
     if keepout is not None:
         kh, kw = keepout.shape
@@ -472,8 +481,8 @@ def removal_mask(
     remove = np.empty((bh, bw), np.uint8)
     bx0, by0, bx1, by1 = removal_kernel(
         regions, kept, cover, element, d_clothes, o.reach * unit, rows_clothes, d_feet, o.shoe_reach * unit,
-        rows_feet, d_other, extra_unsure, in_box.view(np.uint8), head, held, extra, ko, ko_scale, lab, skin,
-        o.skin_tolerance**2, remove,
+        rows_feet, d_other, extra_unsure, in_box.view(np.uint8), head, held, o.held_reach**2, d_hands, extra, ko,
+        ko_scale, lab, skin, o.skin_tolerance**2, remove,
     )  # fmt: skip
     if bx1 == 0:
         return nothing
