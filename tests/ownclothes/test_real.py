@@ -110,3 +110,26 @@ def test_the_dancers_hat_held_out_stays_whole():
     assert changed[1.0] > 10000  # the hat is there to be removed: the test can fail
     assert changed[2.0] < 0.85 * changed[1.0], changed
     assert leaks[2.0] <= 0.03, leaks
+
+
+@pytest.mark.parametrize("name", ["mediapipe_sitting", "cameraman"])
+def test_what_the_leak_still_counts_on_the_seated_photo_and_the_cameraman_is_legs_and_body(
+    engine, photo_results, name
+):
+    """The two photos over the issue's 3%: what its measure still counts lies nearer to the legs
+    than to the torso and arms (her leggings beside the top, knees up; his long coat over his
+    hips below the top's slanted hem) or inside the bare body's outline (his collar in the
+    top's crew neck); own clothes beside the torso and arms, outside the body, are gone
+    (``leak_parts``: an additional figure, the issue's measure is their sum)."""
+    from tryon.ownclothes.mask import BodyRaster, OwnClothesOptions
+    from tryon.ownclothes.metrics import leak_parts
+
+    img, result = photo_results[name]
+    regions = BodyRaster(engine.mannequin).regions(
+        result.body, (img.shape[1], img.shape[0]), OwnClothesOptions().flesh_m
+    ) > 0
+    parts = leak_parts(img, result.image, result.garment_alpha, result.pose, regions)
+    assert parts["leak"] == pytest.approx(photo_leak(img, result.image, result.garment_alpha, result.pose))
+    assert parts["leak"] > 0.05  # over the issue's 3%: what the split explains
+    assert parts["legs"] + parts["in_body"] > 0.8 * parts["leak"], parts
+    assert parts["beside_torso"] <= 0.01, parts

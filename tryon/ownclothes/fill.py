@@ -153,9 +153,12 @@ class CleanPlate:
         # the box (a resize of the box's part would shift it by a px at some boxes' edges: frame
         # px left unlearnt, black, under working px counted as known).
         X0, Y0, X1, Y1 = -(-x0 * W // w), -(-y0 * H // h), -(-x1 * W // w), -(-y1 * H // h)
-        rows = np.arange(Y0, Y1) * h // H - y0
-        cols = np.arange(X0, X1) * w // W - x0
-        full = part[rows[:, None], cols[None, :]]
+        if W % w == 0 and H % h == 0:  # whole frame px a working px: a plain resize is the same
+            full = cv2.resize(part, (X1 - X0, Y1 - Y0), interpolation=cv2.INTER_NEAREST)
+        else:
+            rows = np.arange(Y0, Y1) * h // H - y0
+            cols = np.arange(X0, X1) * w // W - x0
+            full = part[rows[:, None], cols[None, :]]
         cv2.accumulateWeighted(frame_bgr[Y0:Y1, X0:X1], self._acc[Y0:Y1, X0:X1], rate, mask=full)
         if frame_small is not None:
             cv2.accumulateWeighted(frame_small[y0:y1, x0:x1], self._acc_small[y0:y1, x0:x1], rate, mask=part)

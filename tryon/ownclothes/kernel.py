@@ -1,14 +1,20 @@
-"""The posed proxy's triangles rasterized per body region, compiled with numba.
+"""The own-clothes stage's per-pixel passes, compiled with numba (``nogil``, cached beside this
+file by ``cache=True``): each replaces a run of numpy and OpenCV calls whose per-call overhead,
+not their arithmetic, was the stage's cost on the engine's GL thread.
 
-OpenCV's ``fillPoly`` spends about 2 microseconds converting each of the proxy's ~740
-camera-facing triangles before drawing a pixel (1.5 ms a frame, whatever the size); here one
-loop draws them all, at a few tens of microseconds. Compiled on first use and cached beside
-this file (numba's ``cache=True``); without numba :func:`fill_regions` is None and the
-caller draws with OpenCV.
+- :func:`fill_regions`: the posed proxy's triangles rasterized per body region. OpenCV's
+  ``fillPoly`` spends about 2 microseconds converting each of the proxy's ~740 camera-facing
+  triangles before drawing a pixel; here one loop draws them all. Coordinates are working px
+  with pixel centres on the integers (OpenCV's drawing convention); a pixel is drawn when its
+  centre lies inside the triangle or within half a pixel of an edge (as OpenCV's 8-connected
+  edges draw the pixels an edge passes through).
+- :func:`removal`: the removal mask, one pass over the person's box.
+- :func:`blend_fill`: the removed pixels replaced in the frame, one pass over the region.
+- :func:`masked_sums`: the clean plate's exposure against the frame's.
+- :func:`premultiply`, :func:`pull`, :func:`steady_fill`: the push-pull inpainting's levels.
 
-Coordinates are working px with pixel centres on the integers (OpenCV's drawing convention).
-A pixel is drawn when its centre lies inside the triangle or within half a pixel of an edge
-(as OpenCV's 8-connected edges draw the pixels an edge passes through).
+Without numba :func:`fill_regions` and :func:`blend_fill` are None (the callers take the
+OpenCV path); the others run as plain Python, slowly.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ float32 at the frame's size.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -217,6 +218,11 @@ class BodyRaster:
         return out
 
 
+def _dist(a: np.ndarray, b: np.ndarray) -> float:
+    """The distance between two image points (2,) (math.hypot: a numpy call's overhead less)."""
+    return math.hypot(float(a[0] - b[0]), float(a[1] - b[1]))
+
+
 def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> np.ndarray | None:
     """(3,) Lab median of the skin around the nose (below the eyes), or None when the face is
     not seen well. ``frame_small`` is the frame at ``size`` (the frame itself is best: the
@@ -226,7 +232,7 @@ def skin_colour(frame_small: np.ndarray, pose: Pose, size: tuple[int, int]) -> n
         return None
     s = np.array([size[0] / pose.width, size[1] / pose.height])
     kp = pose.keypoints_px.astype(np.float64) * s
-    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    head_w = _dist(kp[L.LEFT_EAR], kp[L.RIGHT_EAR])
     r = max(1, int(round(0.12 * head_w)))
     x, y = kp[L.NOSE]
     x0, x1 = int(min(max(x - r, 0), size[0])), int(min(max(x + r + 1, 0), size[0]))
@@ -316,7 +322,7 @@ def _held(pose: Pose, kp: np.ndarray, unit: float, reach: float) -> np.ndarray:
                 continue
             knuckles = 0.5 * (kp[index] + kp[pinky])
             d = knuckles - kp[wrist]
-            n = float(np.linalg.norm(d))
+            n = math.hypot(d[0], d[1])
             if n < 1e-6:
                 continue
             centre = knuckles + 0.6 * d
@@ -371,10 +377,10 @@ def removal_mask(
         return empty
     s = np.array([w / W, h / H])
     kp = pose.keypoints_px.astype(np.float64) * s
-    shoulder_w = float(np.linalg.norm(kp[L.LEFT_SHOULDER] - kp[L.RIGHT_SHOULDER]))
+    shoulder_w = _dist(kp[L.LEFT_SHOULDER], kp[L.RIGHT_SHOULDER])
     # A side view narrows the shoulders to nothing: the hips' or the head's size stands in.
-    hip_w = float(np.linalg.norm(kp[L.LEFT_HIP] - kp[L.RIGHT_HIP]))
-    head_w = float(np.linalg.norm(kp[L.LEFT_EAR] - kp[L.RIGHT_EAR]))
+    hip_w = _dist(kp[L.LEFT_HIP], kp[L.RIGHT_HIP])
+    head_w = _dist(kp[L.LEFT_EAR], kp[L.RIGHT_EAR])
     unit = max(shoulder_w, 1.3 * hip_w, 2.2 * head_w, 4.0)
 
     seg = cv2.resize(pose.segmentation, ws, interpolation=cv2.INTER_LINEAR) > 0.5

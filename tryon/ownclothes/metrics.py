@@ -87,3 +87,37 @@ def torso_hole(items_alpha: np.ndarray, pose: Pose) -> float | None:
     if n < 200:
         return None
     return float((torso & (items_alpha < 0.5)).sum()) / n
+
+
+def leak_parts(
+    frame_bgr: np.ndarray, out_bgr: np.ndarray, items_alpha: np.ndarray, pose: Pose, regions: np.ndarray
+) -> dict[str, float]:
+    """:func:`photo_leak` split by where its pixels lie against the posed body proxy: ``legs``
+    nearer to the proxy's legs than to its torso and arms (what is worn on the legs, which a top
+    does not replace: the seated shopper's leggings beside the top, a long coat over the hips);
+    ``in_body`` inside the bare body's outline (own clothes there stay: skin is not invented);
+    ``beside_torso`` the rest, own clothes beside the torso and arms a top should have removed.
+    An additional figure, not the issue's measure (which is their sum, ``leak``).
+    regions : (R, H, W) bool, the proxy per region (:class:`tryon.ownclothes.mask.BodyRaster`)
+    at the frame's size, unmirrored."""
+    from tryon.ownclothes.mask import ARMS, LEGS, TORSO
+
+    items = items_alpha > 0.5
+    if pose is None or pose.segmentation is None or not items.any():
+        return {"leak": 0.0, "legs": 0.0, "in_body": 0.0, "beside_torso": 0.0}
+    unchanged = cv2.absdiff(out_bgr, frame_bgr).max(axis=2) <= 12
+    leak = beside_items(items_alpha, pose) & unchanged
+
+    def distance(part: np.ndarray) -> np.ndarray:
+        return cv2.distanceTransform((~part).view(np.uint8), cv2.DIST_L2, 3)
+
+    upper = regions[list(TORSO + ARMS)].any(axis=0)
+    legs = leak & (distance(regions[list(LEGS)].any(axis=0)) < distance(upper))
+    in_body = leak & ~legs & regions.any(axis=0)
+    n = float(items.sum())
+    return {
+        "leak": float(leak.sum()) / n,
+        "legs": float(legs.sum()) / n,
+        "in_body": float(in_body.sum()) / n,
+        "beside_torso": float((leak & ~legs & ~in_body).sum()) / n,
+    }
