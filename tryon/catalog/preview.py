@@ -2,23 +2,146 @@
 
 Clothes are shown on the whole body; small items (rings, watches, earrings, glasses) are
 framed on their body part, with a small whole-body inset so a shopper sees where it goes.
+
+The body drawn is a store mannequin made from the engine's (:func:`preview_body`): the eye
+sockets filled with the hm08 eyeball helpers, the face's features softened, a matte
+grey-beige. The engine's own mannequin is not changed.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-from tryon.body.mannequin import Mannequin, load_mannequin
+from tryon.body import makehuman as mh
+from tryon.body.mannequin import _cache_key, load_mannequin
 from tryon.body.rotations import axis_angle
+from tryon.body.skeleton import BONE_NAMES
 from tryon.catalog.item import Garment
-from tryon.frames import MODEL_TO_CAMERA, CameraIntrinsics
+from tryon.frames import MAKEHUMAN_UNIT_M, MODEL_TO_CAMERA, CameraIntrinsics
+from tryon.geometry import vertex_normals
+from tryon.pose.bundle import cache_dir
 from tryon.render.lighting import Lighting
 from tryon.render.renderer import Renderer
 from tryon.render.types import Draw, Material
 
-SKIN = Material("skin", [0.62, 0.45, 0.36, 1.0], roughness=0.7)
+log = logging.getLogger(__name__)
+
+#: A store mannequin's matte grey-beige (linear RGBA).
+SKIN = Material("mannequin", [0.50, 0.43, 0.36, 1.0], roughness=0.9)
 BACKGROUND_BGR = (236, 234, 230)
+#: How far the body is drawn inside its skin (metres) where clothes lie on it; none on the head,
+#: whose lips and eyelids are thinner than that (pulled in, they turned inside out and the
+#: mouth's inner surface showed through the chin as a dark patch).
+BODY_INSET_M = 0.005
+_EYE_GROUPS = ("helper-l-eye", "helper-r-eye")
+_PREVIEW_BODY_VERSION = b"preview-body-v1"
+
+
+@dataclass(frozen=True)
+class PreviewBody:
+    """The mannequin as a preview shows it, model metres (bind pose).
+
+    positions_m : (V, 3) float64. normals : (V, 3) float32. faces : (F, 3) int32.
+    inset_m : (V,) float64 how far each vertex is drawn inside the skin (along its normal)."""
+
+    positions_m: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+    inset_m: np.ndarray
+
+
+def _eye_meshes() -> tuple[np.ndarray, np.ndarray]:
+    """hm08's two eyeball helpers: (E, 3) float64 positions, model metres; (G, 3) int32 faces.
+
+    Read from the hm08 OBJ once (seconds), then cached on disk beside the mannequin's cache."""
+    name = f"preview-eyes-{_cache_key()}.npz"
+    folders = (cache_dir(), Path(tempfile.gettempdir()) / "tryon-cache")
+    for folder in folders:
+        path = folder / name
+        if path.is_file():
+            try:
+                with np.load(path) as data:
+                    return data["positions_m"], data["faces"]
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ignoring unreadable cache %s (%s)", path, exc)
+    obj = mh.read_obj(mh.DATA_DIR / "base.obj")
+    tris = obj.tri_v[np.isin(obj.tri_group, [obj.groups.index(g) for g in _EYE_GROUPS])]
+    ids, faces = np.unique(tris, return_inverse=True)
+    positions_m = obj.positions[ids] * MAKEHUMAN_UNIT_M
+    faces = faces.reshape(-1, 3).astype(np.int32)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, positions_m=positions_m, faces=faces)
+            os.replace(tmp, folder / name)
+            break
+        except OSError as exc:
+            log.warning("cannot cache the preview's eyes in %s (%s)", folder, exc)
+    return positions_m, faces
+
+
+def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _soften(pos: np.ndarray, faces: np.ndarray, weight: np.ndarray, passes: int) -> np.ndarray:
+    """Taubin smoothing (lambda/mu passes of the umbrella Laplacian: softens without shrinking),
+    each vertex moved by ``weight`` (V,) in [0, 1] of a full step. pos : (V, 3); returns a copy."""
+    import scipy.sparse as sp
+
+    n = len(pos)
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adj = sp.coo_matrix((np.ones(2 * len(e)), (np.r_[e[:, 0], e[:, 1]], np.r_[e[:, 1], e[:, 0]])), shape=(n, n)).tocsr()
+    adj.data[:] = 1.0  # each shared edge once
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    mean = sp.diags(1.0 / np.maximum(deg, 1.0)) @ adj
+    out = pos.copy()
+    w = weight[:, None]
+    for _ in range(passes):
+        for step in (0.5, -0.53):
+            out = out + step * w * (mean @ out - out)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def preview_body() -> PreviewBody:
+    """The preview's store mannequin (built once a process, from the mannequin and the cached eyes).
+
+    The face (the head's front, ears excluded) is softened by a few Taubin passes; the
+    silhouette, ears, nose bridge height and skull (where glasses, earrings and hats sit) stay
+    within a millimetre or so. The eyeball helpers fill the open eye sockets."""
+    m = load_mannequin()
+    pos = m.positions_m.astype(np.float64)
+    head = m.skin.to_dense()[:, BONE_NAMES.index("head")]
+    ears = m.landmarks.bind_m[[7, 8]]  # BlazePose's left and right ear
+    ear_z, half_x = float(ears[:, 2].mean()), 0.5 * float(abs(ears[0, 0] - ears[1, 0]))
+    face = (
+        _smoothstep(head, 0.5, 0.9)
+        * _smoothstep(pos[:, 2], ear_z + 0.02, ear_z + 0.05)
+        * (1.0 - _smoothstep(np.abs(pos[:, 0]), half_x - 0.03, half_x - 0.01))
+    )
+    pos = _soften(pos, m.faces, face, passes=6)
+    inset = BODY_INSET_M * (1.0 - _smoothstep(head, 0.0, 0.5))
+    eye_pos, eye_faces = _eye_meshes()
+    positions = np.concatenate([pos, eye_pos])
+    faces = np.concatenate([m.faces, eye_faces + len(pos)]).astype(np.int32)
+    return PreviewBody(
+        positions_m=positions,
+        normals=vertex_normals(positions, faces),
+        faces=faces,
+        inset_m=np.concatenate([inset, np.zeros(len(eye_pos))]),
+    )
 
 
 def _posed(garment: Garment, variant: str | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, object, object]]:
@@ -53,11 +176,12 @@ def render_preview(
     garment: Garment,
     variant: str | None = None,
     size: int = 512,
-    mannequin: Mannequin | None = None,
+    body: PreviewBody | None = None,
     renderer: Renderer | None = None,
 ) -> np.ndarray:
-    """(size, 2 * size, 3) uint8 BGR: front and three-quarter views of the item on the mannequin."""
-    m = mannequin or load_mannequin()
+    """(size, 2 * size, 3) uint8 BGR: front and three-quarter views of the item on the mannequin
+    (``body``: :func:`preview_body` unless given)."""
+    body = body or preview_body()
     parts = _posed(garment, variant)
     item_pts = np.concatenate([p[0] for p in parts])
     small = garment.is_rigid  # accessories: framed on their body part
@@ -74,18 +198,18 @@ def render_preview(
                 focus = np.array([c - half, c + half])
                 fill = 0.85
             else:
-                focus = np.concatenate([m.positions_m, item_pts])
+                focus = np.concatenate([body.positions_m, item_pts])
                 fill = 0.92
             R, t = _view(focus, yaw, K, fill)
-            # The body a few millimetres inside its skin, so it does not poke through clothes
-            # that lie on it (the engine's occluder is pulled in the same way).
-            inset = m.positions_m - 0.005 * m.normals
+            # The body a few millimetres inside its skin below the head, so it does not poke
+            # through clothes that lie on it (the engine's occluder is pulled in the same way).
+            inset = body.positions_m - body.inset_m[:, None] * body.normals
             draws = [
                 Draw(
                     f"__preview_body__{k}",
                     (inset @ R.T + t).astype(np.float32),
-                    (m.normals @ R.T).astype(np.float32),
-                    m.faces,
+                    (body.normals @ R.T).astype(np.float32),
+                    body.faces,
                     material=SKIN,
                     clip_to_person=False,
                     keepout=False,
@@ -118,4 +242,4 @@ def render_preview(
     return img
 
 
-__all__ = ["render_preview"]
+__all__ = ["PreviewBody", "preview_body", "render_preview"]
