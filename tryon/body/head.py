@@ -10,6 +10,8 @@ rigid body seen directly, lands on its ears even where the neck cannot reach.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -126,7 +128,8 @@ def head_pnp(
     if not ok or not np.isfinite(t).all() or t[2] <= 0:
         return None
     R = cv2.Rodrigues(rvec)[0]
-    turn = np.degrees(np.arccos(np.clip((np.trace(R @ R0.T) - 1.0) / 2.0, -1.0, 1.0)))
+    cos_turn = (float(np.einsum("ij,ij->", R, R0)) - 1.0) / 2.0  # trace(R @ R0.T)
+    turn = math.degrees(math.acos(min(max(cos_turn, -1.0), 1.0)))
     if turn > MAX_HEAD_REFINE_DEG:
         return None
     return R, t * (p0[2] / t[2])

@@ -107,28 +107,30 @@ def twist_angle(axis: np.ndarray, current: np.ndarray, wanted: np.ndarray) -> fl
     return math.atan2(float(cross3(c, w).dot(a)), float(c.dot(w)))
 
 
-def to_quaternion(R: np.ndarray) -> np.ndarray:
-    """(3, 3) rotation -> unit quaternion (w, x, y, z)."""
-    m = R
-    t = np.trace(m)
+def _quaternion(R: np.ndarray) -> tuple[float, float, float, float]:
+    """(3, 3) rotation -> unit quaternion (w, x, y, z) as Python floats."""
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = R.tolist()
+    t = m00 + m11 + m22
     if t > 0:
-        s = np.sqrt(t + 1.0) * 2
-        q = [0.25 * s, (m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s]
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
-        q = [(m[2, 1] - m[1, 2]) / s, 0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s]
-    elif m[1, 1] > m[2, 2]:
-        s = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
-        q = [(m[0, 2] - m[2, 0]) / s, (m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s]
+        s = math.sqrt(t + 1.0) * 2
+        q = (0.25 * s, (m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s)
+    elif m00 > m11 and m00 > m22:
+        s = math.sqrt(1.0 + m00 - m11 - m22) * 2
+        q = ((m21 - m12) / s, 0.25 * s, (m01 + m10) / s, (m02 + m20) / s)
+    elif m11 > m22:
+        s = math.sqrt(1.0 + m11 - m00 - m22) * 2
+        q = ((m02 - m20) / s, (m01 + m10) / s, 0.25 * s, (m12 + m21) / s)
     else:
-        s = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
-        q = [(m[1, 0] - m[0, 1]) / s, (m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s]
-    q = np.asarray(q)
-    return q / np.linalg.norm(q)
+        s = math.sqrt(1.0 + m22 - m00 - m11) * 2
+        q = ((m10 - m01) / s, (m02 + m20) / s, (m12 + m21) / s, 0.25 * s)
+    n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    return (q[0] / n, q[1] / n, q[2] / n, q[3] / n)
 
 
-def from_quaternion(q: np.ndarray) -> np.ndarray:
-    w, x, y, z = q / np.linalg.norm(q)
+def _rotation(w: float, x: float, y: float, z: float) -> np.ndarray:
+    """Unit quaternion (Python floats; normalized here) -> (3, 3) rotation."""
+    n = math.sqrt(w * w + x * x + y * y + z * z)
+    w, x, y, z = w / n, x / n, y / n, z / n
     return np.array(
         [
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -138,27 +140,37 @@ def from_quaternion(q: np.ndarray) -> np.ndarray:
     )
 
 
+def to_quaternion(R: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation -> unit quaternion (w, x, y, z)."""
+    return np.array(_quaternion(np.asarray(R, dtype=np.float64)))
+
+
+def from_quaternion(q: np.ndarray) -> np.ndarray:
+    """Quaternion (w, x, y, z), normalized here -> (3, 3) rotation."""
+    return _rotation(*np.asarray(q, dtype=np.float64).tolist())
+
+
 def slerp(R0: np.ndarray, R1: np.ndarray, t: float) -> np.ndarray:
     """Spherical interpolation between two rotations, t in [0, 1]."""
     return slerp_many(R0, R1, (t,))[0]
 
 
 def slerp_many(R0: np.ndarray, R1: np.ndarray, ts) -> list[np.ndarray]:
-    """:func:`slerp` at each of ``ts`` (the two rotations' quaternions found once)."""
-    q0, q1 = to_quaternion(R0), to_quaternion(R1)
-    d = float(np.dot(q0, q1))
+    """:func:`slerp` at each of ``ts`` (the two rotations' quaternions found once). Scalar
+    Python arithmetic: a few calls a frame on single quaternions, where numpy's overhead
+    would dominate."""
+    q0, q1 = _quaternion(R0), _quaternion(R1)
+    d = q0[0] * q1[0] + q0[1] * q1[1] + q0[2] * q1[2] + q0[3] * q1[3]
     if d < 0:
-        q1, d = -q1, -d
-    out = []
+        q1, d = tuple(-c for c in q1), -d
     if d > 0.9995:
-        dq = q1 - q0
-        for t in ts:
-            out.append(from_quaternion(q0 + t * dq))
-        return out
-    th = np.arccos(np.clip(d, -1, 1))
-    sin_th = np.sin(th)
+        return [_rotation(*(a + t * (b - a) for a, b in zip(q0, q1))) for t in ts]
+    th = math.acos(min(max(d, -1.0), 1.0))
+    sin_th = math.sin(th)
+    out = []
     for t in ts:
-        out.append(from_quaternion((np.sin((1 - t) * th) * q0 + np.sin(t * th) * q1) / sin_th))
+        s0, s1 = math.sin((1 - t) * th), math.sin(t * th)
+        out.append(_rotation(*((s0 * a + s1 * b) / sin_th for a, b in zip(q0, q1))))
     return out
 
 

@@ -210,7 +210,12 @@ def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliable: np.ndar
 
 def _ramp(x: float, start: float, width: float) -> float:
     """0 at ``start``, 1 at ``start + width``, linear between (clamped)."""
-    return np.clip((x - start) / width, 0.0, 1.0)
+    return min(max((x - start) / width, 0.0), 1.0)
+
+
+#: Where along the segment :func:`segment_image_support` samples the mask (shares of its length).
+_SUPPORT_S = np.linspace(SUPPORT_SAMPLES_FROM, 1.0, SUPPORT_SAMPLES)
+_SUPPORT_S.flags.writeable = False
 
 
 def segment_image_support(pose: Pose, from_idx: int, idx: int) -> float:
@@ -221,24 +226,28 @@ def segment_image_support(pose: Pose, from_idx: int, idx: int) -> float:
     running out of the bottom of the frame); a guess pointing off the person gets none.
     Continuous, so a limb does not flip between the two. 0 without a segmentation."""
     seg = pose.segmentation
-    if seg is None or not (pose.presence[from_idx] >= SUPPORT_MIN_PRESENCE and pose.in_frame()[from_idx]):
+    if seg is None or not pose.presence[from_idx] >= SUPPORT_MIN_PRESENCE:
         return 0.0
-    a, b = pose.keypoints_px[from_idx].astype(np.float64), pose.keypoints_px[idx].astype(np.float64)
     w, h = pose.image_size
-    s = np.linspace(SUPPORT_SAMPLES_FROM, 1.0, SUPPORT_SAMPLES)
-    pts = a + s[:, None] * (b - a)
-    inside = (pts[:, 0] >= 0) & (pts[:, 0] < w) & (pts[:, 1] >= 0) & (pts[:, 1] < h)
+    kp = pose.keypoints_px
+    ax, ay = float(kp[from_idx, 0]), float(kp[from_idx, 1])
+    if not (0 <= ax <= w and 0 <= ay <= h):  # the seen end must be in the frame
+        return 0.0
+    dx, dy = float(kp[idx, 0]) - ax, float(kp[idx, 1]) - ay
+    xs = ax + _SUPPORT_S * dx
+    ys = ay + _SUPPORT_S * dy
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
     if not inside[0]:
         return 0.0
-    pts = pts[inside]
-    sx, sy = seg.shape[1] / w, seg.shape[0] / h
-    cols = np.clip((pts[:, 0] * sx).astype(int), 0, seg.shape[1] - 1)
-    rows = np.clip((pts[:, 1] * sy).astype(int), 0, seg.shape[0] - 1)
+    n_in = int(np.count_nonzero(inside))
+    if n_in < len(inside):
+        xs, ys = xs[inside], ys[inside]
+    rows_n, cols_n = seg.shape
+    cols = np.clip((xs * (cols_n / w)).astype(int), 0, cols_n - 1)
+    rows = np.clip((ys * (rows_n / h)).astype(int), 0, rows_n - 1)
     on_person = seg[rows, cols]
-    tail = on_person[-max(1, len(on_person) // 3) :].min()
-    share = _ramp(inside.mean(), MIN_SEEN_SHARE, SEEN_SHARE_RAMP)
-    return float(
-        share
-        * _ramp(on_person.mean(), ON_PERSON_FROM, ON_PERSON_RAMP)
-        * _ramp(tail, TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP)
+    tail = float(on_person[-max(1, n_in // 3) :].min())
+    share = _ramp(n_in / len(inside), MIN_SEEN_SHARE, SEEN_SHARE_RAMP)
+    return share * _ramp(float(on_person.mean()), ON_PERSON_FROM, ON_PERSON_RAMP) * _ramp(
+        tail, TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP
     )
