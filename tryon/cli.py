@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also measure this full outfit (default: " + " ".join(bench.DEFAULT_OUTFIT) + "; 'none' to skip)",
     )
     b.add_argument("--frames", type=int, help="frames per run (the clip is looped or cut to this length)")
-    b.add_argument("--catalog", type=Path, help="catalog folder (default: the bundled garments/)")
+    b.add_argument(
+        "--catalog", type=Path, help="catalog folder (default: $TRYON_CATALOG if set, else the bundled garments/)"
+    )
     b.add_argument("--json", type=Path, help="write the full report as JSON")
     b.add_argument("--plot", type=Path, help="write a PNG plot of per-stage time")
     b.add_argument("--update-readme", action="store_true", help="rewrite the README's performance table")

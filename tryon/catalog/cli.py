@@ -1,11 +1,5 @@
-"""``tryon garments``: the retailer's command line for the catalog.
-
-    tryon garments add FILE --category CATEGORY --name NAME [--id ID] [--catalog DIR]
-    tryon garments list | show ID | remove ID | preview ID
-    tryon garments refit ID [--scale S] [--offset X Y Z] [--rotate X Y Z] [--bone BONE] [--units U]
-
-Exit codes: 0 done; 2 bad command line; 3 the id is taken; 4 no such item; 10-22 the file
-cannot become an item (each problem its own code, see ``tryon garments add --help``).
+"""``tryon garments``: the retailer's command line for the catalog (its help text is
+:data:`GARMENTS_HELP`).
 
 Over 600 lines: every subcommand's arguments, its plain-words refusals and the import's
 memory/CPU budget (exit 21/22) are kept with the exit-code table they share. The budget is the
@@ -25,6 +19,24 @@ import sys
 from pathlib import Path
 
 from tryon.catalog.assets import MAX_FILE_BYTES, AssetError, FileTooLargeError
+
+#: ``tryon garments --help``: what a retailer needs, one command a line.
+GARMENTS_HELP = """The catalog: import retailers' 3D files as try-on items, and manage them.
+
+    tryon garments add FILE --category CATEGORY --name NAME [--id ID] [--catalog DIR]
+    tryon garments list [--catalog DIR]
+    tryon garments show ID [--catalog DIR]
+    tryon garments preview ID [--catalog DIR]
+    tryon garments remove ID [--catalog DIR]
+    tryon garments refit ID [--scale S] [--offset X Y Z] [--rotate X Y Z] [--bone BONE] [--units U] [--catalog DIR]
+
+The catalog is the folder given with --catalog, else $TRYON_CATALOG if it is set, else the
+bundled garments/ folder (an item added without either goes into the bundled catalog).
+
+Exit codes: 0 done; 2 bad command line; 3 the id is taken; 4 no such item (or no such
+catalog); 10-22 the file cannot become an item (each problem its own code, see
+`tryon garments add --help`).
+"""
 
 EXIT_USAGE = 2
 EXIT_EXISTS = 3
@@ -597,7 +609,7 @@ def add_garments_parser(sub) -> None:
     g = sub.add_parser(
         "garments",
         help="the catalog: add, list, show, remove, preview items",
-        description=__doc__,
+        description=GARMENTS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     gs = g.add_subparsers(dest="garments_command", required=True)
