@@ -16,25 +16,48 @@ them for its duration, and a program that owns its process turns tuning on for g
 ``tryon.runtime.configure_process()`` (see :mod:`tryon.runtime`).
 """
 
-from tryon.catalog.catalog import Catalog
+from tryon.body.solver import SolverOptions
+from tryon.catalog import Catalog, FitOverrides, ImportLimits, ImportOptions
 from tryon.catalog.categories import CATEGORIES
 from tryon.catalog.item import Garment
 from tryon.cloth.stage import ClothOptions
+from tryon.details import DetailOptions
 from tryon.engine import EngineOptions, FrameResult, TryOnEngine
 from tryon.frames import CameraIntrinsics
+from tryon.ownclothes import OwnClothesOptions
+from tryon.pose.filters import SmoothingOptions
+from tryon.pose.landmarker import PoseOptions
 from tryon.pose.types import Pose
+from tryon.render.camera_match import CameraMatchOptions
+from tryon.render.keepout import KeepoutOptions
+from tryon.render.lighting import Lighting
+from tryon.render.shadows import ShadowOptions
+from tryon.track import StabilizeOptions
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATEGORIES",
-    "ClothOptions",
     "CameraIntrinsics",
+    "CameraMatchOptions",
     "Catalog",
+    "ClothOptions",
+    "DetailOptions",
     "EngineOptions",
+    "FitOverrides",
     "FrameResult",
     "Garment",
+    "ImportLimits",
+    "ImportOptions",
+    "KeepoutOptions",
+    "Lighting",
+    "OwnClothesOptions",
     "Pose",
+    "PoseOptions",
+    "ShadowOptions",
+    "SmoothingOptions",
+    "SolverOptions",
+    "StabilizeOptions",
     "TryOnEngine",
     "__version__",
 ]
