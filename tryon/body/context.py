@@ -26,7 +26,7 @@ from tryon.body.rotations import normalize
 from tryon.body.skeleton import BONE_INDEX, NUM_BONES, PARENTS
 from tryon.body.targets import (
     LIMB_SEGMENTS,
-    keypoint_classes,
+    keypoint_grades,
     keypoint_targets,
     keypoint_trust,
     limb_scale,
@@ -124,15 +124,20 @@ class FrameContext:
     """One frame's solve inputs, built once (:meth:`build`) and read by every bone solve.
 
     pose, intrinsics, shape, options, bind : as given.
-    reliable, usable : (33,) bool keypoint classes (:func:`~tryon.body.targets.keypoint_classes`).
-    trust : (33,) float, 1 reliable, 0.5 usable, 0 otherwise: the bones' confidence.
+    reliable, usable : (33,) bool keypoint classes (:func:`~tryon.body.targets.keypoint_grades`),
+        for the head's choices (which face points the fit takes).
+    reliability, usability : (33,) float in [0, 1], the classes as ramps
+        (:func:`~tryon.body.targets.keypoint_grades`): what the placement, the targets, the limb
+        scale and the limbs read, so a keypoint fading in or out changes the solve gradually.
+    trust : (33,) float, 1 reliable, 0.5 usable, 0 otherwise, ramped between (from reliability
+        and usability): the bones' confidence and the limb ends' weights.
     translation_m : (3,) camera position of the world landmarks' origin (hip centre).
     hint_cam_m : (33, 3) the world landmarks placed in camera metres (depth hints).
     rays : (33, 3) each keypoint's pixel ray (z = 1).
     targets_cam_m : (33, 3) where each keypoint should land, camera metres.
     limb_scale : factor on the held limb lengths (:func:`~tryon.body.targets.limb_scale`).
     image_support : limb segment ``(from, to)`` landmark pair -> [0, 1], measured once for the
-        segments whose end is not usable (:func:`~tryon.body.targets.segment_image_support`);
+        segments whose end is not fully usable (:func:`~tryon.body.targets.segment_image_support`);
         read-only.
     """
 
@@ -143,6 +148,8 @@ class FrameContext:
     bind: BindPose
     reliable: np.ndarray
     usable: np.ndarray
+    reliability: np.ndarray
+    usability: np.ndarray
     trust: np.ndarray
     translation_m: np.ndarray
     hint_cam_m: np.ndarray
@@ -156,10 +163,10 @@ class FrameContext:
         cls, pose: Pose, K: CameraIntrinsics, shape: BodyShape, options: SolverOptions, bind: BindPose
     ) -> FrameContext:
         o = options
-        reliable, usable = keypoint_classes(pose, o.min_visibility, o.edge_margin_px, o.reliable_margin)
-        t = solve_translation(pose.world_m, pose.keypoints_px, placement_weights(pose, reliable, usable), K)
-        hint, rays, T = keypoint_targets(pose, K, t, usable, o.min_depth_m)
-        support = {seg: segment_image_support(pose, *seg) for seg in LIMB_SEGMENTS if not usable[seg[1]]}
+        reliable, usable, rel_w, use_w = keypoint_grades(pose, o.min_visibility, o.edge_margin_px, o.reliable_margin)
+        t = solve_translation(pose.world_m, pose.keypoints_px, placement_weights(pose, rel_w, use_w), K)
+        hint, rays, T = keypoint_targets(pose, K, t, use_w, o.min_depth_m)
+        support = {seg: segment_image_support(pose, *seg) for seg in LIMB_SEGMENTS if use_w[seg[1]] < 1.0}
         return cls(
             pose=pose,
             intrinsics=K,
@@ -168,12 +175,14 @@ class FrameContext:
             bind=bind,
             reliable=reliable,
             usable=usable,
-            trust=keypoint_trust(reliable, usable),
+            reliability=rel_w,
+            usability=use_w,
+            trust=keypoint_trust(rel_w, use_w),
             translation_m=t,
             hint_cam_m=hint,
             rays=rays,
             targets_cam_m=T,
-            limb_scale=limb_scale(T, pose.world_m, reliable),
+            limb_scale=limb_scale(T, pose.world_m, rel_w),
             image_support=MappingProxyType(support),
         )
 

@@ -97,7 +97,7 @@ def head_from_face(
 def head_pnp(
     pose: Pose,
     K: CameraIntrinsics,
-    trust: np.ndarray,
+    reliable: np.ndarray,
     bind: BindPose,
     R0: np.ndarray,
     p0: np.ndarray,
@@ -105,8 +105,9 @@ def head_pnp(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Refine the head bone's rotation and head (camera metres) from the guess ``R0, p0``
     so the mannequin's face anchors reproject onto the face keypoints; the head stays at
-    the depth of ``p0``. None when too few face points are trusted or the fit is implausible."""
-    idx = HEAD_POSE_LANDMARKS[trust[HEAD_POSE_LANDMARKS] >= 1.0]
+    the depth of ``p0``, from the ``reliable`` (33,) bool face points. None when too few are
+    reliable or the fit is implausible."""
+    idx = HEAD_POSE_LANDMARKS[reliable[HEAD_POSE_LANDMARKS]]
     if len(idx) < MIN_HEAD_POSE_POINTS:
         return None
     obj = (bind.anchors_m[idx] - bind.head("head")) @ scale.T
@@ -147,7 +148,7 @@ def solve_neck_and_head(
     canonical face in the bind frame (:func:`face_alignment`)."""
     T, B, trust = ctx.targets_cam_m, ctx.bind.anchors_m, ctx.trust
     bind_head = ctx.bind.head("head")
-    face_ok = min(trust[L.LEFT_EAR], trust[L.RIGHT_EAR], trust[L.NOSE]) > 0
+    face_ok = bool(ctx.usable[L.LEFT_EAR] and ctx.usable[L.RIGHT_EAR] and ctx.usable[L.NOSE])
     s_head = np.eye(3) * ctx.shape.scale("head")
     head_target = None
     if face_ok:
@@ -156,7 +157,7 @@ def solve_neck_and_head(
         mid_ear_b = 0.5 * (B[L.LEFT_EAR] + B[L.RIGHT_EAR])
         mid_ear_t = 0.5 * (T[L.LEFT_EAR] + T[L.RIGHT_EAR])
         head_target = mid_ear_t - R_head @ s_head @ (mid_ear_b - bind_head)
-        refined = head_pnp(ctx.pose, ctx.intrinsics, trust, ctx.bind, R_head, head_target, s_head)
+        refined = head_pnp(ctx.pose, ctx.intrinsics, ctx.reliable, ctx.bind, R_head, head_target, s_head)
         if refined is not None:
             R_head, head_target = refined
     else:

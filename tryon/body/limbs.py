@@ -32,7 +32,7 @@ import numpy as np
 
 from tryon.body.context import BindPose, FrameContext, PoseBuffer, axis_outer, stretch_outer
 from tryon.body.rotations import axis_angle, clamp, cross3, norm3, normalize, swing, twist_angle, twisted
-from tryon.body.targets import point_on_ray
+from tryon.body.targets import TRUST_USABLE, point_on_ray
 from tryon.pose.landmarks import L
 
 Vec3 = tuple[float, float, float]
@@ -205,7 +205,8 @@ def end_point(
     toward the keypoint's ray as far as the image shows the segment (``ctx.image_support``)."""
     max_stretch = ctx.options.max_stretch
     hint = ctx.hint_cam_m
-    if ctx.usable[idx]:
+    u = float(ctx.usability[idx])
+    if u >= 1.0:
         return point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch)
     guess = normalize(hint[idx] - hint[from_idx])
     if rest_dir_cam is not None:
@@ -216,6 +217,9 @@ def end_point(
         if seen > 0:  # the image shows the limb: lean toward its keypoint's ray
             on_ray = point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch) - start_cam_m
             guess = normalize((1.0 - seen) * guess + seen * normalize(on_ray))
+    if u > 0:  # partly usable (fading in or out): between the guess and the ray's point
+        on_ray = point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch) - start_cam_m
+        return start_cam_m + (1.0 - u) * guess * length_m + u * on_ray
     return start_cam_m + guess * length_m
 
 
@@ -282,7 +286,7 @@ def limb_bind(chain: LimbChain, bind: BindPose) -> LimbBind:
 def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     """Place one limb's bones (upper, lower, end) in ``bones``; its parent and rest-frame
     bones must be placed already."""
-    T, trust, usable = ctx.targets_cam_m, ctx.trust, ctx.usable
+    T, trust, usability = ctx.targets_cam_m, ctx.trust, ctx.usability
     g = ctx.girth
     up1, up2 = chain.upper_bones
     lo1, lo2 = chain.lower_bones
@@ -295,7 +299,11 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     R_rest = bones.rotation(chain.rest_frame_bone)
     rest_upper = R_rest @ lb.rest_upper_dir
     rest_lower = R_rest @ lb.rest_lower_dir
-    end_ok = usable[a] and usable[b] and (trust[end] > 0 or not chain.end_twist_needs_end_joint)
+    # How far the end's landmark line is seen (its twist and the hand's swing follow it that far).
+    end_w = float(usability[a] * usability[b])
+    if chain.end_twist_needs_end_joint:
+        end_w *= min(1.0, trust[end] / TRUST_USABLE)
+    end_ok = end_w > 0
     end_line_b, end_line_t = lb.end_line_b, T[a] - T[b]
 
     # Upper segment: swing onto the mid joint. A first guess of the lower segment (from the
@@ -314,7 +322,12 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     if w_hinge > 0:
         theta = twist_angle(upper_t, R_sw @ lb.bend_b, lower_first) * w_hinge
     if chain.upper_twist_from_end_share > 0 and end_ok and w_hinge < 1:
-        theta += twist_angle(upper_t, R_sw @ end_line_b, end_line_t) * (1 - w_hinge) * chain.upper_twist_from_end_share
+        theta += (
+            twist_angle(upper_t, R_sw @ end_line_b, end_line_t)
+            * (1 - w_hinge)
+            * chain.upper_twist_from_end_share
+            * end_w
+        )
     st_upper = stretch_outer(lb.upper_outer, norm3(upper_t) / lb.upper_norm_m, g)
     c_mid = min(trust[root], trust[mid])
     s1, s2 = chain.upper_twist_shares
@@ -333,6 +346,7 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
         theta_l = twist_angle(lower_t, R_lsw @ end_line_b, end_line_t)
         if chain.lower_twist_limit_rad is not None:
             theta_l = clamp(theta_l, -chain.lower_twist_limit_rad, chain.lower_twist_limit_rad)
+        theta_l *= end_w
     laxis = normalize(lower_t)
     st_lower = stretch_outer(lb.lower_outer, norm3(lower_t) / lb.lower_norm_m, g)
     c_end = min(c_mid, trust[end])
@@ -342,29 +356,32 @@ def solve_limb(chain: LimbChain, ctx: FrameContext, bones: PoseBuffer) -> None:
     bones.place(lo2, twisted(ltwist_axis, t2 * theta_l, R_lsw), st_lower, bones.carry(lo2), c_end)
     R_twisted = twisted(ltwist_axis, theta_l, R_lsw)
     if chain.end is EndKind.HAND:
-        _solve_hand(chain, ctx, bones, R_twisted, c_end, end_ok)
+        _solve_hand(chain, ctx, bones, R_twisted, c_end, end_w)
     else:
-        _solve_foot(chain, ctx, bones, R_twisted, c_end, end_ok)
+        _solve_foot(chain, ctx, bones, R_twisted, c_end, end_w)
 
 
 def _solve_hand(
-    chain: LimbChain, ctx: FrameContext, bones: PoseBuffer, R_forearm: np.ndarray, conf: float, end_ok: bool
+    chain: LimbChain, ctx: FrameContext, bones: PoseBuffer, R_forearm: np.ndarray, conf: float, end_w: float
 ) -> None:
-    """The hand: the forearm's twisted rotation, swung toward the knuckles' midpoint."""
+    """The hand: the forearm's twisted rotation, swung toward the knuckles' midpoint as far as
+    the knuckles are seen (``end_w`` in [0, 1])."""
     B, T, trust = ctx.bind.anchors_m, ctx.targets_cam_m, ctx.trust
     a, b = chain.end_landmarks
     hand_head = bones.carry(chain.end_bone)
     R_hand = R_forearm
-    if end_ok:
-        hb = 0.5 * (B[a] + B[b]) - ctx.bind.head(chain.end_bone)
+    if end_w > 0:
+        hb = R_forearm @ (0.5 * (B[a] + B[b]) - ctx.bind.head(chain.end_bone))
         ht = 0.5 * (T[a] + T[b]) - hand_head
-        R_hand = swing(R_forearm @ hb, ht) @ R_forearm
+        if end_w < 1:
+            ht = (1.0 - end_w) * normalize(hb) + end_w * normalize(ht)
+        R_hand = swing(hb, ht) @ R_forearm
     scale = np.eye(3) * ctx.shape.scale(chain.end_bone)
     bones.place(chain.end_bone, R_hand, scale, hand_head, min(conf, min(trust[a], trust[b])))
 
 
 def _solve_foot(
-    chain: LimbChain, ctx: FrameContext, bones: PoseBuffer, R_shin: np.ndarray, conf: float, end_ok: bool
+    chain: LimbChain, ctx: FrameContext, bones: PoseBuffer, R_shin: np.ndarray, conf: float, end_w: float
 ) -> None:
     """The foot: swing onto the toes, roll from the heel. A seen ankle places the foot on it
     even where the shin, kept within its length, falls short: shoes sit on the feet."""
@@ -375,28 +392,39 @@ def _solve_foot(
     bind_head = ctx.bind.head(foot)
     held = ctx.shape.scale(foot)
     foot_head = bones.carry(foot)
-    if trust[ankle] >= 1.0:
-        foot_head = foot_head + (T[ankle] - bones.anchor_cam_m(ankle))
+    rel = ctx.reliability
+    if rel[ankle] > 0:
+        foot_head = foot_head + rel[ankle] * (T[ankle] - bones.anchor_cam_m(ankle))
     R_foot = R_shin
     foot_scale = 1.0
-    if end_ok:
+    if end_w > 0:
         # The toe on its keypoint's ray at the foot's length from the ankle (the depth
         # ambiguity resolved by the world landmark, as for the limbs): BlazePose's foot
         # depths alone point feet at the camera too often, shortening them on screen.
         fb = B[toe] - bind_head
         L_foot = norm3(fb) * held
         ft = end_point(ctx, foot_head, toe, ankle, L_foot) - foot_head
-        foot_scale = clamp(norm3(ft) / max(L_foot, 1e-6), 1.0, ctx.options.max_stretch)
-        R_foot = swing(R_shin @ fb, ft) @ R_shin
+        foot_scale = 1.0 + end_w * (clamp(norm3(ft) / max(L_foot, 1e-6), 1.0, ctx.options.max_stretch) - 1.0)
+        fb_c = R_shin @ fb
+        if end_w < 1:
+            ft = (1.0 - end_w) * normalize(fb_c) + end_w * normalize(ft)
+        R_foot = swing(fb_c, ft) @ R_shin
         roll = twist_angle(ft, R_foot @ (B[heel] - bind_head), T[heel] - foot_head)
         lim = chain.end_roll_limit_rad
-        R_foot = axis_angle(ft, clamp(roll, -lim, lim)) @ R_foot
+        R_foot = axis_angle(ft, end_w * clamp(roll, -lim, lim)) @ R_foot
         # Then the foot as a whole lands on its three keypoints (ankle, heel, toe) on
-        # average, across the line of sight (BlazePose often puts the ankle on the hem).
+        # average (weighted by reliability), across the line of sight (BlazePose often puts
+        # the ankle on the hem).
         s_f = held * foot_scale
-        pts = [k for k in (ankle, heel, toe) if trust[k] >= 1.0]
-        if pts:
-            res = np.mean([T[k] - (foot_head + R_foot @ (s_f * (B[k] - bind_head))) for k in pts], axis=0)
+        res, w_sum, w_max = 0.0, 0.0, 0.0
+        for k in (ankle, heel, toe):
+            w_k = float(rel[k])
+            if w_k > 0:
+                res = res + w_k * (T[k] - (foot_head + R_foot @ (s_f * (B[k] - bind_head))))
+                w_sum += w_k
+                w_max = max(w_max, w_k)
+        if w_sum > 0:
+            res = res * (w_max / w_sum)
             view = normalize(foot_head)
             foot_head = foot_head + (res - view * np.dot(res, view))
     # A foot that looks longer than the held proportions allow (a shoe adds length) grows

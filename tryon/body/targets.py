@@ -53,6 +53,16 @@ RELIABLE_MIN_PRESENCE = 0.8
 USABLE_MIN_PRESENCE = 0.5
 #: Trust per keypoint class (reliable, usable but not reliable); other keypoints get 0.
 TRUST_RELIABLE, TRUST_USABLE = 1.0, 0.5
+#: The solve itself reads the classes as ramps, not steps, so a keypoint fading in or out
+#: (presence, visibility or the border crossing a threshold) changes the solve gradually
+#: (:func:`keypoint_grades`): smoothstep over these spans about each threshold.
+RELIABLE_PRESENCE_RAMP = (0.5, 0.9)
+USABLE_PRESENCE_RAMP = (0.3, 0.7)
+#: visibility: ``min_visibility`` -+ this
+VISIBILITY_RAMP_HALF = 0.15
+#: the border band: reliability from this share of the band to that (times the band's width);
+#: usability from ``edge_margin_px`` over one band's width
+BORDER_RAMP = (0.5, 2.0)
 
 #: Limb segments whose 2D/world length ratio sets the limb scale; also the segments whose
 #: image support is measured for an out-of-frame end.
@@ -139,83 +149,129 @@ def point_on_ray(parent: np.ndarray, ray: np.ndarray, length: float, z_hint: flo
     return parent + gap / dist * length * max_stretch
 
 
-def keypoint_classes(
+def keypoint_grades(
     pose: Pose, min_visibility: float, edge_margin_px: float, reliable_margin: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(reliable, usable), each (33,) bool. Reliable: visible, present and clear of a border
-    band (``reliable_margin`` of the image size, at least ``edge_margin_px``: BlazePose pins
-    out-of-frame joints to the edge). Usable: present and inside the frame by
-    ``edge_margin_px``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(reliable, usable, reliability, usability), each (33,).
+
+    reliable, usable : bool classes. Reliable: visible (``min_visibility``), present
+        (:data:`RELIABLE_MIN_PRESENCE`) and clear of a border band (``reliable_margin`` of the
+        image size, at least ``edge_margin_px``: BlazePose pins out-of-frame joints to the
+        edge). Usable: present (:data:`USABLE_MIN_PRESENCE`) and inside the frame by
+        ``edge_margin_px``.
+    reliability, usability : float in [0, 1], the same classes as ramps instead of steps
+        (smoothstep over :data:`RELIABLE_PRESENCE_RAMP`, :data:`USABLE_PRESENCE_RAMP`,
+        ``min_visibility`` +- :data:`VISIBILITY_RAMP_HALF`, :data:`BORDER_RAMP` of the border
+        band, and for usability from ``edge_margin_px`` over one band's width); reliability <=
+        usability. What the solve reads, so a keypoint fading in or out changes it gradually.
+    """
     margin = max(edge_margin_px, reliable_margin * max(pose.width, pose.height))
-    reliable = pose.reliable(min_visibility, margin) & (pose.presence >= RELIABLE_MIN_PRESENCE)
-    usable = (pose.presence >= USABLE_MIN_PRESENCE) & pose.in_frame(edge_margin_px)
-    return reliable, usable
+    kp = pose.keypoints_px
+    w, h = pose.image_size
+    edge = np.minimum(np.minimum(kp[:, 0], w - kp[:, 0]), np.minimum(kp[:, 1], h - kp[:, 1]))
+    pres, vis = pose.presence, pose.visibility
+    usable = (pres >= USABLE_MIN_PRESENCE) & (edge >= edge_margin_px)
+    reliable = (vis >= min_visibility) & (pres >= RELIABLE_MIN_PRESENCE) & (edge >= margin)
+    # the five ramps at once: usable presence, usable edge, reliable presence, visibility, border
+    x = np.array((pres, edge, pres, vis, edge), dtype=np.float64)
+    (p_lo, p_hi), (q_lo, q_hi), (b_lo, b_hi) = USABLE_PRESENCE_RAMP, RELIABLE_PRESENCE_RAMP, BORDER_RAMP
+    v_lo, v_hi = min_visibility - VISIBILITY_RAMP_HALF, min_visibility + VISIBILITY_RAMP_HALF
+    lo = np.array((p_lo, edge_margin_px, q_lo, v_lo, b_lo * margin))[:, None]
+    span = np.array((p_hi - p_lo, margin, q_hi - q_lo, v_hi - v_lo, (b_hi - b_lo) * margin))[:, None]
+    t = np.clip((x - lo) / span, 0.0, 1.0)
+    ramps = t * t * (3.0 - 2.0 * t)
+    usability = ramps[0] * ramps[1]
+    reliability = usability * ramps[2] * ramps[3] * ramps[4]
+    return reliable, usable, reliability, usability
 
 
 def keypoint_trust(reliable: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """(33,) float: :data:`TRUST_RELIABLE`, :data:`TRUST_USABLE` or 0 per keypoint."""
-    return np.where(reliable, TRUST_RELIABLE, np.where(usable, TRUST_USABLE, 0.0))
+    """(33,) float per keypoint: :data:`TRUST_RELIABLE` reliable, :data:`TRUST_USABLE` usable,
+    0 otherwise; with :func:`keypoint_grades`' ramps, the same blend of them (continuous)."""
+    return TRUST_USABLE * usable + (TRUST_RELIABLE - TRUST_USABLE) * reliable
 
 
-def placement_weights(pose: Pose, reliable: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """(33,) least-squares weights for :func:`solve_translation`: the reliable placement
-    landmarks by visibility; when too few are, every placement landmark at the fallback weights."""
+def placement_weights(pose: Pose, reliability: np.ndarray, usability: np.ndarray) -> np.ndarray:
+    """(33,) least-squares weights for :func:`solve_translation`: the placement landmarks by
+    visibility times reliability (:func:`keypoint_grades`); while fewer than
+    :data:`MIN_WEIGHTED_PLACEMENT_POINTS` are reliable (the sum of reliabilities), blended
+    toward the fallback weights (every placement landmark, more where usable)."""
     weights = np.zeros(33)
     idx = PLACEMENT_LANDMARKS
-    weights[idx] = np.where(reliable[idx], pose.visibility[idx], 0)
-    if np.count_nonzero(weights) < MIN_WEIGHTED_PLACEMENT_POINTS:
-        weights[idx] = np.where(usable[idx], *FALLBACK_PLACEMENT_WEIGHTS)
+    r = reliability[idx]
+    weights[idx] = pose.visibility[idx] * r
+    short = min(max(MIN_WEIGHTED_PLACEMENT_POINTS - float(r.sum()), 0.0), 1.0)
+    if short > 0:
+        hi, lo = FALLBACK_PLACEMENT_WEIGHTS
+        weights[idx] += short * (lo + (hi - lo) * usability[idx])
     return weights
 
 
 def keypoint_targets(
-    pose: Pose, K: CameraIntrinsics, translation_m: np.ndarray, usable: np.ndarray, min_depth_m: float
+    pose: Pose, K: CameraIntrinsics, translation_m: np.ndarray, usability: np.ndarray, min_depth_m: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(hint_cam_m, rays, targets_cam_m), each (33, 3).
 
     hint_cam_m : the world landmarks placed by ``translation_m`` (depth at least ``min_depth_m``).
     rays : each keypoint's pixel ray (z = 1).
-    targets_cam_m : a usable keypoint's ray at its hint's depth; the hint itself otherwise.
+    targets_cam_m : a usable keypoint's ray at its hint's depth, the hint itself for an unusable
+        one, blended by ``usability`` (33,) in [0, 1] between.
     """
     hint = pose.world_m.astype(np.float64) + translation_m
     hint[:, 2] = np.maximum(hint[:, 2], min_depth_m)
     rays = pixel_rays(pose.keypoints_px, K)
-    targets = np.where(usable[:, None], rays * hint[:, 2:3], hint)
+    u = np.asarray(usability, dtype=np.float64)[:, None]
+    targets = hint + u * (rays * hint[:, 2:3] - hint)
     return hint, rays, targets
 
 
-def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliable: np.ndarray) -> float:
+def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliability: np.ndarray) -> float:
     """How much longer limbs are at the placed depth than BlazePose's world landmarks say.
 
     The placement fits the whole skeleton; BlazePose's world limbs tend to come out
-    shorter than the keypoints imply. Held limb lengths are scaled by the median ratio
-    (clamped to :data:`LIMB_SCALE_RANGE`) so a limb reaching toward the camera keeps its
-    depth instead of being flattened into the image plane to reach its keypoint.
+    shorter than the keypoints imply. Held limb lengths are scaled by the segments' median
+    ratio (clamped to :data:`LIMB_SCALE_RANGE`) so a limb reaching toward the camera keeps its
+    depth instead of being flattened into the image plane to reach its keypoint. The median is
+    weighted, each segment by the product of its ends' reliabilities (:func:`keypoint_grades`),
+    and interpolated (each ratio at the middle of its weight's span of the cumulative weight),
+    so a segment fading in or out moves it gradually; with 0/1 weights it is the plain median.
+    While the weights sum to less than 1 it leans toward 1 (no segment: 1).
     """
     T = targets_cam_m
-    ratios = []
+    pairs = []
     for a, b in LIMB_SEGMENTS:
-        if reliable[a] and reliable[b]:
+        w_ab = float(reliability[a] * reliability[b])
+        if w_ab > 0:
             w = float(np.linalg.norm(world_m[a] - world_m[b]))
             if w > MIN_WORLD_SEGMENT_M:
                 x, y, z = (T[a] - T[b]).tolist()  # float64: as np.linalg.norm, bit for bit
-                ratios.append(math.sqrt(x * x + y * y + z * z) / w)
-    if not ratios:
+                pairs.append((math.sqrt(x * x + y * y + z * z) / w, w_ab))
+    if not pairs:
         return 1.0
-    ratios.sort()
-    n = len(ratios)
-    median = ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2  # as np.median
-    return clamp(median, *LIMB_SCALE_RANGE)
-
-
-def _ramp(x: float, start: float, width: float) -> float:
-    """0 at ``start``, 1 at ``start + width``, linear between (clamped)."""
-    return min(max((x - start) / width, 0.0), 1.0)
+    pairs.sort()
+    total = sum(w for _, w in pairs)
+    half, acc = 0.5 * total, 0.0
+    prev_c, prev_r = None, pairs[0][0]
+    median = pairs[-1][0]
+    for r, w in pairs:
+        c = acc + 0.5 * w  # the middle of this ratio's span of the cumulative weight
+        if c >= half:
+            median = r if prev_c is None or c <= prev_c else prev_r + (r - prev_r) * (half - prev_c) / (c - prev_c)
+            break
+        acc += w
+        prev_c, prev_r = c, r
+    share = min(total, 1.0)
+    return clamp(share * median + (1.0 - share), *LIMB_SCALE_RANGE)
 
 
 #: Where along the segment :func:`segment_image_support` samples the mask (shares of its length).
 _SUPPORT_S = np.linspace(SUPPORT_SAMPLES_FROM, 1.0, SUPPORT_SAMPLES)
 _SUPPORT_S.flags.writeable = False
+
+
+def _ramp1(x: float, start: float, width: float) -> float:
+    """0 at ``start``, 1 at ``start + width``, linear between (clamped)."""
+    return min(max((x - start) / width, 0.0), 1.0)
 
 
 def segment_image_support(pose: Pose, from_idx: int, idx: int) -> float:
@@ -247,7 +303,7 @@ def segment_image_support(pose: Pose, from_idx: int, idx: int) -> float:
     rows = np.clip((ys * (rows_n / h)).astype(int), 0, rows_n - 1)
     on_person = seg[rows, cols]
     tail = float(on_person[-max(1, n_in // 3) :].min())
-    share = _ramp(n_in / len(inside), MIN_SEEN_SHARE, SEEN_SHARE_RAMP)
-    return share * _ramp(float(on_person.mean()), ON_PERSON_FROM, ON_PERSON_RAMP) * _ramp(
+    share = _ramp1(n_in / len(inside), MIN_SEEN_SHARE, SEEN_SHARE_RAMP)
+    return share * _ramp1(float(on_person.mean()), ON_PERSON_FROM, ON_PERSON_RAMP) * _ramp1(
         tail, TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP
     )
