@@ -23,10 +23,7 @@ import math
 
 import numpy as np
 
-try:  # numba is pinned in requirements.lock; without it OpenCV draws the triangles
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    njit = None
+from tryon.jit import compiled, compiled_or_none
 
 
 def _fill_regions(pos, nrm, flesh_m, cam, faces, face_region, out):
@@ -90,7 +87,7 @@ def _fill_regions(pos, nrm, flesh_m, cam, faces, face_region, out):
 
 
 #: The compiled loop, or None where numba is not installed.
-fill_regions = njit(cache=True, nogil=True)(_fill_regions) if njit is not None else None
+fill_regions = compiled_or_none(_fill_regions)
 
 
 def _blend_fill(
@@ -218,11 +215,11 @@ def _near_person_py(seg, gx, gy, r):
     return False
 
 
-_near_person = njit(cache=True, nogil=True)(_near_person_py) if njit is not None else _near_person_py
+_near_person = compiled(_near_person_py)
 
 
 #: The one-pass blend, or None where numba is not installed.
-blend_fill = njit(cache=True, nogil=True)(_blend_fill) if njit is not None else None
+blend_fill = compiled_or_none(_blend_fill)
 
 
 def _removal(
@@ -359,7 +356,7 @@ def _removal(
 
 
 #: The one-pass removal mask (plain Python, slow, where numba is not installed).
-removal = njit(cache=True, nogil=True)(_removal) if njit is not None else _removal
+removal = compiled(_removal)
 
 
 def _masked_sums(now, then, count, known_after, hidden, out):
@@ -381,7 +378,7 @@ def _masked_sums(now, then, count, known_after, hidden, out):
 
 
 #: The masked sums, compiled (plain Python, slow, where numba is not installed).
-masked_sums = njit(cache=True, nogil=True)(_masked_sums) if njit is not None else _masked_sums
+masked_sums = compiled(_masked_sums)
 
 
 def _premultiply(img, valid, out):
@@ -431,10 +428,7 @@ def _steady_fill(new, last, last_hole, steady, hole, frame, out):
                 out[y, x, c] = min(max(int(abs(v) + 0.5), 0), 255)
 
 
-if njit is not None:
-    premultiply = njit(cache=True, nogil=True)(_premultiply)
-    pull = njit(cache=True, nogil=True)(_pull)
-    steady_fill = njit(cache=True, nogil=True)(_steady_fill)
-else:  # pragma: no cover - plain Python, slow
-    premultiply, pull, steady_fill = _premultiply, _pull, _steady_fill
+premultiply = compiled(_premultiply)
+pull = compiled(_pull)
+steady_fill = compiled(_steady_fill)
 

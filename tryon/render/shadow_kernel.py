@@ -16,10 +16,7 @@ import math
 
 import numpy as np
 
-try:  # numba is pinned in requirements.lock; without it the plain Python below runs
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    njit = None
+from tryon.jit import compiled
 
 
 def _side_step(c0, c1, c2, i, j, di, dj, h, w):
@@ -109,6 +106,5 @@ def _shade_samples(zf, zc, u, v, du, dv, ray_dz, weight, bias, thickness, light,
             out[i, j] *= min(max(f, np.float32(0.0)), np.float32(1.0))
 
 
-if njit is not None:
-    _side_step = njit(cache=True, nogil=True, inline="always")(_side_step)
-shade_samples = njit(cache=True, nogil=True)(_shade_samples) if njit is not None else _shade_samples
+_side_step = compiled(_side_step, inline=True)
+shade_samples = compiled(_shade_samples)

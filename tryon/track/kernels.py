@@ -13,10 +13,7 @@ import math
 
 import numpy as np
 
-try:  # numba is pinned in requirements.lock; without it the plain Python below runs
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    njit = None
+from tryon.jit import compiled
 
 
 def _fit_similarities(x0, y0, x1, y1, r, n_regions, lam, iterations):
@@ -112,7 +109,7 @@ def _fit_similarities(x0, y0, x1, y1, r, n_regions, lam, iterations):
 
 
 #: The compiled fit (the plain function where numba is not installed).
-fit_similarities = njit(cache=True, nogil=True)(_fit_similarities) if njit is not None else _fit_similarities
+fit_similarities = compiled(_fit_similarities)
 
 
 def _displacement(x, y, shift_only, membership, a, b, tx, ty, cx, cy, spread, noise, features, ok, borrowed, extra):
@@ -169,10 +166,9 @@ def _displacements(points, shift_only, membership, a, b, t, c, spread, noise, fe
     return out
 
 
-if njit is not None:
-    _displacement = njit(cache=True, nogil=True, inline="always")(_displacement)
+_displacement = compiled(_displacement, inline=True)
 #: The compiled per-point image motion (the plain function where numba is not installed).
-displacements = njit(cache=True, nogil=True)(_displacements) if njit is not None else _displacements
+displacements = compiled(_displacements)
 
 
 def _correct_point(x, p, z, r, rejected, seen, gate, max_rejected):
@@ -296,7 +292,6 @@ def _fuse(
         pw[i], rejected_w[i], _ = _correct_point(xw[i], pwi, zw[i], rw[i], rejected_w[i], seen, gate, max_rejected)
 
 
-if njit is not None:
-    _correct_point = njit(cache=True, nogil=True, inline="always")(_correct_point)
+_correct_point = compiled(_correct_point, inline=True)
 #: The compiled fusion step (the plain function where numba is not installed).
-fuse = njit(cache=True, nogil=True)(_fuse) if njit is not None else _fuse
+fuse = compiled(_fuse)
