@@ -250,6 +250,90 @@ def _profile_radius(profile, c, n_along, n_around, t, d0, d1, d2, ab0, ab1, ab2,
     )
 
 
+def _leg_push(x, normals, idx, ca, cb, cref, cprofile, margin, slack, max_push, forward, min_facing, push):
+    """Each particle ``idx`` (K,) at ``x`` (N, 3) whose normal's line (square to a capsule's
+    axis) meets a capsule in front of it (inside it, or a leg come out through the cloth)
+    moved along that line to the capsule's far side, grown by ``margin``, then out radially
+    by what the profile is thicker there, less its ``slack`` (N,) (the move it has at bind):
+    ``push`` (N, 3) the largest such move of each (at most ``max_push`` metres; zero where
+    none). Capsules
+    (C,): ends ``ca``, ``cb`` (C, 3), profile reference ``cref`` (C, 3), radius tables
+    ``cprofile`` (C, A, R) (see :mod:`tryon.cloth.drape`). Only cloth facing the body's
+    ``forward`` (3,) or its back, ``|normal . forward| >= min_facing``, is pushed."""
+    n_caps = ca.shape[0]
+    n_along = cprofile.shape[1]
+    n_around = cprofile.shape[2]
+    for ii in range(idx.shape[0]):
+        i = idx[ii]
+        best = 0.0
+        if abs(normals[i, 0] * forward[0] + normals[i, 1] * forward[1] + normals[i, 2] * forward[2]) < min_facing:
+            continue
+        for c in range(n_caps):
+            ab0, ab1, ab2 = cb[c, 0] - ca[c, 0], cb[c, 1] - ca[c, 1], cb[c, 2] - ca[c, 2]
+            denom = max(ab0 * ab0 + ab1 * ab1 + ab2 * ab2, 1e-12)
+            ap0, ap1, ap2 = x[i, 0] - ca[c, 0], x[i, 1] - ca[c, 1], x[i, 2] - ca[c, 2]
+            t = (ap0 * ab0 + ap1 * ab1 + ap2 * ab2) / denom
+            if t < 0.0 or t > 1.0:
+                continue
+            d0, d1, d2 = ap0 - t * ab0, ap1 - t * ab1, ap2 - t * ab2
+            nu = (normals[i, 0] * ab0 + normals[i, 1] * ab1 + normals[i, 2] * ab2) / denom
+            s0, s1, s2 = normals[i, 0] - nu * ab0, normals[i, 1] - nu * ab1, normals[i, 2] - nu * ab2
+            nn = s0 * s0 + s1 * s1 + s2 * s2
+            if nn < NORMAL_PUSH_MIN:
+                continue
+            inv = 1.0 / math.sqrt(nn)
+            s0, s1, s2 = s0 * inv, s1 * inv, s2 * inv
+            r = _profile_radius(cprofile, c, n_along, n_around, t, s0, s1, s2, ab0, ab1, ab2,
+                                cref[c, 0], cref[c, 1], cref[c, 2]) + margin  # fmt: skip
+            if r <= 0.0:
+                continue
+            dn = d0 * s0 + d1 * s1 + d2 * s2
+            perp2 = d0 * d0 + d1 * d1 + d2 * d2 - dn * dn
+            if perp2 >= r * r:
+                continue
+            lam = -dn + math.sqrt(r * r - perp2)
+            if lam <= 0.0:
+                continue
+            e0_, e1_, e2_ = d0 + lam * s0, d1 + lam * s1, d2 + lam * s2
+            dist2 = math.sqrt(e0_ * e0_ + e1_ * e1_ + e2_ * e2_)
+            r2 = _profile_radius(cprofile, c, n_along, n_around, t, e0_, e1_, e2_, ab0, ab1, ab2,
+                                 cref[c, 0], cref[c, 1], cref[c, 2])  # fmt: skip
+            g = 1.0 + max(r2 + margin - dist2, 0.0) / max(dist2, 1e-9)
+            m0, m1, m2 = e0_ * g - d0, e1_ * g - d1, e2_ * g - d2
+            mag = math.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+            if mag - slack[i] > best:
+                best = mag - slack[i]
+                f = min(best, max_push) / max(mag, 1e-12)
+                push[i, 0], push[i, 1], push[i, 2] = m0 * f, m1 * f, m2 * f
+
+
+def _spread_push(push, movable, e0, e1, length, slope, passes):
+    """Carry each particle's push ``push`` (N, 3, modified in place) over the edges (e0, e1)
+    of ``length`` (E,) to the ``movable`` (N,) bool particles, shortened by ``slope`` x the
+    edge's length (its direction kept), where it is longer than the push they have: up to
+    ``passes`` passes, until nothing changes (see :mod:`tryon.cloth.drape`)."""
+    n = push.shape[0]
+    mag = np.empty(n)
+    for i in range(n):
+        mag[i] = math.sqrt(push[i, 0] ** 2 + push[i, 1] ** 2 + push[i, 2] ** 2)
+    for _ in range(passes):
+        changed = False
+        for j in range(e0.shape[0]):
+            for side in range(2):
+                p, q = (e0[j], e1[j]) if side == 0 else (e1[j], e0[j])
+                if not movable[q] or mag[p] <= 0.0:
+                    continue
+                m = mag[p] - slope * length[j]
+                if m > mag[q] + 1e-9:
+                    f = m / mag[p]
+                    for a in range(3):
+                        push[q, a] = push[p, a] * f
+                    mag[q] = m
+                    changed = True
+        if not changed:
+            break
+
+
 def _pieces_moved(pos, labels, rot, origin, dest, out):
     """Each vertex of ``pos`` (V, 3) moved with its piece ``labels`` (V,): ``out`` (V, 3) =
     dest[k] + rot[k] @ (pos - origin[k]); rot (K, 3, 3), origin and dest (K, 3)."""
@@ -269,5 +353,10 @@ if njit is not None:
     _along_normal = njit(cache=True, nogil=True)(_along_normal)
     _gauss_seidel_pass = njit(cache=True, nogil=True)(_gauss_seidel_pass)
 substeps = njit(cache=True, nogil=True)(_substeps) if njit is not None else None
+#: A leg's push on a loose garment's targets, and that push spread over its cloth's edges
+#: (both run as Python where numba is missing).
+leg_push = njit(cache=True, nogil=True)(_leg_push) if njit is not None else _leg_push
+#: A push spread over a cloth's edges (the numpy-free loop runs as Python where numba is missing).
+spread_push = njit(cache=True, nogil=True)(_spread_push) if njit is not None else _spread_push
 #: Rigid pieces moved (a chain's links and pendants), or None where numba is not installed.
 pieces_moved = njit(cache=True, nogil=True)(_pieces_moved) if njit is not None else None

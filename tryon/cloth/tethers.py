@@ -26,6 +26,7 @@ import numpy as np
 from tryon.body.mannequin import Mannequin
 from tryon.catalog.fit.looseness import Looseness, hang_height_m, measure_looseness, weld
 from tryon.cloth.colliders import GARMENT_CAPSULES, TOP_CAPSULES, capsule_slack_m
+from tryon.cloth.drape import drape_reach_m, rest_drape_m
 from tryon.cloth.xpbd import ClothModel, ClothParams
 
 #: Tether radius growth below the hang line, metres per metre of drop, and its cap.
@@ -74,6 +75,10 @@ class PartCloth:
         skin point's normal) and (N,) the bone each turns with, for the half-spaces; None:
         the Draw's normals are used (a skirt's outside faces the way out; a top's cuffs,
         rims and lining do not).
+    drape_reach_m : (N,) how far each particle's target may be draped over the legs (a
+        loose garment's; :func:`tryon.cloth.drape.drape_reach_m`); None: not draped (tops).
+        drape_slack_m : (N,) how far the legs drape each particle at bind (taken off: the
+        cloth at rest is not draped).
     """
 
     particles: np.ndarray
@@ -84,20 +89,37 @@ class PartCloth:
     looseness: Looseness
     away_bind: np.ndarray | None = None
     away_bone: np.ndarray | None = None
+    drape_reach_m: np.ndarray | None = None
+    drape_slack_m: np.ndarray | None = None
 
 
 def part_cloth(
-    positions_m: np.ndarray, faces: np.ndarray, mannequin: Mannequin, looseness: Looseness | None = None
+    positions_m: np.ndarray,
+    faces: np.ndarray,
+    mannequin: Mannequin,
+    looseness: Looseness | None = None,
+    normals: np.ndarray | None = None,
 ) -> PartCloth | None:
     """The cloth of a skinned part at bind ``positions_m`` (V, 3) with ``faces`` (F, 3), or
-    None when the garment is not loose (it follows its skin alone)."""
+    None when the garment is not loose (it follows its skin alone). With its bind
+    ``normals`` (V, 3) its targets are draped over the legs (:mod:`tryon.cloth.drape`)."""
     loose = looseness or measure_looseness(positions_m, faces, mannequin)
     if not loose.is_loose:
         return None
     pos = np.asarray(positions_m, dtype=np.float64)
     radius = tether_radii_m(pos, hang_height_m(mannequin))
     loose_faces = (radius[np.asarray(faces)] > 0).any(axis=1)
-    return _cloth_over(pos, faces, radius, loose, loose_faces, mannequin, GARMENT_CAPSULES)
+    cloth = _cloth_over(pos, faces, radius, loose, loose_faces, mannequin, GARMENT_CAPSULES)
+    if cloth is None:
+        return None
+    if normals is None:
+        return cloth
+    bind = pos[cloth.particles]
+    return replace(
+        cloth,
+        drape_reach_m=drape_reach_m(bind, thigh_reach_m(mannequin)),
+        drape_slack_m=rest_drape_m(bind, np.asarray(normals, np.float64)[cloth.particles], cloth.model, mannequin),
+    )
 
 
 _ARM_PREFIXES = ("upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist")

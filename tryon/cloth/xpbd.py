@@ -140,12 +140,16 @@ class ClothFrame:
     dynamics (its skinned position). normals : (N, 3) unit outward normals at the targets
     (for the half-spaces), or None. capsules : the posed body colliders, or None.
     extra_accel_m_s2 : (3,) an acceleration on every particle besides the pull (gravity's
-    change relative to the body: the targets already hang under gravity in the bind pose)."""
+    change relative to the body: the targets already hang under gravity in the bind pose).
+    body_gap_m : (N,) this frame's half-space gaps in place of the model's (a loose garment's
+    targets draped over a leg: no further behind them than the model's gap less the drape;
+    see :mod:`tryon.cloth.drape`), or None."""
 
     targets_m: np.ndarray
     normals: np.ndarray | None = None
     capsules: PosedCapsules | None = None
     extra_accel_m_s2: np.ndarray | None = None
+    body_gap_m: np.ndarray | None = None
 
 
 def _profile_args(caps0: PosedCapsules | None, caps1: PosedCapsules | None, use_caps: bool) -> tuple:
@@ -200,6 +204,7 @@ class ClothSim:
         # Pinned particles may collide too: skinned, but pushed out of a limb that comes through.
         self._collides = np.flatnonzero(model.collides)
         self._gap = model.body_gap_m
+        self._gap_now = self._gap  # this frame's (ClothFrame.body_gap_m)
         slack = model.capsule_slack_m
         self._slack = np.zeros(n) if slack is None else np.ascontiguousarray(slack, dtype=np.float64)
         self._halfspace = np.isfinite(self._gap) & self._free
@@ -245,6 +250,7 @@ class ClothSim:
         t0 = np.asarray(self._last.targets_m, dtype=np.float64)
         dt_target = (targets - t0) / n_sub  # per-substep target motion (linear across the frame)
         normals = frame.normals
+        self._gap_now = self._gap if frame.body_gap_m is None else np.ascontiguousarray(frame.body_gap_m, np.float64)
         caps0, caps1 = self._last.capsules, frame.capsules
         if caps0 is None or caps1 is None or len(caps0.radius_m) != len(caps1.radius_m):
             caps0 = caps1
@@ -265,7 +271,7 @@ class ClothSim:
             self.positions_m, self.velocities_m_s, t0, np.ascontiguousarray(dt_target), n_sub, h, k_spring, c_damp,
             p.air_drag_per_s, extra, p.max_speed_m_s,
             self._free, self._e0, self._e1, self._rest, self._edge_w, alpha, self._scale0,
-            self._scale1, self.model.tether_radius_m, self._gap, self._halfspace,
+            self._scale1, self.model.tether_radius_m, self._gap_now, self._halfspace,
             np.ascontiguousarray(normals, dtype=np.float64) if normals is not None else empty3, normals is not None,
             self._collides,
             *(np.ascontiguousarray(a, dtype=np.float64) for a in (
@@ -308,7 +314,7 @@ class ClothSim:
             # Collisions last (they win over the tethers): the body's half-space under each
             # particle, then the capsules (interpolated across the frame).
             if normals is not None and self._halfspace.any():
-                depth = -np.einsum("ij,ij->i", offset, normals) - self._gap
+                depth = -np.einsum("ij,ij->i", offset, normals) - self._gap_now
                 inside = self._halfspace & (depth > 0)
                 if inside.any():
                     offset[inside] += normals[inside] * depth[inside, None]
