@@ -14,11 +14,7 @@ import math
 import numpy as np
 
 from tryon.cloth.colliders import NORMAL_PUSH_MIN
-
-try:  # numba is pinned in requirements.lock; without it the numpy reference runs
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only where numba is missing
-    njit = None
+from tryon.jit import compiled, compiled_or_none
 
 
 def _substeps(
@@ -346,17 +342,16 @@ def _pieces_moved(pos, labels, rot, origin, dest, out):
             out[v, a] = dest[k, a] + rot[k, a, 0] * d0 + rot[k, a, 1] * d1 + rot[k, a, 2] * d2
 
 
+_profile_radius = compiled(_profile_radius)
+_constraint_pass = compiled(_constraint_pass)
+_along_normal = compiled(_along_normal)
+_gauss_seidel_pass = compiled(_gauss_seidel_pass)
 #: The compiled loop, or None where numba is not installed.
-if njit is not None:
-    _profile_radius = njit(cache=True, nogil=True)(_profile_radius)
-    _constraint_pass = njit(cache=True, nogil=True)(_constraint_pass)
-    _along_normal = njit(cache=True, nogil=True)(_along_normal)
-    _gauss_seidel_pass = njit(cache=True, nogil=True)(_gauss_seidel_pass)
-substeps = njit(cache=True, nogil=True)(_substeps) if njit is not None else None
+substeps = compiled_or_none(_substeps)
 #: A leg's push on a loose garment's targets, and that push spread over its cloth's edges
 #: (both run as Python where numba is missing).
-leg_push = njit(cache=True, nogil=True)(_leg_push) if njit is not None else _leg_push
+leg_push = compiled(_leg_push)
 #: A push spread over a cloth's edges (the numpy-free loop runs as Python where numba is missing).
-spread_push = njit(cache=True, nogil=True)(_spread_push) if njit is not None else _spread_push
+spread_push = compiled(_spread_push)
 #: Rigid pieces moved (a chain's links and pendants), or None where numba is not installed.
-pieces_moved = njit(cache=True, nogil=True)(_pieces_moved) if njit is not None else None
+pieces_moved = compiled_or_none(_pieces_moved)
