@@ -130,6 +130,22 @@ def motion_clip(frames) -> Path:
     return path
 
 
+def _on_bare_body(m, body, draws, K) -> np.ndarray:
+    """(H, W, 3) uint8: ``draws`` rendered over the bare posed mannequin on a light grey ground."""
+    from tryon.body.skinning import linear_blend_skinning
+    from tryon.ownclothes.truth import SKIN_COLOUR
+    from tryon.render.lighting import Lighting
+    from tryon.render.renderer import Renderer
+    from tryon.render.types import Draw, Material
+
+    pos, nrm = linear_blend_skinning(m.positions_m, m.skin, body.palette, m.normals)
+    bare = Draw("__bare_body__", pos, nrm, m.faces, material=Material("skin", np.array(SKIN_COLOUR, np.float32)))
+    with Renderer() as r:
+        layers = r.render_layers(K, [bare, *draws], lighting=Lighting.studio())
+    a = layers.bgra[:, :, 3:4].astype(np.float32) / 255.0
+    return np.clip(np.full((K.height, K.width, 3), 235.0) * (1.0 - a) + layers.bgra[:, :, :3], 0, 255).astype(np.uint8)
+
+
 def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
     """The mannequin (bare skin) wearing ``item_id``, walking in place (each thigh ±30° at
     1 Hz) seen from its front left, at ``t_s``: the cloth simulated from the start as the
@@ -139,16 +155,11 @@ def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
     import tryon.cloth.tethers as tethers
     from tryon.body.mannequin import load_mannequin
     from tryon.body.rotations import axis_angle
-    from tryon.body.skinning import linear_blend_skinning
     from tryon.body.solver import PosedBody
     from tryon.body.synthetic import forward_kinematics, place_in_camera
     from tryon.cloth.stage import ClothStage
     from tryon.deform import deform_item
     from tryon.frames import CameraIntrinsics
-    from tryon.ownclothes.truth import SKIN_COLOUR
-    from tryon.render.lighting import Lighting
-    from tryon.render.renderer import Renderer
-    from tryon.render.types import Draw, Material
 
     m = load_mannequin()
     K = CameraIntrinsics.from_fov(420, 420, 32.0)
@@ -179,12 +190,7 @@ def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
             p.stop()
         for cache in (colliders._CACHE, stage_module._PART_CLOTH, stage_module._TOP_CLOTH):
             cache.clear()
-    pos, nrm = linear_blend_skinning(m.positions_m, m.skin, body.palette, m.normals)
-    bare = Draw("__stride_body__", pos, nrm, m.faces, material=Material("skin", np.array(SKIN_COLOUR, np.float32)))
-    with Renderer() as r:
-        layers = r.render_layers(K, [bare, *draws], lighting=Lighting.studio())
-    a = layers.bgra[:, :, 3:4].astype(np.float32) / 255.0
-    img = np.clip(np.full((K.height, K.width, 3), 235.0) * (1.0 - a) + layers.bgra[:, :, :3], 0, 255).astype(np.uint8)
+    img = _on_bare_body(m, body, draws, K)
     img = img[150:, 40:380]  # the hips to the shins
     side = "left" if np.sin(2 * np.pi * t_s) > 0 else "right"
     label = f"{'before' if before else 'after'}: {side} thigh fwd"
@@ -206,17 +212,12 @@ def _chain_tile(t_s: float, before: bool) -> np.ndarray:
     """The chain necklace close up on the mannequin swaying (±20 cm at 1.2 Hz) and turning
     (±30° at 0.8 Hz), at ``t_s``: before, its links moved by translation only."""
     from tryon.body.mannequin import load_mannequin
-    from tryon.body.skinning import linear_blend_skinning
     from tryon.body.solver import PosedBody
     from tryon.body.synthetic import forward_kinematics, place_in_camera
     from tryon.cloth.chains import ChainCloth
     from tryon.cloth.stage import ClothStage
     from tryon.deform import deform_item
     from tryon.frames import CameraIntrinsics
-    from tryon.ownclothes.truth import SKIN_COLOUR
-    from tryon.render.lighting import Lighting
-    from tryon.render.renderer import Renderer
-    from tryon.render.types import Draw, Material
 
     m = load_mannequin()
     K = CameraIntrinsics.from_fov(960, 640, 60.0)
@@ -234,12 +235,7 @@ def _chain_tile(t_s: float, before: bool) -> np.ndarray:
     finally:
         if before:
             patch.stop()
-    pos, nrm = linear_blend_skinning(m.positions_m, m.skin, body.palette, m.normals)
-    bare = Draw("__chain_body__", pos, nrm, m.faces, material=Material("skin", np.array(SKIN_COLOUR, np.float32)))
-    with Renderer() as r:
-        layers = r.render_layers(K, [bare, *draws], lighting=Lighting.studio())
-    a = layers.bgra[:, :, 3:4].astype(np.float32) / 255.0
-    img = np.clip(np.full((K.height, K.width, 3), 235.0) * (1.0 - a) + layers.bgra[:, :, :3], 0, 255).astype(np.uint8)
+    img = _on_bare_body(m, body, draws, K)
     # the chest, followed as it sways (its anchor at x metres, 0.45 m from the camera)
     cx = int(round(K.cx + K.fx * x / 0.45))
     x0 = int(np.clip(cx - 180, 0, K.width - 360))
