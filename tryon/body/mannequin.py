@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,28 +320,37 @@ def _build() -> dict[str, np.ndarray]:
     }
 
 
-def _load_arrays() -> dict[str, np.ndarray]:
-    key = _cache_key()
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "tryon-cache"):
-        path = folder / f"mannequin-{key}.npz"
+def cached_arrays(stem: str, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``build()``'s arrays, kept on disk as ``{stem}-{key}.npz`` (key: a hash of the
+    mannequin's source files, so a new MakeHuman asset or version builds afresh) in the user
+    cache, else the temp folder: built once per machine, then loaded. An unreadable file is
+    ignored (with a warning) and built again."""
+    name = f"{stem}-{_cache_key()}.npz"
+    folders = (cache_dir(), Path(tempfile.gettempdir()) / "tryon-cache")
+    for folder in folders:
+        path = folder / name
         if path.is_file():
             try:
                 with np.load(path) as data:
                     return {k: data[k] for k in data.files}
             except (OSError, ValueError) as exc:
                 log.warning("ignoring unreadable cache %s (%s)", path, exc)
-    arrays = _build()
-    for folder in (cache_dir(), Path(tempfile.gettempdir()) / "tryon-cache"):
+    arrays = build()
+    for folder in folders:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
             with os.fdopen(fd, "wb") as fh:
                 np.savez(fh, **arrays)
-            os.replace(tmp, folder / f"mannequin-{key}.npz")
+            os.replace(tmp, folder / name)
             break
         except OSError as exc:
-            log.warning("cannot cache the mannequin in %s (%s)", folder, exc)
+            log.warning("cannot cache %s in %s (%s)", stem, folder, exc)
     return arrays
+
+
+def _load_arrays() -> dict[str, np.ndarray]:
+    return cached_arrays("mannequin", _build)
 
 
 CALIBRATION_FILE = Path(__file__).resolve().parent.parent / "data" / "landmark_calibration.json"

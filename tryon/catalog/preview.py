@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tryon.body import makehuman as mh
-from tryon.body.mannequin import _cache_key, load_mannequin
+from tryon.body.mannequin import cached_arrays, load_mannequin
 from tryon.body.rotations import axis_angle
 from tryon.body.skeleton import BONE_NAMES
 from tryon.catalog.item import Garment
 from tryon.frames import MAKEHUMAN_UNIT_M, MODEL_TO_CAMERA, CameraIntrinsics
 from tryon.geometry import vertex_normals
-from tryon.pose.bundle import cache_dir
 from tryon.render.lighting import Lighting
 from tryon.render.renderer import Renderer
 from tryon.render.types import Draw, Material
@@ -58,36 +54,24 @@ class PreviewBody:
     inset_m: np.ndarray
 
 
+def _read_eyes() -> dict[str, np.ndarray]:
+    """hm08's two eyeball helpers, read from its OBJ (seconds): ``positions_m`` (E, 3) float64
+    model metres, ``faces`` (G, 3) int32."""
+    obj = mh.read_obj(mh.DATA_DIR / "base.obj")
+    tris = obj.tri_v[np.isin(obj.tri_group, [obj.groups.index(g) for g in _EYE_GROUPS])]
+    ids, faces = np.unique(tris, return_inverse=True)
+    return {"positions_m": obj.positions[ids] * MAKEHUMAN_UNIT_M, "faces": faces.reshape(-1, 3).astype(np.int32)}
+
+
 def _eye_meshes() -> tuple[np.ndarray, np.ndarray]:
     """hm08's two eyeball helpers: (E, 3) float64 positions, model metres; (G, 3) int32 faces.
 
     Read from the hm08 OBJ once (seconds), then cached on disk beside the mannequin's cache."""
-    name = f"preview-eyes-{_cache_key()}.npz"
-    folders = (cache_dir(), Path(tempfile.gettempdir()) / "tryon-cache")
-    for folder in folders:
-        path = folder / name
-        if path.is_file():
-            try:
-                with np.load(path) as data:
-                    return data["positions_m"], data["faces"]
-            except (OSError, ValueError, KeyError) as exc:
-                log.warning("ignoring unreadable cache %s (%s)", path, exc)
-    obj = mh.read_obj(mh.DATA_DIR / "base.obj")
-    tris = obj.tri_v[np.isin(obj.tri_group, [obj.groups.index(g) for g in _EYE_GROUPS])]
-    ids, faces = np.unique(tris, return_inverse=True)
-    positions_m = obj.positions[ids] * MAKEHUMAN_UNIT_M
-    faces = faces.reshape(-1, 3).astype(np.int32)
-    for folder in folders:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, positions_m=positions_m, faces=faces)
-            os.replace(tmp, folder / name)
-            break
-        except OSError as exc:
-            log.warning("cannot cache the preview's eyes in %s (%s)", folder, exc)
-    return positions_m, faces
+    eyes = cached_arrays("preview-eyes", _read_eyes)
+    if not {"positions_m", "faces"} <= eyes.keys():
+        log.warning("ignoring a preview-eyes cache without its arrays")
+        eyes = _read_eyes()
+    return eyes["positions_m"], eyes["faces"]
 
 
 def _smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
