@@ -42,13 +42,17 @@ def photo_leak(frame_bgr: np.ndarray, out_bgr: np.ndarray, items_alpha: np.ndarr
     """The share (of the items' area) of the person's pixels beside the items that the engine
     left unchanged (within 12 grey levels): their own clothes still showing. ``out_bgr`` and
     ``items_alpha`` unmirrored."""
-    if pose is None or pose.segmentation is None:
-        return 0.0
-    items = items_alpha > 0.5
-    if not items.any():
-        return 0.0
+    leak = _leak_mask(frame_bgr, out_bgr, items_alpha, pose)
+    return 0.0 if leak is None else float(leak.sum()) / float((items_alpha > 0.5).sum())
+
+
+def _leak_mask(frame_bgr: np.ndarray, out_bgr: np.ndarray, items_alpha: np.ndarray, pose: Pose) -> np.ndarray | None:
+    """(H, W) bool: :func:`photo_leak`'s pixels (the person's beside the items, unchanged
+    within 12 grey levels), or None when there is nothing to measure (no person mask, no items)."""
+    if pose is None or pose.segmentation is None or not (items_alpha > 0.5).any():
+        return None
     unchanged = cv2.absdiff(out_bgr, frame_bgr).max(axis=2) <= 12
-    return float((beside_items(items_alpha, pose) & unchanged).sum()) / float(items.sum())
+    return beside_items(items_alpha, pose) & unchanged
 
 
 def upper_torso(pose: Pose, size: tuple[int, int], inset: float = 0.1, neck: float = 0.15) -> np.ndarray:
@@ -102,11 +106,9 @@ def leak_parts(
     at the frame's size, unmirrored."""
     from tryon.ownclothes.mask import ARMS, LEGS, TORSO
 
-    items = items_alpha > 0.5
-    if pose is None or pose.segmentation is None or not items.any():
+    leak = _leak_mask(frame_bgr, out_bgr, items_alpha, pose)
+    if leak is None:
         return {"leak": 0.0, "legs": 0.0, "in_body": 0.0, "beside_torso": 0.0}
-    unchanged = cv2.absdiff(out_bgr, frame_bgr).max(axis=2) <= 12
-    leak = beside_items(items_alpha, pose) & unchanged
 
     def distance(part: np.ndarray) -> np.ndarray:
         return cv2.distanceTransform((~part).view(np.uint8), cv2.DIST_L2, 3)
@@ -114,7 +116,7 @@ def leak_parts(
     upper = regions[list(TORSO + ARMS)].any(axis=0)
     legs = leak & (distance(regions[list(LEGS)].any(axis=0)) < distance(upper))
     in_body = leak & ~legs & regions.any(axis=0)
-    n = float(items.sum())
+    n = float((items_alpha > 0.5).sum())
     return {
         "leak": float(leak.sum()) / n,
         "legs": float(legs.sum()) / n,
