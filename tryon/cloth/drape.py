@@ -77,11 +77,7 @@ def draped_targets_m(
     if normals is None or not len(legs.radius_m):
         return t, np.zeros(len(t))
     slack = np.zeros(len(t)) if slack_m is None else np.ascontiguousarray(slack_m, np.float64)
-    push = np.zeros_like(t)
-    leg_push(t, np.ascontiguousarray(normals, np.float64), idx, np.ascontiguousarray(legs.start_m),
-             np.ascontiguousarray(legs.end_m), np.ascontiguousarray(legs.ref_m),
-             np.ascontiguousarray(legs.profile_m, np.float64), margin_m, slack, MAX_PUSH_M,
-             np.asarray(forward, np.float64), DRAPE_FACING, push)  # fmt: skip
+    push = _leg_pushes(t, normals, idx, legs, margin_m, slack, forward)
     if not push.any():
         return t, np.zeros(len(t))
     movable = np.zeros(len(t), np.bool_)
@@ -97,6 +93,25 @@ def draped_targets_m(
     return t + push, mag
 
 
+def _leg_pushes(
+    t: np.ndarray,
+    normals: np.ndarray,
+    particles: np.ndarray,
+    legs: PosedCapsules,
+    margin_m: float,
+    slack_m: np.ndarray,
+    forward,
+) -> np.ndarray:
+    """(N, 3) each of the ``particles``' push out of the ``legs`` (unspread; others 0): the
+    compiled :func:`tryon.cloth.kernel.leg_push` on contiguous float64 inputs."""
+    push = np.zeros_like(t)
+    leg_push(t, np.ascontiguousarray(normals, np.float64), particles, np.ascontiguousarray(legs.start_m),
+             np.ascontiguousarray(legs.end_m), np.ascontiguousarray(legs.ref_m),
+             np.ascontiguousarray(legs.profile_m, np.float64), margin_m, slack_m, MAX_PUSH_M,
+             np.asarray(forward, np.float64), DRAPE_FACING, push)  # fmt: skip
+    return push
+
+
 def rest_drape_m(bind_m: np.ndarray, normals: np.ndarray, model, mannequin) -> np.ndarray:
     """(N,) how far the legs would drape each particle at bind ``bind_m`` (N, 3, model
     metres) with its bind ``normals`` (N, 3) (a ``model``'s colliding ones; the others 0),
@@ -108,11 +123,8 @@ def rest_drape_m(bind_m: np.ndarray, normals: np.ndarray, model, mannequin) -> n
     identity = np.tile(np.concatenate([np.eye(3), np.zeros((3, 1))], axis=1), (NUM_BONES, 1, 1))
     legs = body_capsules(mannequin).subset(LEG_CAPSULES).posed(identity)
     t = np.ascontiguousarray(bind_m, np.float64)
-    push = np.zeros_like(t)
-    leg_push(t, np.ascontiguousarray(normals, np.float64), np.flatnonzero(model.collides),
-             np.ascontiguousarray(legs.start_m), np.ascontiguousarray(legs.end_m), np.ascontiguousarray(legs.ref_m),
-             np.ascontiguousarray(legs.profile_m, np.float64), ClothParams().collision_margin_m + DRAPE_CLEARANCE_M,
-             np.zeros(len(t)), MAX_PUSH_M, np.array([0.0, 0.0, 1.0]), DRAPE_FACING, push)  # fmt: skip
+    margin_m = ClothParams().collision_margin_m + DRAPE_CLEARANCE_M
+    push = _leg_pushes(t, normals, np.flatnonzero(model.collides), legs, margin_m, np.zeros(len(t)), (0.0, 0.0, 1.0))
     return np.linalg.norm(push, axis=1)
 
 
