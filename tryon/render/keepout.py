@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.body.rotations import clamp
 from tryon.frames import px_scale
 from tryon.image import shrink
 from tryon.pose.landmarks import L
@@ -167,11 +168,6 @@ def hair_mask(
     return out if out is not None else np.zeros((size[1], size[0]), np.float32)
 
 
-def _clamp(v: float, lo: float, hi: float) -> float:
-    """``v`` within [lo, hi] (a scalar: numpy's clip costs microseconds a call)."""
-    return min(max(float(v), lo), hi)
-
-
 def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> Piece | None:
     """The hair below the eyes, in its box around the head at ``size`` = (w, h), or None."""
     w, h = size
@@ -195,8 +191,8 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     shoulder_y = 0.5 * (kp[L.LEFT_SHOULDER, 1] + kp[L.RIGHT_SHOULDER, 1])
     # Everything happens in the box where hair can be (around the head, down past the
     # shoulders), at the working resolution: a small part of the frame.
-    bx0, by0 = int(_clamp(cx - 1.6 * head_w, 0, w)), int(_clamp(eye_y - 1.3 * head_w, 0, h))
-    bx1, by1 = int(_clamp(cx + 1.6 * head_w, 0, w)), int(_clamp(shoulder_y + o.hair_reach * head_w, 0, h))
+    bx0, by0 = int(clamp(cx - 1.6 * head_w, 0, w)), int(clamp(eye_y - 1.3 * head_w, 0, h))
+    bx1, by1 = int(clamp(cx + 1.6 * head_w, 0, w)), int(clamp(shoulder_y + o.hair_reach * head_w, 0, h))
     if bx1 - bx0 < 4 or by1 - by0 < 4:
         return empty
     fh, fw = frame_bgr.shape[:2]
@@ -223,8 +219,8 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     head_w *= r
 
     def box(x0, y0, x1, y1) -> tuple[slice, slice]:
-        xs = slice(int(_clamp(x0, 0, bw)), int(_clamp(x1, 0, bw)))
-        ys = slice(int(_clamp(y0, 0, bh)), int(_clamp(y1, 0, bh)))
+        xs = slice(int(clamp(x0, 0, bw)), int(clamp(x1, 0, bw)))
+        ys = slice(int(clamp(y0, 0, bh)), int(clamp(y1, 0, bh)))
         return ys, xs
 
     # Skin at the nose; hair at the crown: the top rows of the person over the head.
@@ -234,7 +230,7 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     if len(skin_px) < 4:
         return empty
     skin = np.median(skin_px, axis=0)
-    cols = np.arange(int(_clamp(cx - 0.3 * head_w, 0, bw - 1)), int(_clamp(cx + 0.3 * head_w, 1, bw)))
+    cols = np.arange(int(clamp(cx - 0.3 * head_w, 0, bw - 1)), int(clamp(cx + 0.3 * head_w, 1, bw)))
     above = person[: max(1, int(eye_y)), cols]
     if len(cols) == 0 or not above.any():
         return empty
@@ -286,13 +282,13 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     # - Below the chin a strand stays within the columns it falls in beside the jaw (fanning
     #   out a little over the shoulder), and is what stays joined to it there: a dark jacket
     #   under dark hair keeps its middle, so a garment over it gets no hole.
-    jaw = (int(_clamp(eye_y, 0, bh)), int(_clamp(chin_y, 0, bh)))
+    jaw = (int(clamp(eye_y, 0, bh)), int(clamp(chin_y, 0, bh)))
     low = hair[jaw[1] :].copy()
     for side in (-1.0, 1.0):
         x0, x1 = sorted((cx + side * 0.4 * head_w, cx + side * 1.2 * head_w))
         ys, xs = box(x0, jaw[0], x1, jaw[1])
         beside = hair[ys, xs]
-        half = slice(0, int(_clamp(cx, 0, bw))) if side < 0 else slice(int(_clamp(cx, 0, bw)), bw)
+        half = slice(0, int(clamp(cx, 0, bw))) if side < 0 else slice(int(clamp(cx, 0, bw)), bw)
         strand = not turned and beside.size > 0 and beside.any(axis=1).mean() >= o.strand_rows
         if not strand or beside.sum() < 0.1 * head_w * head_w:
             low[:, half] = False
@@ -320,12 +316,12 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
         joined = np.zeros(n, bool)
         joined[top[top > 0]] = True
         hair[jaw[1] :] = joined[labels]
-    hair[: int(_clamp(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
+    hair[: int(clamp(eye_y, 0, bh))] = False  # above the eyes hair is behind nothing we draw
     if turned:
         # Side on, the back of the head runs into the collar behind the jaw: nothing below the
         # mouth is told from a dark collar by its shape, so none of it is hair.
         mouth_y = float(kp[[L.MOUTH_LEFT, L.MOUTH_RIGHT], 1].mean())
-        hair[int(_clamp(min(mouth_y, eye_y + 0.5 * head_w), 0, bh)) :] = False
+        hair[int(clamp(min(mouth_y, eye_y + 0.5 * head_w), 0, bh)) :] = False
     hair = cv2.morphologyEx(hair.astype(np.uint8) * 255, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     if not cv2.countNonZero(hair):
         return None
