@@ -23,10 +23,6 @@ except ImportError:  # pragma: no cover - exercised only where numba is missing
 
 F = TypeVar("F", bound=Callable)
 
-#: numba is installed: :func:`compiled` compiles.
-HAVE_NUMBA = _njit is not None
-
-
 def compiled(fn: F, *, inline: bool = False) -> F:
     """``fn`` compiled (nogil, cached), or ``fn`` itself where numba is missing. ``inline``:
     a helper inlined into the compiled loops that call it (numba's ``inline="always"``)."""
