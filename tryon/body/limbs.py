@@ -209,6 +209,7 @@ def end_point(
     if u >= 1.0:
         return point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch)
     guess = normalize(hint[idx] - hint[from_idx])
+    on_ray = None  # the segment to the keypoint's ray, found once if needed
     if rest_dir_cam is not None:
         presence = ctx.pose.presence[idx]
         w = GUESS_MAX_WEIGHT * clamp(float(presence - GUESS_PRESENCE_FROM) / GUESS_PRESENCE_RAMP, 0.0, 1.0)
@@ -218,7 +219,8 @@ def end_point(
             on_ray = point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch) - start_cam_m
             guess = normalize((1.0 - seen) * guess + seen * normalize(on_ray))
     if u > 0:  # partly usable (fading in or out): between the guess and the ray's point
-        on_ray = point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch) - start_cam_m
+        if on_ray is None:
+            on_ray = point_on_ray(start_cam_m, ctx.rays[idx], length_m, hint[idx, 2], max_stretch) - start_cam_m
         return start_cam_m + (1.0 - u) * guess * length_m + u * on_ray
     return start_cam_m + guess * length_m
 
