@@ -23,6 +23,8 @@ resolution; clothes are multiplied by ``1 - keepout``, jewelry and hats ignore i
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -33,6 +35,7 @@ from tryon.frames import px_scale
 from tryon.image import shrink
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose, segmentation_size
+from tryon.render.keepout_kernel import crown_seed, hair_candidates
 
 HANDS = (
     (L.LEFT_WRIST, L.LEFT_THUMB, L.LEFT_INDEX, L.LEFT_PINKY),
@@ -84,33 +87,46 @@ BLUR_SIGMA = 1.0
 BLUR_REACH = 4
 
 
+@functools.lru_cache(maxsize=64)
+def _disc(k: int) -> np.ndarray:
+    """OpenCV's elliptic structuring element of radius ``k`` px ((2k + 1) square)."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
+
+
 def _hand_pieces(pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> list[Piece]:
-    """The visible hands' outlines, each drawn in a box around the hand at ``size`` = (w, h)."""
+    """The visible hands' outlines, each drawn in a box around the hand at ``size`` = (w, h).
+    (Worked on Python floats: a hand is four points, numpy's per-call overhead was its cost.)"""
     w, h = size
     pieces = []
-    s = _scale(pose, size)
+    sx, sy = (float(v) for v in _scale(pose, size))
+    fw, fh = pose.image_size
+    reach, seen = o.finger_reach, np.float32(o.min_visibility)
     for idx in HANDS:
-        idx = list(idx)
-        if (pose.visibility[idx] < o.min_visibility).any() or not pose.in_frame()[idx].all():
+        # Seen well and inside the frame (as Pose.in_frame), all four points.
+        if any(pose.visibility[i] < seen for i in idx):
             continue
-        pts = pose.keypoints_px[idx].astype(np.float64) * s
-        wrist, knuckles = pts[0], pts[1:]
-        centre = knuckles.mean(axis=0)
-        tips = knuckles + (knuckles - wrist) * o.finger_reach  # fingers continue past the knuckles
-        poly = np.concatenate([pts, tips, [centre + (centre - wrist) * o.finger_reach]])
-        size_px = float(np.linalg.norm(centre - wrist))
+        raw = [(float(pose.keypoints_px[i, 0]), float(pose.keypoints_px[i, 1])) for i in idx]
+        if not all(0 <= u <= fw and 0 <= v <= fh for u, v in raw):
+            continue
+        pts = [(u * sx, v * sy) for u, v in raw]
+        (wx, wy), knuckles = pts[0], pts[1:]
+        # The knuckles' mean, summed in numpy's order.
+        ccx = (knuckles[0][0] + knuckles[1][0] + knuckles[2][0]) / 3
+        ccy = (knuckles[0][1] + knuckles[1][1] + knuckles[2][1]) / 3
+        tips = [(u + (u - wx) * reach, v + (v - wy) * reach) for u, v in knuckles]  # fingers go on past them
+        poly = pts + tips + [(ccx + (ccx - wx) * reach, ccy + (ccy - wy) * reach)]
+        size_px = math.sqrt((ccx - wx) * (ccx - wx) + (ccy - wy) * (ccy - wy))
         k = max(1, int(round(size_px * 0.35)))
         # Drawn grown by k (a dilation with a round kernel) in a box around the hand only.
-        x0, y0 = np.floor(poly.min(axis=0)).astype(int) - k - 2
-        x1, y1 = np.ceil(poly.max(axis=0)).astype(int) + k + 3
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        us, vs = [p[0] for p in poly], [p[1] for p in poly]
+        x0, y0 = max(math.floor(min(us)) - k - 2, 0), max(math.floor(min(vs)) - k - 2, 0)
+        x1, y1 = min(math.ceil(max(us)) + k + 3, w), min(math.ceil(max(vs)) + k + 3, h)
         if x1 <= x0 or y1 <= y0:
             continue
         local = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        hull = cv2.convexHull(np.round(poly - [x0, y0]).astype(np.int32))
+        hull = cv2.convexHull(np.round(np.array(poly) - (x0, y0)).astype(np.int32))
         cv2.fillConvexPoly(local, hull, 255)
-        local = cv2.dilate(local, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
-        pieces.append(((int(x0), int(y0)), local))
+        pieces.append(((x0, y0), cv2.dilate(local, _disc(k))))
     return pieces
 
 
@@ -168,6 +184,14 @@ def hair_mask(
     return out if out is not None else np.zeros((size[1], size[0]), np.float32)
 
 
+def _median(px: np.ndarray) -> np.ndarray:
+    """(3,) float32: the per-channel median of ``px`` (n, 3) (as ``np.median``, without its
+    overhead on a few hundred px; exact here: the values are whole or half grey levels)."""
+    px = np.sort(px.astype(np.float32, copy=False), axis=0)
+    n = len(px)
+    return (px[(n - 1) // 2] + px[n // 2]) / np.float32(2.0)
+
+
 def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> Piece | None:
     """The hair below the eyes, in its box around the head at ``size`` = (w, h), or None."""
     w, h = size
@@ -205,14 +229,14 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     r = min(1.0, HAIR_WORK_PX / max(out_w, out_h))
     bw, bh = max(4, round(out_w * r)), max(4, round(out_h * r))
     img = shrink(crop, (bw, bh))
-    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab = cv2.cvtColor(img, cv2.COLOR_BGR2LAB)  # (bh, bw, 3) uint8
     seg = pose.segmentation
     seg_h, seg_w = seg.shape
     qx, qy = px_scale((w, h), (seg_w, seg_h))
     seg_crop = seg[
         int(by0 * qy) : max(int(by1 * qy), int(by0 * qy) + 1), int(bx0 * qx) : max(int(bx1 * qx), int(bx0 * qx) + 1)
     ]
-    person = cv2.resize(seg_crop, (bw, bh), interpolation=cv2.INTER_LINEAR) > 0.5
+    person = (cv2.resize(seg_crop, (bw, bh), interpolation=cv2.INTER_LINEAR) > 0.5).view(np.uint8)
     # Box coordinates (at the working scale) from here on.
     cx, eye_y, shoulder_y = (cx - bx0) * r, (eye_y - by0) * r, (shoulder_y - by0) * r
     kp = (kp - np.array([bx0, by0])) * r
@@ -229,44 +253,34 @@ def _hair_piece(frame_bgr: np.ndarray, pose: Pose, size: tuple[int, int], o: Kee
     skin_px = lab[ys, xs].reshape(-1, 3)
     if len(skin_px) < 4:
         return empty
-    skin = np.median(skin_px, axis=0)
-    cols = np.arange(int(clamp(cx - 0.3 * head_w, 0, bw - 1)), int(clamp(cx + 0.3 * head_w, 1, bw)))
-    above = person[: max(1, int(eye_y)), cols]
-    if len(cols) == 0 or not above.any():
-        return empty
-    top_rows = np.where(above.any(axis=0), above.argmax(axis=0), -1)
+    skin = _median(skin_px)
+    seed = np.empty((bh, bw), np.uint8)
+    c0, c1 = int(clamp(cx - 0.3 * head_w, 0, bw - 1)), int(clamp(cx + 0.3 * head_w, 1, bw))
     depth = max(2, int(round(0.2 * head_w)))
-    rows = np.arange(bh)[:, None]
-    seed = (rows >= top_rows[None, :]) & (rows < np.minimum(top_rows + depth, int(eye_y))[None, :])
-    seed &= (top_rows >= 0)[None, :]
-    seed_full = np.zeros((bh, bw), bool)
-    seed_full[:, cols] = seed
-    seed = seed_full & person
-    if seed.sum() < 12:
+    if crown_seed(person, c0, c1, int(eye_y), depth, seed) < 12:
         return empty
-    sample = lab[seed]
-    centre = np.median(sample, axis=0)
+    seed = seed.view(bool)
+    sample = lab[seed].astype(np.float32)
+    centre = _median(sample)
     if np.linalg.norm(centre - skin) < 20.0:  # the crown looks like skin: no hair to find
         return empty
-    spread = np.maximum(np.median(np.abs(sample - centre), axis=0) * 1.4826, 4.0)
+    spread = np.maximum(_median(np.abs(sample - centre)) * 1.4826, 4.0)
     tol = max(o.hair_tolerance, 12.0 / float(spread.mean()))
-    dh, ds = lab - centre.astype(np.float32), lab - skin.astype(np.float32)
-    sq = (dh / spread.astype(np.float32)) ** 2
-    near_hair = sq[:, :, 0] + sq[:, :, 1] + sq[:, :, 2] < tol * tol
-    dh, ds = dh * dh, ds * ds
-    closer_to_hair = dh[:, :, 0] + dh[:, :, 1] + dh[:, :, 2] < ds[:, :, 0] + ds[:, :, 1] + ds[:, :, 2]
-    cand = person & near_hair & closer_to_hair
     # The face itself (between the ears, brows to chin) is never hair.
     face_mask = np.zeros((bh, bw), np.uint8)
     cv2.ellipse(
         face_mask, (int(cx), int(eye_y + 0.25 * head_w)), (int(0.42 * head_w), int(0.62 * head_w)), 0, 0, 360, 1, -1
     )
-    cand &= face_mask == 0
     chin_y = eye_y + 0.9 * head_w
-    ys, xs = box(cx - 0.35 * head_w, chin_y, cx + 0.35 * head_w, bh)
-    cand[ys, xs] = False  # hair falls beside the throat, not across it
-
-    n, labels = cv2.connectedComponents(cand.astype(np.uint8), connectivity=8)
+    ys, xs = box(cx - 0.35 * head_w, chin_y, cx + 0.35 * head_w, bh)  # hair falls beside the throat, not across it
+    # Near the hair's colour, closer to it than to the skin, on the person, off the face and the throat.
+    cand = np.empty((bh, bw), np.uint8)
+    hair_candidates(
+        lab, person, face_mask, centre, spread.astype(np.float32), skin, np.float32(tol * tol),
+        np.array((ys.start, ys.stop, xs.start, xs.stop), np.int64), cand,
+    )  # fmt: skip
+    n, labels = cv2.connectedComponents(cand, connectivity=8)
+    cand = cand.view(bool)
     touching = np.unique(labels[seed & cand])
     touching = touching[touching > 0]
     if len(touching) == 0:
