@@ -183,3 +183,24 @@ def test_a_stream_is_measured_over_two_frames_and_smoothed():
     assert np.allclose(look1.noise_sigma, want, rtol=0.1), (look1.noise_sigma, want)
     assert look1.noise_sigma.mean() > 1.5 * look0.noise_sigma.mean()
     assert m.update(frame(4.0, 50), 280.0, None) is look1  # the interval runs from the second frame
+
+
+def test_the_noise_planes_are_the_rounded_noise_split_by_sign():
+    """The cached noise planes (OpenCV's saturated weighted sums) hold rint(a indep + b shared)'s
+    positive part and its negative part's magnitude, alpha 0, as the plain numpy formula."""
+    import math
+
+    from tryon.render.camera_match import _RHO_STEP, _SIGMA_STEP, _noise_plane, _noise_table
+
+    indep, shared = _noise_table(48, 64)
+    for steps, rho_steps in ((1, 0), (37, 4), (160, 10)):
+        sigma, rho = steps * _SIGMA_STEP, min(rho_steps * _RHO_STEP, 1.0)
+        noise = np.rint(indep[..., :3] * (sigma * math.sqrt(1 - rho)) + shared[..., :1] * (sigma * math.sqrt(rho)))
+        pos, neg = _noise_plane(48, 64, steps, rho_steps)
+        assert (pos[..., 3] == 0).all() and (neg[..., 3] == 0).all()
+        # (a rounding tie may fall either way in float: at most one level, on a handful of values)
+        d_pos = np.abs(pos[..., :3].astype(int) - np.clip(noise, 0, 255))
+        d_neg = np.abs(neg[..., :3].astype(int) - np.clip(-noise, 0, 255))
+        assert d_pos.max() <= 1 and d_neg.max() <= 1
+        assert (d_pos > 0).mean() < 1e-3 and (d_neg > 0).mean() < 1e-3
+        assert (np.abs(noise).max() > 0) == (steps > 1)  # (a sigma of 0.05 rounds to nothing)
