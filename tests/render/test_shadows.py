@@ -203,3 +203,22 @@ def test_the_compiled_march_gives_the_plain_pythons_shadow():
     shadow_kernel.shade_samples.py_func(*args, plain)
     assert (plain > 0.3).sum() > 20  # the band shadows the body below it
     np.testing.assert_allclose(compiled, plain, atol=1e-6)
+
+
+@pytest.mark.parametrize("mask_size", [(384, 512), (240, 320), (97, 131), (480, 640)])
+def test_a_masks_box_is_the_whole_resize_cropped(mask_size):
+    """The person and keep-out masks are resampled only under the shadow's box: the same values
+    as resizing the whole mask to the frame and cropping (bilinear, centres aligned), at the
+    frame's edges too; a size without a small common block falls back to an affine warp."""
+    from tryon.render.shadows import _box_of
+
+    rng = np.random.default_rng(5)
+    h, w = mask_size
+    mask = cv2.GaussianBlur(rng.random((h, w)).astype(np.float32), (0, 0), 3)
+    full = cv2.resize(mask, (640, 480), interpolation=cv2.INTER_LINEAR)
+    tol = 1e-6 if (h, w) != (97, 131) else 2e-3
+    for box in [(0, 0, 640, 480), (0, 0, 7, 9), (633, 471, 640, 480), (201, 75, 486, 275), (13, 100, 14, 101)]:
+        x0, y0, x1, y1 = box
+        got = _box_of(mask, box, (640, 480))
+        assert got.shape == (y1 - y0, x1 - x0)
+        np.testing.assert_allclose(got, full[y0:y1, x0:x1], atol=tol)

@@ -106,5 +106,39 @@ def _shade_samples(zf, zc, u, v, du, dv, ray_dz, weight, bias, thickness, light,
             out[i, j] *= min(max(f, np.float32(0.0)), np.float32(1.0))
 
 
+def _prepare(z, caster, zf, zc):
+    """The march's inputs from the scene's depth ``z`` (h, w) float32 (inf where nothing was
+    drawn) and ``caster`` (h, w) bool (an item drawn there): ``zf`` = z, -inf where nothing was
+    drawn (never shadowed); ``zc`` = z where an item was drawn, +inf elsewhere. Returns the
+    number of drawn samples, of casters among them, the drawn samples' mean row and column, and
+    their median depth (0 when none is drawn). One pass (in numpy: some ten calls)."""
+    h, w = z.shape
+    inf = np.float32(np.inf)
+    n = 0
+    n_cast = 0
+    si = 0.0
+    sj = 0.0
+    drawn = np.empty(h * w, np.float32)
+    for i in range(h):
+        for j in range(w):
+            d = z[i, j]
+            if np.isfinite(d):
+                zf[i, j] = d
+                zc[i, j] = d if caster[i, j] else inf
+                drawn[n] = d
+                n += 1
+                si += i
+                sj += j
+                if caster[i, j]:
+                    n_cast += 1
+            else:
+                zf[i, j] = -inf
+                zc[i, j] = inf
+    if n == 0:
+        return 0, 0, 0.0, 0.0, 0.0
+    return n, n_cast, si / n, sj / n, float(np.median(drawn[:n]))
+
+
 _side_step = compiled(_side_step, inline=True)
+prepare = compiled(_prepare)
 shade_samples = compiled(_shade_samples)

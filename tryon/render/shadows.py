@@ -22,7 +22,7 @@ import numpy as np
 
 from tryon.frames import CameraIntrinsics
 from tryon.render.lighting import Lighting, sh_irradiance
-from tryon.render.shadow_kernel import shade_samples
+from tryon.render.shadow_kernel import prepare, shade_samples
 from tryon.render.types import ItemLayer
 
 #: Distances marched toward the light, metres: contact first, a hat brim's reach last.
@@ -84,20 +84,17 @@ def shadow_map(
     h, w = z.shape
     x0, y0 = scene.roi[0], scene.roi[1]
     s = scene.step
-    valid = np.isfinite(z)
     shade = np.zeros((h, w), np.float32)
-    if not caster.any() or not valid.any():
+    zf, zc = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+    n, n_cast, mi, mj, zm = prepare(np.ascontiguousarray(z, np.float32), np.ascontiguousarray(caster), zf, zc)
+    if n == 0 or n_cast == 0:
         return shade
-    zc = np.where(caster & valid, z, np.float32(np.inf)).astype(np.float32)
     # Every point marched the same image-space steps, those of the scene's median point: at a
     # shopper's distance perspective changes a few-centimetre march by a fraction of a sample.
-    zm = float(np.median(z[valid]))
-    ys, xs = np.nonzero(valid)
-    pm = np.array([(x0 + xs.mean() * s - K.cx) / K.fx * zm, (y0 + ys.mean() * s - K.cy) / K.fy * zm, zm])
+    pm = np.array([(x0 + mj * s - K.cx) / K.fx * zm, (y0 + mi * s - K.cy) / K.fy * zm, zm])
     L = np.asarray(light_dir_cam, np.float64)
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
-    zf = np.where(valid, z, np.float32(-np.inf)).astype(np.float32)  # nothing drawn: never shadowed
     du, dv, ray_dz, weight = [], [], [], []
     for t in MARCH_M:
         q = pm + t * L
@@ -152,6 +149,43 @@ def _grid_window(lo: int, hi: int, origin: int, step: int, n: int) -> tuple[int,
     return k0, k1
 
 
+def _box_of(mask: np.ndarray, box: tuple[int, int, int, int], frame_size: tuple[int, int]) -> np.ndarray:
+    """(y1 - y0, x1 - x0) float32: ``mask`` ((h, w) at any size with the frame's aspect) at the
+    frame's pixels of ``box`` (x0, y0, x1, y1): ``cv2.resize`` to the frame's size then cropped
+    (bilinear, pixel centres aligned, edges replicated), but only the box resampled (the whole
+    frame's resize was a third of the stage). The mask's part under the box, from a whole
+    block on each side (``_aligned``: the same scale, so the same weights), is resized."""
+    x0, y0, x1, y1 = box
+    W, H = frame_size
+    h, w = mask.shape[:2]
+    src = mask if mask.dtype == np.float32 else mask.astype(np.float32)
+    if (h, w) == (H, W):
+        return src[y0:y1, x0:x1]
+    ax, ay = _aligned(w, W, x0, x1), _aligned(h, H, y0, y1)
+    if ax is None or ay is None:  # no small common block: resample the box alone
+        M = np.array([[w / W, 0.0, (x0 + 0.5) * w / W - 0.5], [0.0, h / H, (y0 + 0.5) * h / H - 0.5]])
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        return cv2.warpAffine(src, M, (x1 - x0, y1 - y0), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    (sx0, sx1, dx0), (sy0, sy1, dy0) = ax, ay
+    up = cv2.resize(src[sy0:sy1, sx0:sx1], ((sx1 - sx0) * W // w, (sy1 - sy0) * H // h), interpolation=cv2.INTER_LINEAR)
+    return up[y0 - dy0 : y1 - dy0, x0 - dx0 : x1 - dx0]
+
+
+def _aligned(n_src: int, n_dst: int, lo: int, hi: int) -> tuple[int, int, int] | None:
+    """The source span [s0, s1) whose resize by ``n_dst / n_src`` covers destination [lo, hi)
+    with the whole resize's weights: it starts and ends on a block (``n_src / g`` source pixels
+    are ``n_dst / g`` destination ones, g their gcd), one block beyond the span on each side
+    unless at the edge (where the whole resize replicates it too); and its destination start.
+    None when a block is over 16 source pixels."""
+    g = math.gcd(n_src, n_dst)
+    bs, bd = n_src // g, n_dst // g
+    if bs > 16:
+        return None
+    k0 = max(lo // bd - 1, 0)
+    k1 = min(-(-hi // bd) + 1, g)
+    return k0 * bs, k1 * bs, k0 * bd
+
+
 def darken(
     frame_bgr: np.ndarray,
     layer: ItemLayer,
@@ -164,8 +198,9 @@ def darken(
 ) -> tuple[np.ndarray, ItemLayer, ContactShadow | None]:
     """The frame and the items' layer with the items' contact shadows.
 
-    person_mask : (H, W) float32 in [0, 1] at the frame's size (``Pose.mask``; another size is
-    resized): the frame darkens only where it is over 0.5. in_front : (h, w) float32 in [0, 1]
+    person_mask : (h, w) float32 in [0, 1] at any size with the frame's aspect
+    (``Pose.segmentation``): the frame darkens only where it is over 0.5 (brought to the
+    frame's size, bilinear). in_front : (h, w) float32 in [0, 1]
     at any size with the frame's aspect, what is in front of the clothes (the keep-out mask:
     hands, hair): not shadowed by them. Returns (frame, layer, shadow): a darkened copy of the
     frame (the frame itself when nothing is shadowed), the layer with its own shadowed pixels
@@ -209,23 +244,16 @@ def darken(
         up[by0 - ci0 * s : by1 - ci0 * s, bx0 - cj0 * s : bx1 - cj0 * s], alpha=255.0 * strength
     )
     sx0, sy0, sx1, sy1 = sx0 + bx0, sy0 + by0, sx0 + bx1, sy0 + by1
-    fw, fh = sx1 - sx0, sy1 - sy0
     # The frame: only on the person (the body proxy's depth is rough at its outline).
     receive = shade
+    frame_size = (frame_bgr.shape[1], frame_bgr.shape[0])
     if person_mask is not None:
-        H, W = frame_bgr.shape[:2]
-        if person_mask.shape != (H, W):  # (Pose.mask is this, at the frame's size)
-            person_mask = cv2.resize(person_mask.astype(np.float32), (W, H), interpolation=cv2.INTER_LINEAR)
         # the person for sure: none where the mask says half or less (the background stays
         # untouched), full from 0.9: 255 clip((m - 0.5) 2.5, 0, 1)
-        m = cv2.max(person_mask[sy0:sy1, sx0:sx1], 0.5)
+        m = cv2.max(_box_of(person_mask, (sx0, sy0, sx1, sy1), frame_size), 0.5)
         receive = cv2.multiply(receive, cv2.convertScaleAbs(m, alpha=637.5, beta=-318.75), scale=1.0 / 255.0)
     if in_front is not None:
-        H, W = frame_bgr.shape[:2]
-        kh, kw = in_front.shape
-        ky0, kx0 = int(sy0 * kh / H), int(sx0 * kw / W)
-        ky1, kx1 = max(int(math.ceil(sy1 * kh / H)), ky0 + 1), max(int(math.ceil(sx1 * kw / W)), kx0 + 1)
-        k = cv2.resize(in_front[ky0:ky1, kx0:kx1].astype(np.float32), (fw, fh), interpolation=cv2.INTER_LINEAR)
+        k = _box_of(in_front, (sx0, sy0, sx1, sy1), frame_size)
         # 255 (1 - clip(2 k, 0, 1))
         lit = cv2.convertScaleAbs(cv2.min(k, 0.5), alpha=-510.0, beta=255.0)
         receive = cv2.multiply(receive, lit, scale=1.0 / 255.0)
