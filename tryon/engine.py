@@ -447,7 +447,7 @@ class TryOnEngine:
         depth = self._gl().last_scene_depth
         if self.options.contact_shadows and depth is not None and scene.layer is not None:
             base = scene.cleanup.image if scene.cleanup is not None else a.frame
-            mask = scene.pose.mask if scene.pose is not None else None
+            mask = scene.pose.segmentation if scene.pose is not None else None  # (resized under the box)
             frame, scene.layer, _ = darken(
                 base, scene.layer, depth, scene.lighting, a.intrinsics, mask, self.options.shadow, scene.keepout
             )
