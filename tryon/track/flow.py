@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from tryon.frames import px_to_scaled_cv, scaled_cv_to_px, scaled_size
-from tryon.track.kernels import displacements, fit_similarities
+from tryon.track.kernels import carry_regions, displacements, fit_similarities
 from tryon.track.regions import NUM_REGIONS, PARENT_INDEX, REGIONS, assign_regions, body_scale_px
 
 _TRUNK = REGIONS.index("trunk")
@@ -124,9 +124,17 @@ class RegionMotion:
         Returns displacement (N, 2) px, its standard error (N,) px, and support (N,) in
         [0, 1]: the share of the point's regions that were measured, a borrowed one counting
         half (0: not predicted)."""
+        out = self.displacement_table(points_px, membership, shift_only)
+        return out[:, :2], out[:, 2], out[:, 3]
+
+    def displacement_table(
+        self, points_px: np.ndarray, membership: np.ndarray, shift_only: np.ndarray | None = None
+    ) -> np.ndarray:
+        """:meth:`displacement_px` as one (N, 4) float64 array: columns dx, dy (px), the
+        standard error (px) and the support."""
         p = np.ascontiguousarray(points_px, dtype=np.float64)
         flags = np.zeros(len(p), dtype=bool) if shift_only is None else np.asarray(shift_only, dtype=bool)
-        out = displacements(
+        return displacements(
             p,
             flags,
             np.ascontiguousarray(membership, dtype=np.float64),
@@ -141,7 +149,6 @@ class RegionMotion:
             self.borrowed,
             self.extra_var_px2,
         )
-        return out[:, :2], out[:, 2], out[:, 3]
 
 
 def fit_region_motion(
@@ -168,13 +175,11 @@ def fit_region_motion(
 
     The fit itself is :func:`tryon.track.kernels.fit_similarities` (compiled)."""
     R = NUM_REGIONS
-    keep = region >= 0
-    r = region[keep].astype(np.int64)
-    x0, y0 = np.ascontiguousarray(prev_px[keep, 0], np.float64), np.ascontiguousarray(prev_px[keep, 1], np.float64)
-    x1, y1 = np.ascontiguousarray(now_px[keep, 0], np.float64), np.ascontiguousarray(now_px[keep, 1], np.float64)
-    dx, dy = x1 - x0, y1 - y0
+    prev_px = np.ascontiguousarray(prev_px, np.float64)
+    now_px = np.ascontiguousarray(now_px, np.float64)
+    region = np.ascontiguousarray(region, np.int64)
     lam = prior_px**2
-    fit = fit_similarities(x0, y0, x1, y1, r, R, float(lam), iterations)
+    fit = fit_similarities(prev_px, now_px, region, R, float(lam), iterations)
     a, b = fit[:, 0].copy(), fit[:, 1].copy()
     t, c0 = fit[:, 2:4].copy(), fit[:, 4:6].copy()
     den, sw, noise = fit[:, 6], fit[:, 7].copy(), fit[:, 8]
@@ -186,8 +191,11 @@ def fit_region_motion(
     # features straying from one motion more than camera noise explains (cloth sliding over a
     # dancing body, blur): the region's motion is not the body's, by about that much
     extra = (unrigid_gain * np.maximum(noise - rigid_noise_px, 0.0)) ** 2
-    if not ok[_TRUNK] and sw[_TRUNK] < min_features and len(dx) >= min_features:
+    keep = region >= 0 if not ok[_TRUNK] and sw[_TRUNK] < min_features else None
+    if keep is not None and np.count_nonzero(keep) >= min_features:
         # the trunk unmeasured (a plain shirt): the body's features together, shift only
+        x0, y0 = prev_px[keep, 0], prev_px[keep, 1]
+        dx, dy = now_px[keep, 0] - x0, now_px[keep, 1] - y0
         ax, ay = float(np.median(dx)), float(np.median(dy))
         borrowed[_TRUNK] = True
         a[_TRUNK], b[_TRUNK], t[_TRUNK] = 1.0, 0.0, (ax, ay)
@@ -196,34 +204,11 @@ def fit_region_motion(
         noise[_TRUNK] = max(1.4826 * float(np.median(np.hypot(dx - ax, dy - ay))), 0.02)
         spread[_TRUNK] = float(np.mean((x0 - x0.mean()) ** 2 + (y0 - y0.mean()) ** 2)) + lam
         extra[_TRUNK] = articulation_px**2
-    # how much the measured limbs move on their own (relative to the trunk's motion where they
-    # are): an unmeasured limb of a dancing body may do as much, of a swaying one hardly any
-    own2 = 0.0
-    limbs = ok.copy()
-    limbs[_TRUNK] = False
-    if ok[_TRUNK] and limbs.any():
-        cx, cy = c0[limbs, 0], c0[limbs, 1]
-        ex = (a[limbs] - a[_TRUNK]) * cx - (b[limbs] - b[_TRUNK]) * cy + t[limbs, 0] - t[_TRUNK, 0]
-        ey = (b[limbs] - b[_TRUNK]) * cx + (a[limbs] - a[_TRUNK]) * cy + t[limbs, 1] - t[_TRUNK, 1]
-        own2 = float(np.mean(ex * ex + ey * ey))
-    for i, parent in enumerate(PARENT_INDEX):  # parents come first
-        if ok[i] or parent < 0 or not (ok[parent] or borrowed[parent]):
-            continue
-        borrowed[i] = True
-        a[i], b[i], t[i], c0[i] = a[parent], b[parent], t[parent], c0[parent]
-        spread[i], noise[i], sw[i] = spread[parent], noise[parent], sw[parent]
-        # a limb carried by a parent that did not move is held (its own motion, if any, shows
-        # as the keypoints' persistent disagreement); by a moving one it may move on its own
-        sx = (a[parent] - 1.0) * c0[parent, 0] - b[parent] * c0[parent, 1] + t[parent, 0]
-        sy = b[parent] * c0[parent, 0] + (a[parent] - 1.0) * c0[parent, 1] + t[parent, 1]
-        moved2 = sx * sx + sy * sy
-        held = min(1.0, moved2 / held_below_px**2) if held_below_px > 0.0 else 1.0
-        # a parent whose own features do not move as one (a dancer's loose shirt) is no rigid
-        # carrier: its limbs may move as fast as it does
-        loose = 0.0
-        if np.isfinite(rigid_noise_px):
-            loose = min(1.0, max(noise[parent] - rigid_noise_px, 0.0) / rigid_noise_px)
-        extra[i] = extra[parent] + held * (articulation_px**2 + articulation_per_motion**2 * (own2 + loose * moved2))
+    # the regions not measured whose parent moved, carried by it (compiled)
+    carry_regions(
+        a, b, t, c0, spread, noise, sw, ok, borrowed, extra, PARENT_INDEX, _TRUNK,
+        float(articulation_px), float(held_below_px), float(rigid_noise_px), float(articulation_per_motion),
+    )  # fmt: skip
     return RegionMotion(
         a=a,
         b=b,
@@ -288,17 +273,17 @@ class RegionFlow:
             nxt, status, err = cv2.calcOpticalFlowPyrLK(
                 self._prev_grey, grey, self._pts_cv, None, winSize=win, maxLevel=o.lk_levels
             )
+            p0 = scaled_cv_to_px(self._pts_cv[:, 0], scale_xy)
+            p1 = scaled_cv_to_px(nxt[:, 0], scale_xy)
+            # followed, little changed, and still in the picture (a NaN is not)
             good = (status.ravel() == 1) & (err.ravel() < o.max_lk_error)
-            good &= np.isfinite(nxt).all(axis=(1, 2))
-            p0 = scaled_cv_to_px(self._pts_cv[good, 0], scale_xy)
-            p1 = scaled_cv_to_px(nxt[good, 0], scale_xy)
-            inside = (p1[:, 0] >= 0) & (p1[:, 0] < w) & (p1[:, 1] >= 0) & (p1[:, 1] < h)
-            p0, p1 = p0[inside], p1[inside]
+            good &= (p1[:, 0] >= 0) & (p1[:, 0] < w) & (p1[:, 1] >= 0) & (p1[:, 1] < h)
+            p0, p1 = p0[good], p1[good]
             scale = body_scale_px(keypoints_prev_px)
             if self._region is None:  # found last frame: sorted into regions once, then kept
                 region = assign_regions(p0, keypoints_prev_px, scale)
             else:
-                region = self._region[good][inside]
+                region = self._region[good]
             motion = fit_region_motion(
                 p0,
                 p1,
@@ -308,11 +293,11 @@ class RegionFlow:
                 o.articulation * scale,
                 o.max_region_noise * scale,
                 held_below_px=o.held_below * scale,
-                rigid_noise_px=o.rigid_noise_work_px / float(np.mean(scale_xy)),
+                rigid_noise_px=o.rigid_noise_work_px / (0.5 * (scale_xy[0] + scale_xy[1])),
                 unrigid_gain=o.unrigid_gain,
                 articulation_per_motion=o.articulation_per_motion,
             )
-            self._pts_cv = nxt[good][inside]
+            self._pts_cv = nxt[good]
             self._region = region
         self.last_features = len(self._pts_cv)
 

@@ -183,7 +183,7 @@ class KeypointFusion:
         scale = body_scale_px(z if self._x is None else self._x)
         vis_factor = 1.0 / np.maximum(np.asarray(visibility, dtype=np.float64), 0.05)
         if in_frame is not None:  # a point outside the picture is the model's guess
-            vis_factor = np.where(in_frame, vis_factor, vis_factor * o.outside_factor)
+            vis_factor[~np.asarray(in_frame, bool)] *= o.outside_factor
         r = (self._sigma * scale) ** 2 * vis_factor
         rw = self._world_sigma**2 * vis_factor
         frames = max(dt_s * REFERENCE_FPS, 1e-3)
@@ -198,10 +198,10 @@ class KeypointFusion:
         if motion is None:
             motion_d = np.zeros((NUM_LANDMARKS, 4))
         else:
-            d, sigma_d, support = motion.displacement_px(
+            # (33, 4): each point's image motion dx, dy (px), its standard error and support
+            motion_d = motion.displacement_table(
                 self._x, MEMBERSHIP, None if in_frame is None else ~np.asarray(in_frame, bool)
             )
-            motion_d = np.column_stack([d, sigma_d, support])
         fb = np.ascontiguousarray(fallback_px, np.float64)
         fbw = np.ascontiguousarray(fallback_world_m, np.float64)
         zw = np.ascontiguousarray(zw)

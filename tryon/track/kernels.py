@@ -1,7 +1,9 @@
 """The tracking stage's inner loops, compiled with numba: the robust per-region similarity fit
-of :func:`tryon.track.flow.fit_region_motion`. In numpy these are a hundred-odd array calls on
-a hundred features, and the calls' overhead was most of the stage's cost on the pose thread;
-here each is one pass. The same Python functions run uncompiled where numba is missing (slow,
+of :func:`tryon.track.flow.fit_region_motion` and its carrying of unmeasured regions, the
+features' regions (:func:`tryon.track.regions.assign_regions`), each point's image motion and
+the per-point filters (:mod:`tryon.track.fusion`). In numpy these are a hundred-odd array
+calls (or numpy scalar operations) on a hundred features, and the calls' overhead was most of
+the stage's own cost; here each is one pass. The same Python functions run uncompiled where numba is missing (slow,
 same results). Compiled on first use and cached beside this file (numba's ``cache=True``).
 
 Units: image px. Region indices are ints in [0, R).
@@ -16,14 +18,26 @@ import numpy as np
 from tryon.jit import compiled
 
 
-def _fit_similarities(x0, y0, x1, y1, r, n_regions, lam, iterations):
+def _fit_similarities(p0, p1, r, n_regions, lam, iterations):
     """Per region, the Tukey-weighted least-squares similarity ``z1 = m z0 + t`` (complex image
-    px, m = a + ib) of features at (x0, y0) -> (x1, y1) (N,) px in region ``r`` (N,), started
-    from the region's median shift; ``lam`` (px^2) draws m toward 1 as if the features spread
-    that much further. Returns (R, 9) float64 columns: a, b, tx, ty, the weighted centre
-    cx, cy of the features' previous positions, the spread's weighted sum (prior included),
-    the weights' sum, and the residual RMS (px)."""
-    n = r.shape[0]
+    px, m = a + ib) of features at p0 -> p1 (N, 2) px in region ``r`` (N,; -1: none, left
+    out), started from the region's median shift; ``lam`` (px^2) draws m toward 1 as if the
+    features spread that much further. Returns (R, 9) float64 columns: a, b, tx, ty, the
+    weighted centre cx, cy of the features' previous positions, the spread's weighted sum
+    (prior included), the weights' sum, and the residual RMS (px)."""
+    # the features in a region, in their order
+    keep = np.empty(r.shape[0], np.int64)
+    n = 0
+    for i in range(r.shape[0]):
+        if r[i] >= 0:
+            keep[n] = i
+            n += 1
+    x0, y0, x1, y1 = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    rk = np.empty(n, np.int64)
+    for k in range(n):
+        i = keep[k]
+        x0[k], y0[k], x1[k], y1[k], rk[k] = p0[i, 0], p0[i, 1], p1[i, 0], p1[i, 1], r[i]
+    r = rk
     R = n_regions
     counts = np.zeros(R, np.int64)
     for i in range(n):
@@ -110,6 +124,83 @@ def _fit_similarities(x0, y0, x1, y1, r, n_regions, lam, iterations):
 
 #: The compiled fit (the plain function where numba is not installed).
 fit_similarities = compiled(_fit_similarities)
+
+
+def _carry_regions(
+    a, b, t, c0, spread, noise, sw, ok, borrowed, extra, parent, trunk,
+    articulation_px, held_below_px, rigid_noise_px, articulation_per_motion,
+):  # fmt: skip
+    """The regions not measured whose parent moved, carried by it (in place; see
+    :func:`tryon.track.flow.fit_region_motion`): each takes its parent's motion, is flagged
+    ``borrowed``, and its prediction's variance ``extra`` (px^2) grows by how far it may move on
+    its own. ``parent`` (R,): each region's parent index (-1: none; parents come first)."""
+    R = a.shape[0]
+    # how much the measured limbs move on their own (relative to the trunk's motion where they
+    # are): an unmeasured limb of a dancing body may do as much, of a swaying one hardly any
+    own2 = 0.0
+    if ok[trunk]:
+        k = 0
+        for g in range(R):
+            if g == trunk or not ok[g]:
+                continue
+            cx, cy = c0[g, 0], c0[g, 1]
+            ex = (a[g] - a[trunk]) * cx - (b[g] - b[trunk]) * cy + t[g, 0] - t[trunk, 0]
+            ey = (b[g] - b[trunk]) * cx + (a[g] - a[trunk]) * cy + t[g, 1] - t[trunk, 1]
+            own2 += ex * ex + ey * ey
+            k += 1
+        if k > 0:
+            own2 /= k
+    rigid = math.isfinite(rigid_noise_px)
+    for i in range(R):  # parents come first
+        q = parent[i]
+        if ok[i] or q < 0 or not (ok[q] or borrowed[q]):
+            continue
+        borrowed[i] = True
+        a[i], b[i], t[i, 0], t[i, 1], c0[i, 0], c0[i, 1] = a[q], b[q], t[q, 0], t[q, 1], c0[q, 0], c0[q, 1]
+        spread[i], noise[i], sw[i] = spread[q], noise[q], sw[q]
+        # a limb carried by a parent that did not move is held (its own motion, if any, shows
+        # as the keypoints' persistent disagreement); by a moving one it may move on its own
+        sx = (a[q] - 1.0) * c0[q, 0] - b[q] * c0[q, 1] + t[q, 0]
+        sy = b[q] * c0[q, 0] + (a[q] - 1.0) * c0[q, 1] + t[q, 1]
+        moved2 = sx * sx + sy * sy
+        held = min(1.0, moved2 / held_below_px**2) if held_below_px > 0.0 else 1.0
+        # a parent whose own features do not move as one (a dancer's loose shirt) is no rigid
+        # carrier: its limbs may move as fast as it does
+        loose = 0.0
+        if rigid:
+            loose = min(1.0, max(noise[q] - rigid_noise_px, 0.0) / rigid_noise_px)
+        extra[i] = extra[q] + held * (articulation_px**2 + articulation_per_motion**2 * (own2 + loose * moved2))
+
+
+#: The compiled carrying of unmeasured regions (the plain function where numba is missing).
+carry_regions = compiled(_carry_regions)
+
+
+def _assign_regions(p, start, end, radius_px, trunk, trunk_preference):
+    """(N,) int64: the region of each point (N, 2) px whose capsule (start (R, 2), end (R, 2)
+    px, radius (R,) px) it lies deepest in, the trunk's depth counting ``trunk_preference``
+    times; -1 where it lies in none (see :func:`tryon.track.regions.assign_regions`)."""
+    n = p.shape[0]
+    R = start.shape[0]
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        best, best_rank, best_depth = -1, np.inf, np.inf
+        for g in range(R):
+            abx, aby = end[g, 0] - start[g, 0], end[g, 1] - start[g, 1]
+            denom = max(abx * abx + aby * aby, 1e-9)
+            ux, uy = p[i, 0] - start[g, 0], p[i, 1] - start[g, 1]
+            s = min(max((ux * abx + uy * aby) / denom, 0.0), 1.0)
+            ex, ey = p[i, 0] - (start[g, 0] + s * abx), p[i, 1] - (start[g, 1] + s * aby)
+            depth = math.sqrt(ex * ex + ey * ey) / radius_px[g]
+            rank = depth * trunk_preference if g == trunk else depth
+            if rank < best_rank:
+                best, best_rank, best_depth = g, rank, depth
+        out[i] = best if best_depth <= 1.0 else -1
+    return out
+
+
+#: The compiled region assignment (the plain function where numba is missing).
+assign_capsules = compiled(_assign_regions)
 
 
 def _displacement(x, y, shift_only, membership, a, b, tx, ty, cx, cy, spread, noise, features, ok, borrowed, extra):

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from tryon.pose.landmarks import GROUPS, NUM_LANDMARKS, L
+from tryon.track.kernels import assign_capsules
 
 #: Region names, in the order of every per-region array.
 REGIONS: tuple[str, ...] = (
@@ -115,18 +116,11 @@ def assign_regions(points_px: np.ndarray, keypoints_px: np.ndarray, scale_px: fl
     """(N,) int: the region each image point (image px, (N, 2)) lies in, -1 for none, from the
     body's keypoints (image px, (33, 2)) of the same frame (``scale_px``: their
     :func:`body_scale_px`, if known)."""
-    p = np.asarray(points_px, dtype=np.float64)
+    p = np.ascontiguousarray(points_px, dtype=np.float64)
     kp = np.asarray(keypoints_px, dtype=np.float64)
     if len(p) == 0:
         return np.zeros(0, dtype=np.int64)
     a, b = _START @ kp, _END @ kp  # (R, 2)
-    ab = b - a
-    denom = np.maximum(np.sum(ab * ab, axis=1), 1e-9)
-    s = np.clip(np.einsum("nrd,rd->nr", p[:, None, :] - a[None], ab) / denom, 0.0, 1.0)
-    nearest = a[None] + s[..., None] * ab[None]
-    depth = np.linalg.norm(p[:, None, :] - nearest, axis=2) / (_RADIUS * (scale_px or body_scale_px(kp)))[None]
-    ranked = depth.copy()
-    ranked[:, _TRUNK] *= TRUNK_PREFERENCE
-    region = np.argmin(ranked, axis=1)
-    region[depth[np.arange(len(p)), region] > 1.0] = -1
-    return region
+    radius_px = _RADIUS * (scale_px or body_scale_px(kp))
+    # the capsules' depths per point and region, compiled (:mod:`tryon.track.kernels`)
+    return assign_capsules(p, a, b, radius_px, _TRUNK, TRUNK_PREFERENCE)

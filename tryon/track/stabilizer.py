@@ -17,7 +17,7 @@ import numpy as np
 from tryon.pose.types import Pose
 from tryon.track.flow import FlowOptions, RegionFlow, RegionMotion, fit_region_motion
 from tryon.track.fusion import FusionOptions, KeypointFusion
-from tryon.track.regions import NUM_REGIONS
+from tryon.track.regions import NUM_REGIONS, assign_regions
 
 _warm = False
 
@@ -33,6 +33,7 @@ def warm_up() -> None:
     before = np.stack([np.arange(n, dtype=np.float64), np.arange(n, dtype=np.float64) % 7], axis=1) * 10.0
     motion = fit_region_motion(before, before + 1.0, np.arange(n) % NUM_REGIONS, 1.0, 2, 1.0, 10.0)
     kp = np.stack([np.linspace(100.0, 300.0, 33), np.linspace(100.0, 400.0, 33)], axis=1)
+    assign_regions(before, kp)
     world = np.zeros((33, 3))
     fusion = KeypointFusion()
     for m in (None, motion):
