@@ -15,7 +15,7 @@ Every transform maps bind model metres to camera metres; see :mod:`tryon.frames`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -240,6 +240,11 @@ class PoseBuffer:
         self.rotations[j], self.stretch[j] = rotation, stretch
         self.heads_cam_m[j], self.confidence[j] = head_cam_m, conf
         self._linear[j] = None
+
+    def written(self, indices: Iterable[int]) -> None:
+        """Bones (indices) a compiled solve placed by writing the arrays directly."""
+        for j in indices:
+            self._linear[j] = None
 
     def _linear_of(self, j: int) -> np.ndarray:
         A = self._linear[j]

@@ -11,7 +11,7 @@ How a frame is solved (see the README's architecture section):
    trust, the limb scale and the image's support for limbs running out of the frame.
 2. **Bones, root to tips**, into a :class:`~tryon.body.context.PoseBuffer`: the torso
    (:mod:`tryon.body.torso`: pelvis, spine, clavicles), the limbs (:mod:`tryon.body.limbs`:
-   one table per arm and leg, one ``solve_limb``), the neck and head (:mod:`tryon.body.head`).
+   one table per arm and leg, one compiled ``solve_limbs``), the neck and head (:mod:`tryon.body.head`).
    Rotations are relative to the bind pose.
 3. **Out:** the skinning palette, the posed landmark anchors, and the ring fingers' frames
    from the hand model (:mod:`tryon.body.fingers`).
@@ -29,7 +29,7 @@ import numpy as np
 from tryon.body.context import BindPose, BodyShape, FrameContext, PoseBuffer, SolverOptions
 from tryon.body.fingers import finger_frames
 from tryon.body.head import face_alignment, solve_neck_and_head
-from tryon.body.limbs import LIMBS, solve_limb
+from tryon.body.limbs import LIMBS, solve_limbs
 from tryon.body.mannequin import Mannequin
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.targets import point_on_ray, solve_translation
@@ -131,8 +131,7 @@ class RigSolver:
         R_root = solve_pelvis(ctx, bones)
         R_chest = solve_spine(ctx, bones, R_root)
         solve_clavicles(ctx, bones, R_chest)
-        for chain in LIMBS:
-            solve_limb(chain, ctx, bones)
+        solve_limbs(LIMBS, ctx, bones)
         solve_neck_and_head(ctx, bones, R_chest, head_pose, self.face_alignment)
 
         palette = bones.palette()
