@@ -1,5 +1,5 @@
 """The limbs: each arm and leg described by a table (:class:`LimbChain`), all solved by one
-:func:`solve_limbs` (compiled: :mod:`tryon.body.limb_kernel`).
+:func:`solve_limbs` (compiled: :mod:`tryon.body.solve_kernel`).
 
 A limb is an upper segment (upper arm, thigh), a lower segment (forearm, shin), each two
 MakeHuman twist bones, and an end bone (hand, foot). Limbs keep the shopper's held bone lengths
@@ -8,7 +8,7 @@ distance from its parent (the depth ambiguity resolved by the world landmark, se
 :func:`~tryon.body.targets.point_on_ray`), so elbows, wrists, knees and ankles land on their
 keypoints without the limbs changing length from frame to frame. A keypoint out of the frame
 leans toward a relaxed rest direction, or toward its ray where the person mask shows the limb
-(:mod:`tryon.body.limb_kernel`'s ``_end_point``).
+(:mod:`tryon.body.solve_kernel`'s ``_end_point``).
 
 Rotations are relative to the bind pose, as a swing onto the segment's direction followed by a
 twist about it: the upper segment's twist from the hinge (elbow, knee) when it is bent, the
@@ -20,7 +20,7 @@ end of the humerus, the knee the end of the femur...), so a segment's transform 
 where its end anchor lands: bind vectors run from the segment's joint (bone head) to that anchor.
 
 To change how an elbow or a knee is solved, change its table (:func:`arm_chain`,
-:func:`leg_chain`) or the compiled solve (:func:`solve_limbs`, :mod:`tryon.body.limb_kernel`),
+:func:`leg_chain`) or the compiled solve (:func:`solve_limbs`, :mod:`tryon.body.solve_kernel`),
 where the hand and the foot have their own small steps.
 """
 
@@ -32,7 +32,7 @@ from enum import Enum
 
 import numpy as np
 
-from tryon.body import limb_kernel as k
+from tryon.body import solve_kernel as k
 from tryon.body.context import BindPose, FrameContext, PoseBuffer, axis_outer
 from tryon.body.rotations import norm3, normalize
 from tryon.body.skeleton import BONE_INDEX, PARENTS
@@ -183,7 +183,7 @@ LIMBS: tuple[LimbChain, ...] = (arm_chain("L"), leg_chain("L"), arm_chain("R"), 
 
 @dataclass(frozen=True)
 class LimbTables:
-    """Limb chains packed as arrays for the compiled solve (:mod:`tryon.body.limb_kernel`,
+    """Limb chains packed as arrays for the compiled solve (:mod:`tryon.body.solve_kernel`,
     whose ``I_*``, ``V_*``, ``S_*`` constants name the columns), with the bind pose's vectors
     (model metres) found once per mannequin (:func:`limb_tables`).
 
@@ -284,7 +284,7 @@ def limb_tables(chains: tuple[LimbChain, ...], bind: BindPose) -> LimbTables:
 def solve_limbs(chains: tuple[LimbChain, ...], ctx: FrameContext, bones: PoseBuffer) -> None:
     """Place each limb's bones (upper, lower, end) in ``bones``, in order; each limb's parent and
     rest-frame bones must be placed already. The solve itself is compiled
-    (:func:`tryon.body.limb_kernel.solve_limbs_kernel`); per limb, as this module's top says:
+    (:func:`tryon.body.solve_kernel.solve_limbs_kernel`); per limb, as this module's top says:
 
     - the mid joint on its keypoint's ray at the held upper length from the limb's head
       (an out-of-frame keypoint leans toward the rest direction, or toward

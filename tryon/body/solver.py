@@ -33,7 +33,7 @@ from tryon.body.limbs import LIMBS, solve_limbs
 from tryon.body.mannequin import Mannequin
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.targets import point_on_ray, solve_translation
-from tryon.body.torso import solve_clavicles, solve_pelvis, solve_spine
+from tryon.body.torso import solve_torso
 from tryon.frames import CameraIntrinsics
 from tryon.pose.face import HeadPose
 from tryon.pose.hands import Hand
@@ -128,9 +128,7 @@ class RigSolver:
         hands : the hand model's hands by the person's side, for the ring fingers."""
         ctx = FrameContext.build(pose, K, shape or BodyShape.mannequin(), self.options, self.bind)
         bones = PoseBuffer(self.bind)
-        R_root = solve_pelvis(ctx, bones)
-        R_chest = solve_spine(ctx, bones, R_root)
-        solve_clavicles(ctx, bones, R_chest)
+        _, R_chest = solve_torso(ctx, bones)
         solve_limbs(LIMBS, ctx, bones)
         solve_neck_and_head(ctx, bones, R_chest, head_pose, self.face_alignment)
 

@@ -387,3 +387,191 @@ def _solve_limbs(
 #: The four limbs' solve, compiled: writes ``rotations``, ``stretch``, ``heads``, ``confidence``
 #: of each limb's bones in place (see :func:`tryon.body.limbs.solve_limbs` for the arguments).
 solve_limbs_kernel = compiled(_solve_limbs)
+
+
+# -- the torso (tryon.body.torso) ----------------------------------------------------------
+@compiled
+def _frame(primary, secondary):
+    """:func:`tryon.body.rotations.frame`: columns e1 along ``primary``, e2 the part of
+    ``secondary`` orthogonal to it, e3 = e1 x e2."""
+    e1 = _normalize(primary)
+    e2 = secondary - e1 * _dot(secondary, e1)
+    if _norm(e2) < EPS:
+        other = np.zeros(3)
+        if abs(e1[0]) < 0.9:
+            other[0] = 1.0
+        else:
+            other[1] = 1.0
+        e2 = _cross(e1, other)
+    e2 = _normalize(e2)
+    e3 = _cross(e1, e2)
+    F = np.empty((3, 3))
+    F[:, 0], F[:, 1], F[:, 2] = e1, e2, e3
+    return F
+
+
+@compiled
+def _points_frame(P, a, b, c, d, e, f):
+    """The frame of points ``P``: x along ``P[a] - P[b]``, secondary from mid(c, d) to mid(e, f)."""
+    return _frame(P[a] - P[b], 0.5 * (P[e] + P[f]) - 0.5 * (P[c] + P[d]))
+
+
+@compiled
+def frame_pair(T, B, a, b, c, d, e, f):
+    """(3, 3) rotation taking the bind anchors' frame ``B`` onto the targets' ``T``
+    (:func:`tryon.body.torso.frame_pair`)."""
+    return _mm(_points_frame(T, a, b, c, d, e, f), _points_frame(B, a, b, c, d, e, f).T)
+
+
+@compiled
+def _quaternion(R):
+    """(3, 3) rotation -> unit quaternion (4,) (w, x, y, z) (:mod:`tryon.body.rotations`)."""
+    m00, m01, m02 = R[0, 0], R[0, 1], R[0, 2]
+    m10, m11, m12 = R[1, 0], R[1, 1], R[1, 2]
+    m20, m21, m22 = R[2, 0], R[2, 1], R[2, 2]
+    t = m00 + m11 + m22
+    q = np.empty(4)
+    if t > 0:
+        s = math.sqrt(t + 1.0) * 2
+        q[0], q[1], q[2], q[3] = 0.25 * s, (m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s
+    elif m00 > m11 and m00 > m22:
+        s = math.sqrt(1.0 + m00 - m11 - m22) * 2
+        q[0], q[1], q[2], q[3] = (m21 - m12) / s, 0.25 * s, (m01 + m10) / s, (m02 + m20) / s
+    elif m11 > m22:
+        s = math.sqrt(1.0 + m11 - m00 - m22) * 2
+        q[0], q[1], q[2], q[3] = (m02 - m20) / s, (m01 + m10) / s, 0.25 * s, (m12 + m21) / s
+    else:
+        s = math.sqrt(1.0 + m22 - m00 - m11) * 2
+        q[0], q[1], q[2], q[3] = (m10 - m01) / s, (m02 + m20) / s, (m12 + m21) / s, 0.25 * s
+    n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    return q / n
+
+
+@compiled
+def _rotation(q):
+    """Quaternion (4,) (w, x, y, z), normalized here -> (3, 3) rotation."""
+    n = math.sqrt(q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3])
+    w, x, y, z = q[0] / n, q[1] / n, q[2] / n, q[3] / n
+    R = np.empty((3, 3))
+    R[0, 0], R[0, 1], R[0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)
+    R[1, 0], R[1, 1], R[1, 2] = 2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)
+    R[2, 0], R[2, 1], R[2, 2] = 2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)
+    return R
+
+
+@compiled
+def slerp_many(R0, R1, ts):
+    """(n, 3, 3): :func:`tryon.body.rotations.slerp_many` at each of ``ts`` (n,)."""
+    q0, q1 = _quaternion(R0), _quaternion(R1)
+    d = q0[0] * q1[0] + q0[1] * q1[1] + q0[2] * q1[2] + q0[3] * q1[3]
+    if d < 0:
+        q1, d = -q1, -d
+    out = np.empty((len(ts), 3, 3))
+    if d > 0.9995:
+        for i in range(len(ts)):
+            out[i] = _rotation(q0 + ts[i] * (q1 - q0))
+        return out
+    th = math.acos(min(max(d, -1.0), 1.0))
+    sin_th = math.sin(th)
+    for i in range(len(ts)):
+        s0, s1 = math.sin((1 - ts[i]) * th), math.sin(ts[i] * th)
+        out[i] = _rotation((s0 * q0 + s1 * q1) / sin_th)
+    return out
+
+
+@compiled
+def chain_scale(points_b, rotations, base, target, g, lo, hi):
+    """Length factor for a chain whose bones run between ``points_b`` (n + 1, 3) bind points
+    (the bones' heads, then the end) with ``rotations`` (n, 3, 3), from ``base`` (camera), so
+    its end reaches ``target``: each bone scaled (g, s, g) in model axes, the end affine in s,
+    solved in closed form and clamped to [lo, hi] (:func:`tryon.body.torso.chain_scale`)."""
+    e0 = base.copy()
+    e1 = np.zeros(3)
+    side = np.zeros(3)
+    along = np.zeros(3)
+    for k in range(len(rotations)):
+        off = points_b[k + 1] - points_b[k]
+        side[0], side[2] = g * off[0], g * off[2]
+        along[1] = off[1]
+        e0 += _mv(rotations[k], side)
+        e1 += _mv(rotations[k], along)
+    s = _dot(e1, target - e0) / max(_dot(e1, e1), 1e-12)
+    return _clamp(s, lo, hi)
+
+
+@compiled
+def _stretch_to(j, lm, head, R_parent, T, anchors, bone_heads, g):
+    """(rotation, stretch) of bone ``j`` with its head at ``head``, swung from ``R_parent`` and
+    stretched along itself so landmark ``lm``'s anchor lands on its target."""
+    v = anchors[lm] - bone_heads[j]
+    bind_len = max(_norm(v), 1e-9)
+    a = _normalize(v)
+    outer = np.empty((3, 3))
+    for r in range(3):
+        for c in range(3):
+            outer[r, c] = a[r] * a[c]
+    target_vec = T[lm] - head
+    rot = _mm(_swing(_mv(R_parent, v), target_vec), R_parent)
+    return rot, _stretch_outer(outer, _norm(target_vec) / bind_len, g)
+
+
+@compiled
+def _diag(x, y, z):
+    S = np.zeros((3, 3))
+    S[0, 0], S[1, 1], S[2, 2] = x, y, z
+    return S
+
+
+@compiled
+def _solve_torso(
+    idx, lm, spine_blend, chain_range, g, T, trust, bone_scale, anchors, bone_heads, parent_offsets, parents,
+    rotations, stretch, heads, confidence,
+):  # fmt: skip
+    """The pelvis, spine and clavicles (:mod:`tryon.body.torso`); returns the root's and the
+    chest's rotations. idx : bones (root, pelvis L/R, spine05..spine01, clavicle L/R,
+    shoulder01 L/R); lm : landmarks (left/right hip, left/right shoulder)."""
+    root = idx[0]
+    lh, rh, ls, rs = lm[0], lm[1], lm[2], lm[3]
+    R_root = frame_pair(T, anchors, lh, rh, lh, rh, ls, rs)
+    s_root = _diag(g, bone_scale[root], g)
+    mid_hip_b = 0.5 * (anchors[lh] + anchors[rh])
+    mid_hip_t = 0.5 * (T[lh] + T[rh])
+    root_head = mid_hip_t - _mv(_mm(R_root, s_root), mid_hip_b - bone_heads[root])
+    _place(root, R_root, s_root, root_head, min(trust[lh], trust[rh]), rotations, stretch, heads, confidence)
+    for side in range(2):
+        j, hip = idx[1 + side], lm[side]
+        head = _carry(j, parents, parent_offsets, rotations, stretch, heads)
+        rot, st = _stretch_to(j, hip, head, R_root, T, anchors, bone_heads, g)
+        _place(j, rot, st, head, trust[hip], rotations, stretch, heads, confidence)
+
+    # The spine shares the rotation from the pelvis to the chest, stretched to the shoulders.
+    R_chest = frame_pair(T, anchors, ls, rs, lh, rh, ls, rs)
+    spine = idx[3:8]
+    rots = slerp_many(R_root, R_chest, spine_blend)
+    points = np.empty((6, 3))
+    for k in range(5):
+        points[k] = bone_heads[spine[k]]
+    points[5] = 0.5 * (anchors[ls] + anchors[rs])
+    held = bone_scale[spine[2]]
+    base = _carry(spine[0], parents, parent_offsets, rotations, stretch, heads)
+    s_spine = chain_scale(
+        points, rots, base, 0.5 * (T[ls] + T[rs]), g, chain_range[0] * held, chain_range[1] * held
+    )
+    conf = min(trust[ls], trust[rs])
+    for k in range(5):
+        head = _carry(spine[k], parents, parent_offsets, rotations, stretch, heads)
+        _place(spine[k], rots[k], _diag(g, s_spine, g), head, conf, rotations, stretch, heads, confidence)
+
+    # The clavicles and shoulder01 (one transform each side), landing the shoulders.
+    for side in range(2):
+        clav, sh01, sh = idx[8 + side], idx[10 + side], lm[2 + side]
+        head = _carry(clav, parents, parent_offsets, rotations, stretch, heads)
+        rot, st = _stretch_to(clav, sh, head, R_chest, T, anchors, bone_heads, g)
+        _place(clav, rot, st, head, trust[sh], rotations, stretch, heads, confidence)
+        head = _carry(sh01, parents, parent_offsets, rotations, stretch, heads)
+        _place(sh01, rot, st, head, trust[sh], rotations, stretch, heads, confidence)
+    return R_root, R_chest
+
+
+#: The torso's solve, compiled (see :func:`tryon.body.torso.solve_torso` for the arguments).
+solve_torso_kernel = _solve_torso
