@@ -204,3 +204,28 @@ def test_the_noise_planes_are_the_rounded_noise_split_by_sign():
         assert d_pos.max() <= 1 and d_neg.max() <= 1
         assert (d_pos > 0).mean() < 1e-3 and (d_neg > 0).mean() < 1e-3
         assert (np.abs(noise).max() > 0) == (steps > 1)  # (a sigma of 0.05 rounds to nothing)
+
+
+@pytest.mark.parametrize(
+    ("photo", "grey"),
+    [("skimage_camera.png", True), ("skimage_astronaut.png", False), ("pixabay_image2.jpeg", False)],
+)
+def test_a_grey_picture_takes_the_colour_out_of_the_items(photo, grey):
+    frame = cv2.imread(f"tests/data/photos/{photo}")
+    look = measure(frame)
+    assert (look.saturation == 0.0) if grey else (look.saturation == 1.0)
+    layer = ItemLayer(ramp(), (100, 100, 260, 300), (frame.shape[1], frame.shape[0]))
+    out = apply_look(layer, look, None, CameraMatchOptions(noise=False, softness=False, motion_blur=False))
+    bgr = out.bgra[..., :3].astype(np.int16)
+    spread = int((bgr.max(axis=2) - bgr.min(axis=2)).max())
+    assert spread <= 1 if grey else spread >= 20
+    assert np.array_equal(out.bgra[..., 3], layer.bgra[..., 3])
+
+
+def test_muted_colour_keeps_a_share_of_the_items_colour():
+    rng = np.random.default_rng(3)
+    grey = rng.integers(40, 200, (120, 160), dtype=np.uint8)
+    frame = np.dstack([grey, grey, grey]).astype(np.int16)
+    frame[..., 2] += 10  # a faint warm cast: chroma 10, between grey and full colour
+    look = measure(np.clip(frame, 0, 255).astype(np.uint8))
+    assert 0.2 < look.saturation < 0.8

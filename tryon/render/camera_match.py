@@ -23,6 +23,11 @@ the items' premultiplied layer (:class:`~tryon.render.types.ItemLayer`) before c
   blacks lifts the items' blacks too) and its white clip (where a plateau of its brightest
   pixels shows it clips, e.g. video range's 235): the items' highlights clip there too. The
   light estimate already sets the items' exposure; this is only the camera's curve's ends.
+- **colourfulness**: a monochrome camera (or a black-and-white photo) has no chroma at all: the
+  frame's 99th percentile of ``max |B-G|, |G-R|, |R-B|`` (8-bit levels) below ``CHROMA_GREY``
+  reads as grey and the items lose their colour (a blue top in a grey picture is a sticker);
+  up to ``CHROMA_COLOUR`` they keep a share of it. A colour camera's frame, however muted,
+  reaches ``CHROMA_COLOUR`` somewhere (skin alone does), so colour frames leave items as they are.
 
 Levels are 8-bit sRGB code values, distances image px.
 """
@@ -54,6 +59,10 @@ RENDER_BLUR_PX = 0.6
 #: The Sobel operator's own smoothing, Gaussian sigma px (the re-blur method's offset).
 _SOBEL_SIGMA = 0.75
 _REBLUR_SIGMA = 2.0
+#: The frame's 99th-percentile chroma (8-bit levels) at or below which it is grey (JPEG's chroma
+#: rounding leaves 1-3 levels on a grey picture) and from which it is in full colour.
+CHROMA_GREY = 4.0
+CHROMA_COLOUR = 16.0
 #: Noise and softness are measured on a window this big (px) around the person's centre.
 MEASURE_WINDOW_PX = 256
 
@@ -94,6 +103,7 @@ class CameraLook:
     blur_px : the frame's softness, Gaussian sigma in px.
     black : the frame's black level; white : the level it clips at (255 when it shows no
     clipping plateau), 8-bit luminance.
+    saturation : in [0, 1], the share of the items' colour the camera keeps (0: a grey picture).
     """
 
     noise_sigma: np.ndarray
@@ -101,6 +111,7 @@ class CameraLook:
     blur_px: float
     black: float
     white: float
+    saturation: float = 1.0
 
     def blend(self, new: CameraLook, a: float) -> CameraLook:
         """This look moved a share ``a`` toward ``new``."""
@@ -110,6 +121,7 @@ class CameraLook:
             self.blur_px + a * (new.blur_px - self.blur_px),
             self.black + a * (new.black - self.black),
             self.white + a * (new.white - self.white),
+            self.saturation + a * (new.saturation - self.saturation),
         )
 
 
@@ -252,17 +264,28 @@ def _percentile_u8(values: np.ndarray, q: float) -> float:
     return a + (pos - lo) * (b - a)
 
 
-def _measure_levels(frame_bgr: np.ndarray, win: tuple[slice, slice]) -> tuple[float, float, float]:
-    """The softness (on the window) and the black and white levels (on the whole frame)."""
+def frame_saturation(sample_bgr: np.ndarray) -> float:
+    """The share in [0, 1] of the items' colour a camera that took ``sample_bgr`` (uint8, any
+    size) keeps: 0 for a grey picture, 1 for any colour one (see ``CHROMA_GREY``)."""
+    b, g, r = cv2.split(sample_bgr)
+    chroma = cv2.max(cv2.max(cv2.absdiff(b, g), cv2.absdiff(g, r)), cv2.absdiff(r, b))
+    c99 = _percentile_u8(chroma, 99.0)
+    return float(np.clip((c99 - CHROMA_GREY) / (CHROMA_COLOUR - CHROMA_GREY), 0.0, 1.0))
+
+
+def _measure_levels(frame_bgr: np.ndarray, win: tuple[slice, slice]) -> tuple[float, float, float, float]:
+    """The softness (on the window), the black and white levels and the colourfulness (on the
+    whole frame)."""
     blur = measure_blur(cv2.cvtColor(frame_bgr[win], cv2.COLOR_BGR2GRAY))
-    sample = cv2.cvtColor(np.ascontiguousarray(frame_bgr[::4, ::4]), cv2.COLOR_BGR2GRAY)
+    small = np.ascontiguousarray(frame_bgr[::4, ::4])
+    sample = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     black = _percentile_u8(sample, 0.5)
     top = int(sample.max())
     # A plateau is a clip only where cameras clip (video range's 235 up): a dim room's flat white
     # wall at 140 is a dim wall, and capping the items there would grey every bright colour.
     clips = WHITE_CLIP_MIN <= top < 250 and np.count_nonzero(sample >= top - 1) >= 0.005 * sample.size
     white = float(top) if clips else 255.0
-    return blur, black, white
+    return blur, black, white, frame_saturation(small)
 
 
 def measure(frame_bgr: np.ndarray, person_mask: np.ndarray | None = None) -> CameraLook:
@@ -416,6 +439,12 @@ def apply_look(
         bgra, (x0, y0, x1, y1) = grown, (nx0, ny0, nx1, ny1)
     # uint8 throughout (OpenCV's fixed-point paths), one pass per effect.
     out = bgra
+    if o.tone and look.saturation < 0.995:
+        # Premultiplied colour toward its luma (Rec. 601, as the frame's grey is read); alpha kept.
+        a = cv2.extractChannel(out, 3)
+        y = cv2.cvtColor(out, cv2.COLOR_BGRA2GRAY)  # linear: the premultiplied colour's luma
+        s = float(np.clip(look.saturation, 0.0, 1.0))
+        out = cv2.addWeighted(out, s, cv2.merge([y, y, y, a]), 1.0 - s, 0.0)
     if o.tone and look.black > 0.5:
         # Premultiplied: (black + c (255 - black) / 255) a = c gain + a black / 255.
         g, k = (255.0 - look.black) / 255.0, look.black / 255.0
