@@ -1,7 +1,12 @@
-"""Skinning: pure, vectorised functions over a bone palette.
+"""Skinning: pure functions over a bone palette.
 
 A palette is (J, 3, 4) float32: bone j's affine map from bind model metres to the posed
 frame (camera metres in the engine). ``palette[j] @ [x, y, z, 1]``.
+
+Linear blend skinning, run on every garment and the occluder each frame, is one compiled pass
+over the vertices (:func:`_lbs`: blend each vertex's bones' maps, move its position and normal,
+renormalise), float32 throughout as the vectorised form it replaced (:func:`blend_palette`):
+no (V, k, 12) gather nor (V, 3, 4) temporaries.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tryon.body.mannequin import SkinWeights
+from tryon.jit import compiled
 
 
 def blend_palette(palette: np.ndarray, skin: SkinWeights) -> np.ndarray:
@@ -20,6 +26,38 @@ def blend_palette(palette: np.ndarray, skin: SkinWeights) -> np.ndarray:
     return blended.reshape(-1, 3, 4)
 
 
+@compiled
+def _lbs(positions, normals, bones, weights, flat, out_p, out_n):
+    """Per vertex v: ``m = sum_k weights[v, k] * flat[bones[v, k]]`` (12,), then ``out_p[v] =
+    m[:, :3] @ positions[v] + m[:, 3]`` and, where ``normals`` has rows, ``out_n[v] = m[:, :3]
+    @ normals[v]`` renormalised (float32 throughout)."""
+    V, K = bones.shape
+    do_normals = normals.shape[0] == V
+    tiny = np.float32(1e-12)
+    m = np.empty(12, np.float32)
+    for v in range(V):
+        for c in range(12):
+            m[c] = 0
+        for k in range(K):
+            w = weights[v, k]
+            b = bones[v, k]
+            for c in range(12):
+                m[c] += w * flat[b, c]
+        x, y, z = positions[v, 0], positions[v, 1], positions[v, 2]
+        for i in range(3):
+            out_p[v, i] = (m[4 * i] * x + m[4 * i + 1] * y + m[4 * i + 2] * z) + m[4 * i + 3]
+        if do_normals:
+            a, b_, c_ = normals[v, 0], normals[v, 1], normals[v, 2]
+            n0 = m[0] * a + m[1] * b_ + m[2] * c_
+            n1 = m[4] * a + m[5] * b_ + m[6] * c_
+            n2 = m[8] * a + m[9] * b_ + m[10] * c_
+            d = max(np.sqrt(n0 * n0 + n1 * n1 + n2 * n2), tiny)
+            out_n[v, 0], out_n[v, 1], out_n[v, 2] = n0 / d, n1 / d, n2 / d
+
+
+_NO_NORMALS = np.zeros((0, 3), np.float32)
+
+
 def linear_blend_skinning(
     positions: np.ndarray, skin: SkinWeights, palette: np.ndarray, normals: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -29,13 +67,21 @@ def linear_blend_skinning(
     Returns posed positions (V, 3) float32 and, if given, posed normals (V, 3) float32
     (transformed by the blended linear part and renormalised).
     """
-    m = blend_palette(palette, skin)
-    p = np.asarray(positions, dtype=np.float32)
-    out = np.einsum("vij,vj->vi", m[:, :, :3], p) + m[:, :, 3]
+    f32 = np.float32
+    p = np.ascontiguousarray(positions, dtype=f32)
+    flat = np.ascontiguousarray(np.asarray(palette).reshape(len(palette), 12), dtype=f32)
+    bones = np.ascontiguousarray(skin.bones)
+    weights = np.ascontiguousarray(skin.weights, dtype=f32)
+    if p.shape != (len(bones), 3) or (normals is not None and np.shape(normals) != p.shape):
+        raise ValueError(f"positions {p.shape}, normals {np.shape(normals)} and skin ({len(bones)}) must match")
+    if len(bones) and not 0 <= bones.min() <= bones.max() < len(flat):
+        raise ValueError(f"skin bones must index the palette's {len(flat)} bones")
+    out = np.empty((len(p), 3), f32)
     if normals is None:
+        _lbs(p, _NO_NORMALS, bones, weights, flat, out, _NO_NORMALS)
         return out, None
-    n = np.einsum("vij,vj->vi", m[:, :, :3], np.asarray(normals, dtype=np.float32))
-    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n = np.empty((len(p), 3), f32)
+    _lbs(p, np.ascontiguousarray(normals, dtype=f32), bones, weights, flat, out, n)
     return out, n
 
 
