@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from tryon.body.mannequin import SkinWeights
 from tryon.body.rotations import axis_angle
@@ -57,3 +58,31 @@ def test_dqs_matches_lbs_for_rigid_single_bone(mannequin):
     lbs, _ = linear_blend_skinning(mannequin.positions_m, mannequin.skin, _palette(R, t))
     dqs, _ = dual_quaternion_skinning(mannequin.positions_m, mannequin.skin, R, t)
     assert np.allclose(lbs, dqs, atol=1e-4)
+
+
+def test_lbs_matches_the_blended_palette_formula(mannequin):
+    """The compiled pass gives what the vectorised definition does: per vertex, its bones' maps
+    blended by weight (float32), applied to the position; the normal by the linear part,
+    renormalised."""
+    rng = np.random.default_rng(3)
+    J = NUM_BONES
+    R = np.stack([axis_angle(rng.normal(size=3), rng.uniform(0, 2)) for _ in range(J)])
+    pal = _palette(R * rng.uniform(0.8, 1.2, (J, 1, 1)), rng.normal(size=(J, 3)))
+    v, n = linear_blend_skinning(mannequin.positions_m, mannequin.skin, pal, mannequin.normals)
+    m = np.einsum("vk,vkc->vc", mannequin.skin.weights, pal.reshape(J, 12)[mannequin.skin.bones]).reshape(-1, 3, 4)
+    p = mannequin.positions_m.astype(np.float32)
+    want_v = np.einsum("vij,vj->vi", m[:, :, :3], p) + m[:, :, 3]
+    want_n = np.einsum("vij,vj->vi", m[:, :, :3], mannequin.normals.astype(np.float32))
+    want_n /= np.linalg.norm(want_n, axis=1, keepdims=True)
+    assert np.allclose(v, want_v, atol=1e-6)
+    assert np.allclose(n, want_n, atol=1e-6)
+    v_only, none = linear_blend_skinning(mannequin.positions_m, mannequin.skin, pal)
+    assert none is None and np.array_equal(v_only, v)
+
+
+def test_lbs_refuses_mismatched_inputs(mannequin):
+    pal = _palette(np.tile(np.eye(3), (NUM_BONES, 1, 1)), np.zeros((NUM_BONES, 3)))
+    with pytest.raises(ValueError):
+        linear_blend_skinning(mannequin.positions_m[:-1], mannequin.skin, pal)
+    with pytest.raises(ValueError):
+        linear_blend_skinning(mannequin.positions_m, mannequin.skin, pal[:3])

@@ -5,8 +5,8 @@ frame (camera metres in the engine). ``palette[j] @ [x, y, z, 1]``.
 
 Linear blend skinning, run on every garment and the occluder each frame, is one compiled pass
 over the vertices (:func:`_lbs`: blend each vertex's bones' maps, move its position and normal,
-renormalise), float32 throughout as the vectorised form it replaced (:func:`blend_palette`):
-no (V, k, 12) gather nor (V, 3, 4) temporaries.
+renormalise), float32 throughout as the vectorised form it replaced (the same values, bit for
+bit), without its (V, k, 12) gather and (V, 3, 4) temporaries.
 """
 
 from __future__ import annotations
@@ -15,15 +15,6 @@ import numpy as np
 
 from tryon.body.mannequin import SkinWeights
 from tryon.jit import compiled
-
-
-def blend_palette(palette: np.ndarray, skin: SkinWeights) -> np.ndarray:
-    """Per-vertex blended transforms (V, 3, 4) float32: sum_k w_vk * palette[b_vk]."""
-    flat = palette.reshape(len(palette), 12).astype(np.float32, copy=False)
-    # (V, k, 12) gathered, weighted and summed over k.
-    # (no ``optimize``: a path search costs more than it saves on a batched product)
-    blended = np.einsum("vk,vkc->vc", skin.weights, flat[skin.bones])
-    return blended.reshape(-1, 3, 4)
 
 
 @compiled
