@@ -3,6 +3,8 @@ and the sRGB <-> linear colour conversions (the one place for those too)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 MAX_SIDE_PX = 8192
@@ -79,3 +81,15 @@ def shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (img.shape[1], img.shape[0]) == (w, h):
         return img
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+@functools.lru_cache(maxsize=32)
+def disc(radius: int) -> np.ndarray:
+    """OpenCV's elliptic structuring element of ``radius`` px, (2 radius + 1) square uint8
+    (made once per radius: the masks' dilations ask for the same few every frame). Read-only."""
+    import cv2
+
+    k = 2 * radius + 1
+    out = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    out.flags.writeable = False
+    return out

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from tryon.image import disc
 from tryon.ownclothes.kernel import masked_sums, premultiply, pull, steady_fill
 
 
@@ -67,6 +68,8 @@ class CleanPlate:
         self._count: np.ndarray | None = None  # (h, w) uint8 at the working size
         self._acc_small: np.ndarray | None = None  # (h, w, 3) float32, the plate at the working size
         self._small: np.ndarray | None = None  # (h, w, 3) uint8, cached from _acc_small
+        self._known: np.ndarray | None = None  # (h, w) bool, cached from _count
+        self._mature = False  # some pixel is known (stays so until a restart: counts only grow)
         self._frames = 0
         self._updates = 0
         self._strikes = 0
@@ -75,11 +78,15 @@ class CleanPlate:
         self.restarts = 0
 
     def known(self, work_size: tuple[int, int]) -> np.ndarray:
-        """(h, w) bool: pixels the plate knows, at ``work_size``."""
+        """(h, w) bool: pixels the plate knows, at ``work_size`` (read-only: kept until the
+        next update)."""
         w, h = work_size
         if self._count is None or self._count.shape != (h, w):
             return np.zeros((h, w), bool)
-        return self._count >= self.options.known_after
+        if self._known is None:
+            self._known = self._count >= self.options.known_after
+            self._known.flags.writeable = False
+        return self._known
 
     def update(self, frame_bgr: np.ndarray, frame_small: np.ndarray, person_work: np.ndarray | None) -> None:
         """Learn from one frame. frame_small : the frame at the working size (w, h);
@@ -90,23 +97,25 @@ class CleanPlate:
         if self._acc is None or self._acc.shape[:2] != (H, W) or self._count.shape != (h, w):
             self._start((H, W), (h, w))
         self._frames += 1
-        young = int(self._count.max()) < o.known_after
+        self._mature = self._mature or int(self._count.max()) >= o.known_after
+        young = not self._mature
         if not young and (self._frames - 1) % o.update_every:
             self._gain(frame_small, person_work)
             return
         if person_work is None:
             bg, hidden = np.ones((h, w), np.uint8), None
         else:
-            k = 2 * o.person_margin_px + 1
-            hidden = cv2.dilate(person_work.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+            hidden = cv2.dilate(person_work.view(np.uint8), disc(o.person_margin_px))
             bg = 1 - hidden
-        if self._changed(frame_small, bg > 0, hidden):
+        # The exposure now against the plate's (the same for the change test and the drift).
+        ratio = self._ratio(frame_small, hidden)
+        if self._changed(frame_small, bg > 0, ratio):
             restarts = self.restarts + 1
             self._start((H, W), (h, w))
             self.restarts = restarts
+            ratio = None  # nothing known any more
         # The light drifts: the whole plate (the pixels the shopper hides too) follows the
         # exposure change seen on what is visible, then the visible pixels are learnt exactly.
-        ratio = self._ratio(frame_small, hidden)
         if ratio is not None and np.abs(ratio - 1.0).max() > 0.01:
             scale = tuple(float(x) for x in ratio) + (0.0,)
             cv2.multiply(self._acc, scale, dst=self._acc)
@@ -128,6 +137,7 @@ class CleanPlate:
             self._learn(frame_bgr, None, old, o.rate, (0, band[0], w, band[1]))
         self._updates += 1
         cv2.add(self._count, bg, dst=self._count)  # saturates at 255
+        self._known = None
         self._plate8 = None
         self._small = cv2.convertScaleAbs(self._acc_small)
         self._gain(frame_small, person_work)
@@ -170,8 +180,9 @@ class CleanPlate:
         self._acc_small = np.zeros(work + (3,), np.float32)
         self._count = np.zeros(work, np.uint8)
 
-    def _changed(self, frame_small: np.ndarray, bg: np.ndarray, hidden: np.ndarray | None) -> bool:
-        """Whether the scene no longer matches the plate (counted over updates)."""
+    def _changed(self, frame_small: np.ndarray, bg: np.ndarray, ratio: np.ndarray | None) -> bool:
+        """Whether the scene no longer matches the plate (counted over updates); ``ratio`` : the
+        frame's exposure over the plate's (:meth:`_ratio`, outside the hidden px)."""
         o = self.options
         if self._small is None:
             return False
@@ -180,7 +191,6 @@ class CleanPlate:
         if sel.sum() < 0.05 * sel.size:
             return False
         now, then = frame_small[::4, ::4], self._small[::4, ::4]
-        ratio = self._ratio(frame_small, hidden)
         ref = then if ratio is None else cv2.convertScaleAbs(then.astype(np.float32) * ratio)
         diff = cv2.absdiff(now, ref).max(axis=2)[sel]
         if float((diff > o.change_level).mean()) > o.change_share:
@@ -283,8 +293,7 @@ class Inpainter:
         """(h, w, 3) uint8: ``frame_small`` (h, w, 3) with the (grown) ``person`` (h, w) bool
         replaced by the scene around it. ``still_image``: a photo (Telea, no history)."""
         o = self.options
-        k = 2 * o.hole_grow_px + 1
-        hole = cv2.dilate(person.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        hole = cv2.dilate(person.view(np.uint8), disc(o.hole_grow_px))
         if still_image:
             self.reset()
             return cv2.inpaint(frame_small, hole * 255, o.telea_radius_px, cv2.INPAINT_TELEA)

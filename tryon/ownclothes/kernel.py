@@ -359,22 +359,47 @@ def _removal(
 removal = compiled(_removal)
 
 
+def _hole_counts(mask, known, box, out):
+    """Over ``box`` = (x0, y0, x1, y1) of ``mask`` (h, w) uint8 (what is removed) and ``known``
+    ((h, w) uint8 {0, 1}, what the plate knows; (1, 1): nothing): ``out`` (3,) int64 = (px the
+    plate knows, px removed, px removed that the plate knows)."""
+    use_known = known.shape[0] == mask.shape[0] and known.shape[1] == mask.shape[1]
+    out[0] = out[1] = out[2] = 0
+    for y in range(box[1], box[3]):
+        for x in range(box[0], box[2]):
+            k = use_known and known[y, x] != 0
+            if k:
+                out[0] += 1
+            if mask[y, x]:
+                out[1] += 1
+                if k:
+                    out[2] += 1
+
+
+#: The removed and known px counted in one pass (plain Python, slow, where numba is not installed).
+hole_counts = compiled(_hole_counts)
+
+
 def _masked_sums(now, then, count, known_after, hidden, out):
     """Sums per channel of ``now`` and ``then`` ((h, w, 3) uint8) over the pixels the plate
     knows (``count`` (h, w) uint8 at least ``known_after``) that ``hidden`` ((h, w) uint8, or
     (1, 1): none) does not hide: ``out`` (7,) float64 = (pixels, now's three, then's three)."""
     h, w = count.shape[0], count.shape[1]
     use_hidden = hidden.shape[0] == h and hidden.shape[1] == w
-    for i in range(7):
-        out[i] = 0.0
+    # Whole numbers, summed in local integers (exact, in any order; the array is written once).
+    n = a0 = a1 = a2 = b0 = b1 = b2 = 0
     for y in range(h):
         for x in range(w):
             if count[y, x] < known_after or (use_hidden and hidden[y, x]):
                 continue
-            out[0] += 1.0
-            for c in range(3):
-                out[1 + c] += now[y, x, c]
-                out[4 + c] += then[y, x, c]
+            n += 1
+            a0 += now[y, x, 0]
+            a1 += now[y, x, 1]
+            a2 += now[y, x, 2]
+            b0 += then[y, x, 0]
+            b1 += then[y, x, 1]
+            b2 += then[y, x, 2]
+    out[0], out[1], out[2], out[3], out[4], out[5], out[6] = n, a0, a1, a2, b0, b1, b2
 
 
 #: The masked sums, compiled (plain Python, slow, where numba is not installed).

@@ -36,6 +36,7 @@ from tryon.catalog.categories import CATEGORIES
 from tryon.catalog.item import Garment
 from tryon.deform import GATED_REGIONS
 from tryon.frames import project
+from tryon.image import disc
 from tryon.ownclothes.kernel import fill_regions
 from tryon.ownclothes.kernel import removal as removal_kernel
 from tryon.pose.landmarks import L
@@ -290,14 +291,14 @@ def _union(images: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _head_ellipse(kp: np.ndarray, head_w: float, unit: float, margin: float) -> np.ndarray:
+def _head_ellipse(kp: Sequence[Sequence[float]], head_w: float, unit: float, margin: float) -> np.ndarray:
     """The head (from the ears, or the nose on a turned head) with ``margin`` head widths around
     it for hair and a cap, as (cx, cy, ax, ay_above, ay_below) float64 working px: above its
-    centre the head with its hair or cap all round, below it the face to the chin. kp : (33, 2)
-    working px."""
+    centre the head with its hair or cap all round, below it the face to the chin. kp : 33
+    (x, y) working px (Python floats: a few scalars, numpy's per-call overhead less)."""
     head_w = max(head_w, 0.38 * unit)
-    ears = 0.5 * (kp[L.LEFT_EAR] + kp[L.RIGHT_EAR])
-    centre = ears if abs(kp[L.LEFT_EAR, 0] - kp[L.RIGHT_EAR, 0]) > 0.2 * head_w else kp[L.NOSE]
+    (lx, ly), (rx, ry) = kp[L.LEFT_EAR], kp[L.RIGHT_EAR]
+    centre = (0.5 * (lx + rx), 0.5 * (ly + ry)) if abs(lx - rx) > 0.2 * head_w else kp[L.NOSE]
     c = (round(centre[0]), round(centre[1] - 0.1 * head_w))
     top = (max(round((0.55 + margin) * head_w), 1), max(round((0.95 + margin) * head_w), 1))
     return np.array([c[0], c[1], top[0], top[1], max(round(0.85 * head_w), 1)], np.float64)
@@ -309,27 +310,25 @@ HANDS_KP = (
 )
 
 
-def _held(pose: Pose, kp: np.ndarray, unit: float, reach: float) -> np.ndarray:
+def _held(pose: Pose, kp: Sequence[Sequence[float]], unit: float, reach: float) -> np.ndarray:
     """What each visible hand may hold: a disc past the knuckles, cut at the wrist, away from
     the forearm and its sleeve's cuff (a hat, a phone, a bag's handle). Returns (n, 9) float64
     rows (cx, cy, radius, wrist x, wrist y, ux, uy, knuckles x, y), working px: the disc, kept on
-    the side of the wrist the unit vector (ux, uy) (wrist to knuckles) points to. kp : (33, 2)
-    working px."""
+    the side of the wrist the unit vector (ux, uy) (wrist to knuckles) points to. kp : 33 (x, y)
+    working px (Python floats)."""
     rows = []
     if reach > 0:
         for wrist, index, pinky in HANDS_KP:
             if min(pose.visibility[wrist], pose.visibility[index], pose.visibility[pinky]) < 0.5:
                 continue
-            knuckles = 0.5 * (kp[index] + kp[pinky])
-            d = knuckles - kp[wrist]
-            n = math.hypot(d[0], d[1])
+            kx, ky = 0.5 * (kp[index][0] + kp[pinky][0]), 0.5 * (kp[index][1] + kp[pinky][1])
+            wx, wy = kp[wrist]
+            dx, dy = kx - wx, ky - wy
+            n = math.hypot(dx, dy)
             if n < 1e-6:
                 continue
-            centre = knuckles + 0.6 * d
             radius = max(1.6 * n, reach * unit)
-            rows.append(
-                (round(centre[0]), round(centre[1]), round(radius), kp[wrist, 0], kp[wrist, 1], *(d / n), *knuckles)
-            )
+            rows.append((round(kx + 0.6 * dx), round(ky + 0.6 * dy), round(radius), wx, wy, dx / n, dy / n, kx, ky))
     return np.array(rows, np.float64).reshape(-1, 9)
 
 
@@ -369,12 +368,15 @@ def removal_mask(
     H, W = frame_bgr.shape[:2]
     ws = work_size(W, H, work_px or o.work_px)
     w, h = ws
-    empty = RemovalMask(np.zeros((h, w), np.uint8), np.zeros((h, w), bool), (W, H))
+
+    def empty() -> RemovalMask:
+        return RemovalMask(np.zeros((h, w), np.uint8), np.zeros((h, w), bool), (W, H))
+
     if pose.segmentation is None:
-        return empty
+        return empty()
     replace = sorted({r for item, _ in items for r in replaced_regions(item)})
     if not replace:
-        return empty
+        return empty()
     s = np.array([w / W, h / H])
     kp = pose.keypoints_px.astype(np.float64) * s
     shoulder_w = _dist(kp[L.LEFT_SHOULDER], kp[L.RIGHT_SHOULDER])
@@ -384,12 +386,11 @@ def removal_mask(
     unit = max(shoulder_w, 1.3 * hip_w, 2.2 * head_w, 4.0)
 
     seg = cv2.resize(pose.segmentation, ws, interpolation=cv2.INTER_LINEAR) > 0.5
-    k = 2 * o.person_grow_px + 1
-    person = cv2.dilate(seg.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    person = cv2.dilate(seg.view(np.uint8), disc(o.person_grow_px))  # {0, 1}
     px, py, pw, ph = cv2.boundingRect(person)
     if pw == 0:
-        return empty
-    person = person > 0
+        return empty()
+    person = person.view(bool)
     # The box: the person, and a margin for the body parts beside them (distances to a part
     # the person mask cuts off still count a little way out).
     pad = max(2, int(round(0.1 * unit)))
@@ -424,13 +425,16 @@ def removal_mask(
     # Each pixel belongs to the body part nearest to it: only pixels nearest to a part an item
     # dresses, and within reach of it, are that item's to clean (a top never takes the
     # thighs beside a sitting shopper's waist, nor shoes the trouser hem).
-    nothing = RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+
+    def nothing() -> RemovalMask:
+        return RemovalMask(np.zeros((h, w), np.uint8), person, (W, H))
+
     kept_regions = set(range(NUM_REGIONS)) - set(unsure)
     dressed = [r for r in replace if r not in FEET and r not in unsure]
     feet = [r for r in FEET if r in replace and r not in unsure] if shoes_px else []
     dressed = dressed if clothes_px else []
     if not dressed and not feet:
-        return nothing
+        return nothing()
     # The other limbs (the head and hands have keep-outs of their own; a coat's collar or
     # cuff lies nearer to them than to the torso or arm it is worn on).
     others = [regions[r] for r in ARMS + LEGS + FEET if r not in dressed and r not in feet]
@@ -454,9 +458,9 @@ def removal_mask(
     kept[sorted(kept_regions - set(covered))] = 1
     cover = np.zeros(NUM_REGIONS, np.uint8)
     cover[covered] = 1
-    k = 2 * max(o.edge_px, 0) + 1
-    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    head = _head_ellipse(kp, head_w, unit, o.head_margin)
+    element = disc(max(o.edge_px, 0))
+    kpl = kp.tolist()
+    head = _head_ellipse(kpl, head_w, unit, o.head_margin)
     # The hands' proxy is kept (a region like the others); a margin around it, if any is wide
     # enough to reach a neighbour, on top.
     extra = _UNUSED_U2
@@ -466,7 +470,7 @@ def removal_mask(
         extra_unsure = unsure_near.view(np.uint8)
     else:
         extra_unsure = np.zeros((bh, bw), np.uint8)
-    held = _held(pose, kp, unit, o.held)
+    held = _held(pose, kpl, unit, o.held)
     d_hands = _UNUSED_F
     if len(held) and o.held_reach > 1.0:
         d_hands = _distance(cv2.max(regions[HANDS[0]], regions[HANDS[1]]))
@@ -491,7 +495,7 @@ def removal_mask(
         ko_scale, lab, skin, o.skin_tolerance**2, remove,
     )  # fmt: skip
     if bx1 == 0:
-        return nothing
+        return nothing()
     out = np.zeros((h, w), np.uint8)
     out[y0:y1, x0:x1] = remove
     bx, by, bw, bh = bx0, by0, bx1 - bx0, by1 - by0

@@ -17,7 +17,7 @@ from tryon.body.mannequin import Mannequin
 from tryon.body.solver import PosedBody
 from tryon.catalog.item import Garment
 from tryon.ownclothes.fill import CleanPlate, Inpainter, InpaintOptions, PlateOptions
-from tryon.ownclothes.kernel import blend_fill
+from tryon.ownclothes.kernel import blend_fill, hole_counts
 from tryon.ownclothes.mask import BodyRaster, OwnClothesOptions, RemovalMask, removal_mask, work_size
 from tryon.pose.types import Pose
 
@@ -219,13 +219,13 @@ class OwnClothesRemover:
         bx0, by0, bx1, by1 = removal.box
         roi = _frame_box(removal.box, ws, (W, H))
         x0, y0, x1, y1 = roi
-        hole = removal.mask[by0:by1, bx0:bx1] > 0
         known_all = self.plate.known(ws) if use_plate else None
-        known = known_all[by0:by1, bx0:bx1] if use_plate else None
-        known_any = known is not None and bool(known.any())
+        counts = np.empty(3, np.int64)
+        hole_counts(removal.mask, _NO_KNOWN if known_all is None else known_all.view(np.uint8), removal.box, counts)
+        known_any, n_hole, n_hole_known = bool(counts[0]), int(counts[1]), int(counts[2])
         filled = None
         from_plate = 0.0
-        if not known_any or bool((hole & ~known).any()):
+        if not known_any or n_hole_known < n_hole:
             # Inpainted from the surroundings: the box around what is removed, with a margin,
             # on a coarse grid (a still shopper's box keeps still, and so does the fill).
             m, g = max(4, round(INPAINT_MARGIN * max(ws))), INPAINT_GRID
@@ -234,7 +234,7 @@ class OwnClothesRemover:
             src, person = small[iy0:iy1, ix0:ix1], removal.person[iy0:iy1, ix0:ix1]
             filled = self.inpainter.fill(src, person, still_image=not stream)
         if known_any:
-            from_plate = float(np.count_nonzero(hole & known)) / max(int(np.count_nonzero(hole)), 1)
+            from_plate = n_hole_known / max(n_hole, 1)
         out = frame_bgr.copy()
         if blend_fill is not None:
             # One pass over the region: the mask and fills brought up to the frame's size only

@@ -23,7 +23,6 @@ resolution; clothes are multiplied by ``1 - keepout``, jewelry and hats ignore i
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -32,7 +31,7 @@ import numpy as np
 
 from tryon.body.rotations import clamp
 from tryon.frames import px_scale
-from tryon.image import shrink
+from tryon.image import disc, shrink
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose, segmentation_size
 from tryon.render.keepout_kernel import crown_seed, hair_candidates
@@ -87,12 +86,6 @@ BLUR_SIGMA = 1.0
 BLUR_REACH = 4
 
 
-@functools.lru_cache(maxsize=64)
-def _disc(k: int) -> np.ndarray:
-    """OpenCV's elliptic structuring element of radius ``k`` px ((2k + 1) square)."""
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1))
-
-
 def _hand_pieces(pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> list[Piece]:
     """The visible hands' outlines, each drawn in a box around the hand at ``size`` = (w, h).
     (Worked on Python floats: a hand is four points, numpy's per-call overhead was its cost.)"""
@@ -126,7 +119,7 @@ def _hand_pieces(pose: Pose, size: tuple[int, int], o: KeepoutOptions) -> list[P
         local = np.zeros((y1 - y0, x1 - x0), np.uint8)
         hull = cv2.convexHull(np.round(np.array(poly) - (x0, y0)).astype(np.int32))
         cv2.fillConvexPoly(local, hull, 255)
-        pieces.append(((x0, y0), cv2.dilate(local, _disc(k))))
+        pieces.append(((x0, y0), cv2.dilate(local, disc(k))))
     return pieces
 
 
