@@ -203,7 +203,9 @@ def fit_region_motion(
         sw[_TRUNK] = len(dx)
         noise[_TRUNK] = max(1.4826 * float(np.median(np.hypot(dx - ax, dy - ay))), 0.02)
         spread[_TRUNK] = float(np.mean((x0 - x0.mean()) ** 2 + (y0 - y0.mean()) ** 2)) + lam
-        extra[_TRUNK] = articulation_px**2
+        # the body's features straying from one shift (hands waving in front of a plain shirt)
+        # make it as unsure as any region whose features do not move as one
+        extra[_TRUNK] = articulation_px**2 + (unrigid_gain * max(noise[_TRUNK] - rigid_noise_px, 0.0)) ** 2
     # the regions not measured whose parent moved, carried by it (compiled)
     carry_regions(
         a, b, t, c0, spread, noise, sw, ok, borrowed, extra, PARENT_INDEX, _TRUNK,
