@@ -16,7 +16,7 @@ in vec3 v_sh_reflect;
 // The optional parts are #defines (tryon.render.renderer.FEATURES), set per draw: a software
 // rasterizer runs every branch of a shader, taken or not, so what a draw does not use is left out.
 uniform vec4 u_base_color;          // linear RGB and alpha
-uniform sampler2D u_base_texture;   // sRGB, glTF uv convention (v = 0 at the image top)
+uniform sampler2D u_base_texture;   // an sRGB texture (read linear), glTF uv convention (v = 0 at the image top)
 uniform float u_metallic;
 uniform float u_roughness;
 uniform float u_opacity;            // fades the item in and out
@@ -24,7 +24,7 @@ uniform sampler2D u_masks;          // person segmentation (red), hands and hair
                                     // clothes (green), RG8, row 0 = image top
 uniform vec2 u_viewport;            // framebuffer size in px
 uniform float u_env_strength;
-uniform sampler2D u_env;            // the surroundings for reflections (sRGB, mipmapped), see Lighting
+uniform sampler2D u_env;            // the surroundings for reflections (an sRGB texture, read linear; mipmapped), see Lighting
 uniform float u_env_gain;           // brings the picture to the SH's mean level
 uniform float u_env_max_lod;
 uniform bool u_use_ao;              // the baked per-vertex occlusion
@@ -46,7 +46,7 @@ void main() {
     vec4 base = u_base_color;
 #ifdef HAS_TEXTURE
     vec4 t = texture(u_base_texture, v_uv);
-    base *= vec4(srgb_to_linear(t.rgb), t.a);
+    base *= t;  // (an sRGB texture: the sampler decodes it, far cheaper than the curve's pow)
 #endif
     vec3 n = normalize(v_normal);
     float ao = u_use_ao ? v_ao : 1.0;
@@ -124,7 +124,7 @@ void main() {
     {
         // Sharp for polished metal, blurred (a higher mip level) as the surface roughens.
         vec2 env_uv = clamp(0.5 + 0.5 * r.xy, 0.0, 1.0);
-        vec3 room = srgb_to_linear(textureLod(u_env, env_uv, roughness * u_env_max_lod).rgb) * u_env_gain;
+        vec3 room = textureLod(u_env, env_uv, roughness * u_env_max_lod).rgb * u_env_gain;
         // The frame shows what is behind the shopper, not what the jewelry faces: its
         // brightness pattern gives the sparkle, but only part of its colour is kept (a blue
         // backdrop would otherwise turn gold green).

@@ -26,6 +26,7 @@ import numpy as np
 
 from tryon.frames import GL_NEAR_M, CameraIntrinsics, gl_projection, linearize_depth
 from tryon.image import srgb8_to_linear
+from tryon.render import lod
 from tryon.render.context import create_context, program, shader_source
 from tryon.render.fabric import FABRICS, relief_visible, sheen_color
 from tryon.render.fabric import relief as fabric_relief
@@ -34,6 +35,10 @@ from tryon.render.shadows import SceneDepth
 from tryon.render.types import Draw, ItemLayer, Material
 
 log = logging.getLogger(__name__)
+
+#: OpenGL's sRGB texture formats: the sampler decodes them to linear (llvmpipe by a table or a
+#: short polynomial; the shader's sRGB curve was two polynomials per channel per fetch).
+GL_SRGB8, GL_SRGB8_ALPHA8 = 0x8C41, 0x8C43
 
 #: Pixels added around the items' projected bounds (smooth edges, normals pointing out).
 ROI_MARGIN_PX = 3
@@ -46,13 +51,14 @@ class RenderOptions:
     occluder is pulled in along its normals. fabric : the materials' fabric relief and sheen
     (:mod:`tryon.render.fabric`). ambient_occlusion : the items' baked occlusion. wrinkles :
     folds at bent joints. wrinkle_depth_m, fold_period_m : the folds' depth at full bend and
-    their spacing."""
+    their spacing. lod : items small on screen drawn with fewer faces (:mod:`tryon.render.lod`)."""
 
     samples: int = 0
     occluder_inset_m: float = 0.006
     fabric: bool = True
     ambient_occlusion: bool = True
     wrinkles: bool = True
+    lod: bool = True
     wrinkle_depth_m: float = 0.004
     fold_period_m: float = 0.03
 
@@ -213,23 +219,42 @@ class _GpuMesh:
         if draw.ao is None:
             static[:, 8] = 1.0
         self.static = ctx.buffer(static.tobytes())
-        self.ibo = ctx.buffer(np.ascontiguousarray(draw.faces, dtype=np.int32).tobytes())
-        self.vaos: dict[frozenset[str], object] = {}  # per variant of the item program
+        self.faces = np.ascontiguousarray(draw.faces, dtype=np.int32)
+        self.ibo = ctx.buffer(self.faces.tobytes())
+        # Levels of detail (tryon.render.lod): the space the vertices are clustered in (bind
+        # pose when the draw has it: the same coarse faces every frame) and its median edge.
+        self._lod_points = draw.model_positions_m if draw.model_positions_m is not None else draw.positions_cam_m
+        self._lod_points = np.array(self._lod_points, np.float32)
+        self._lod_normals = draw.model_normals if draw.model_positions_m is not None else draw.normals_cam
+        self.edge_m = lod.median_edge_m(self._lod_points, self.faces)
+        self.lods: dict[int, object] = {}  # level -> its index buffer
+        self.vaos: dict[tuple[frozenset[str], int | None], object] = {}  # per variant and level
         self.vao_occ = None
         self.unused_frames = 0
 
-    def vao(self, features: frozenset[str], prog):
+    def lod_level(self, pixel_m: float) -> int | None:
+        """The level of detail to draw at where a pixel spans ``pixel_m`` metres (None: all
+        the faces), its index buffer made on first use."""
+        level = lod.level_for(self.edge_m, pixel_m, len(self.faces))
+        if level is not None and level not in self.lods:
+            faces = lod.cluster_faces(self._lod_points, self.faces, lod.cell_m(level), self._lod_normals)
+            self.lods[level] = self.ctx.buffer(faces.tobytes()) if len(faces) else None
+        if level is not None and self.lods[level] is None:
+            return None  # (nothing left at that level: drawn whole)
+        return level
+
+    def vao(self, features: frozenset[str], prog, level: int | None = None):
         """This mesh's vertex array for one variant of the item program (inputs a variant does
-        not read are left out)."""
-        vao = self.vaos.get(features)
+        not read are left out), at a level of detail (None: all its faces)."""
+        vao = self.vaos.get((features, level))
         if vao is None:
-            vao = self.vaos[features] = self.ctx.vertex_array(
+            vao = self.vaos[(features, level)] = self.ctx.vertex_array(
                 prog,
                 [
                     (self.dynamic, "3f 3f 1f", "in_position", "in_normal", "in_wrinkle"),
                     (self.static, "2f 3f 3f 1f 3f", "in_uv", "in_model", "in_model_normal", "in_ao", "in_axis"),
                 ],
-                index_buffer=self.ibo,
+                index_buffer=self.ibo if level is None else self.lods[level],
                 index_element_size=4,
                 skip_errors=True,
             )
@@ -242,7 +267,7 @@ class _GpuMesh:
         self.dynamic.write(self._staging)
 
     def release(self) -> None:
-        for obj in (*self.vaos.values(), self.vao_occ, self.dynamic, self.static, self.ibo):
+        for obj in (*self.vaos.values(), self.vao_occ, self.dynamic, self.static, self.ibo, *self.lods.values()):
             if obj is not None:
                 obj.release()
 
@@ -372,7 +397,7 @@ class Renderer:
         if tex is None:
             if self._env is not None:
                 self._env[1].release()
-            tex = self.ctx.texture((w, h), 3)
+            tex = self.ctx.texture((w, h), 3, internal_format=GL_SRGB8)
             tex.filter = (self.ctx.LINEAR_MIPMAP_LINEAR, self.ctx.LINEAR)
             tex.repeat_x = tex.repeat_y = False
         tex.write(np.ascontiguousarray(img, dtype=np.uint8), alignment=1)
@@ -384,12 +409,14 @@ class Renderer:
         return tex, gain
 
     def _texture(self, material: Material):
+        """A material's base colour texture: sRGB (the sampler decodes it to linear, and its
+        mipmaps and filtering are linear), repeating, mipmapped."""
         img = material.base_texture
         entry = self._textures.get(id(img))
         if entry is None or entry[0] is not img:  # keep the array alive so its id stays unique
             if entry is not None:
                 entry[1].release()
-            tex = self.ctx.texture((img.shape[1], img.shape[0]), 4, img.tobytes())
+            tex = self.ctx.texture((img.shape[1], img.shape[0]), 4, img.tobytes(), internal_format=GL_SRGB8_ALPHA8)
             tex.build_mipmaps()
             tex.repeat_x = tex.repeat_y = True
             entry = self._textures[id(img)] = (img, tex)
@@ -549,7 +576,8 @@ class Renderer:
                 ctx.enable(ctx.CULL_FACE)
             else:
                 ctx.disable(ctx.CULL_FACE)
-            mesh.vao(features, variant.prog).render()
+            level = mesh.lod_level(_nearest_pixel_m(d, K)) if o.lod else None
+            mesh.vao(features, variant.prog, level).render()
         ctx.disable(ctx.BLEND)
         ctx.disable(ctx.CULL_FACE)
         ctx.scissor = None
