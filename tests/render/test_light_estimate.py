@@ -90,11 +90,11 @@ def test_estimate_is_smoothed_over_a_stream():
     alone = LightEstimator()
     alone.update(dark, None)
     sd = alone.current.scale
-    lit = est.update(dark, 150)
+    lit = est.update(dark, 250)
     s1 = est.current.scale
     assert sd < s1 < s0 and s0 - s1 < 0.5 * (s0 - sd)  # moved toward the dark room, not jumped
     # refreshed at most every interval_ms: a frame 30 ms later reuses the same Lighting
-    assert est.update(bright, 180) is lit and est.current.scale == s1
+    assert est.update(bright, 280) is lit and est.current.scale == s1
     est.reset()
     est.update(dark, None)
     assert est.current.scale == sd
