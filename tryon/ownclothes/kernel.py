@@ -75,14 +75,15 @@ def _fill_regions(pos, nrm, flesh_m, cam, faces, face_region, out):
         y0 = max(int(math.ceil(min(ay, by, cy) - 0.5)), 0)
         y1 = min(int(math.floor(max(ay, by, cy) + 0.5)), h - 1)
         for y in range(y0, y1 + 1):
+            row = out[r, y]
             for x in range(x0, x1 + 1):
-                if sign * ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) < -t0:
-                    continue
-                if sign * ((cx - bx) * (y - by) - (cy - by) * (x - bx)) < -t1:
-                    continue
-                if sign * ((ax - cx) * (y - cy) - (ay - cy) * (x - cx)) < -t2:
-                    continue
-                out[r, y, x] = 255
+                # The three edge tests without branches (their outcome changes from px to px).
+                inside = (
+                    (sign * ((bx - ax) * (y - ay) - (by - ay) * (x - ax)) >= -t0)
+                    & (sign * ((cx - bx) * (y - by) - (cy - by) * (x - bx)) >= -t1)
+                    & (sign * ((ax - cx) * (y - cy) - (ay - cy) * (x - cx)) >= -t2)
+                )
+                row[x] |= np.uint8(255) * np.uint8(inside)
     return True
 
 
@@ -129,6 +130,8 @@ def _blend_fill(
         cf[i] = u - j
         ca[i], cb[i] = min(max(j, 0), w - 1), min(max(j + 1, 0), w - 1)
         cg[i] = min(max(int(math.floor((x0 + i + 0.5) * qx)), 0), gw - 1)
+    # Per working px x, the columns whose left tap is x: group[x] to group[x + 1].
+    group = np.searchsorted(ca, np.arange(w + 1))
     # Per working row, the span of columns with anything removed (a frame row samples two).
     lo = np.full(h, w, np.int64)
     hi = np.zeros(h, np.int64)
@@ -150,59 +153,65 @@ def _blend_fill(
         gy = min(max(int(math.floor((Y + 0.5) * qy)), 0), gh - 1)
         seg_row, mask_a, mask_b = seg[gy], mask[ya], mask[yb]
         o, fr, pl = out[Y], frame[Y], acc[Y]
-        # The columns whose taps reach [left, right) (ca and cb grow with i).
-        for i in range(np.searchsorted(cb, left), np.searchsorted(ca, right)):
-            xa, xb = ca[i], cb[i]
-            m00, m01, m10, m11 = mask_a[xa], mask_a[xb], mask_b[xa], mask_b[xb]
-            if m00 == 0 and m01 == 0 and m10 == 0 and m11 == 0:
+        # The columns whose taps reach [left, right) (ca and cb grow with i), a working px's
+        # columns at a time (those with ca = x): skipped together where neither of their
+        # working px in either row is removed (a coat's two sides leave the torso between).
+        for x in range(max(left - 1, 0), right):
+            xn = min(x + 1, w - 1)
+            if mask_a[x] == 0 and mask_b[x] == 0 and mask_a[xn] == 0 and mask_b[xn] == 0:
                 continue
-            gx = cg[i]
-            sv = seg_row[gx]
-            if not sv > seg_edge:
-                continue
-            if not sv > 0.5 and not _near_person(seg, gx, gy, seg_r):
-                continue
-            X = x0 + i
-            fx = cf[i]
-            if m00 == m01 and m00 == m10 and m00 == m11:
-                m = np.float32(m00)
-            else:
-                m = np.float32((m00 * (1.0 - fx) + m01 * fx) * (1.0 - fy) + (m10 * (1.0 - fx) + m11 * fx) * fy)
-            a = m * s
-            b = one - a
-            if use_plate and not use_inp:
-                if known[Y * h // H, co[i]] == 0:
-                    continue  # the plate never learnt this frame px, and there is nothing else
-                o[X, 0] = np.uint8(min(a * pl[X, 0] * g0 + b * fr[X, 0] + half, np.float32(255.0)))
-                o[X, 1] = np.uint8(min(a * pl[X, 1] * g1 + b * fr[X, 1] + half, np.float32(255.0)))
-                o[X, 2] = np.uint8(min(a * pl[X, 2] * g2 + b * fr[X, 2] + half, np.float32(255.0)))
-                continue
-            k = np.float32(1.0) if use_plate else np.float32(0.0)
-            if use_plate and known[Y * h // H, co[i]] == 0:
-                k = np.float32(0.0)  # the plate never learnt this frame px (its neighbour it did)
-            elif use_plate:
-                k00, k01, k10, k11 = known[ya, xa], known[ya, xb], known[yb, xa], known[yb, xb]
-                if not (k00 == k01 and k00 == k10 and k00 == k11):
-                    k = np.float32((k00 * (1.0 - fx) + k01 * fx) * (1.0 - fy) + (k10 * (1.0 - fx) + k11 * fx) * fy)
+            for i in range(group[x], group[x + 1]):
+                xa, xb = ca[i], cb[i]
+                m00, m01, m10, m11 = mask_a[xa], mask_a[xb], mask_b[xa], mask_b[xb]
+                if m00 == 0 and m01 == 0 and m10 == 0 and m11 == 0:
+                    continue
+                gx = cg[i]
+                sv = seg_row[gx]
+                if not sv > seg_edge:
+                    continue
+                if not sv > 0.5 and not _near_person(seg, gx, gy, seg_r):
+                    continue
+                X = x0 + i
+                fx = cf[i]
+                if m00 == m01 and m00 == m10 and m00 == m11:
+                    m = np.float32(m00)
                 else:
-                    k = np.float32(k00)
-            pa = pb = qa = qb = 0
-            wx = wz = np.float32(0.0)
-            if k < 1.0:
-                iu, iv = (X + 0.5) * sx - 0.5 - inp_origin[0], (Y + 0.5) * sy - 0.5 - inp_origin[1]
-                ix, iy = int(math.floor(iu)), int(math.floor(iv))
-                wx, wz = np.float32(iu - ix), np.float32(iv - iy)
-                pa, pb = min(max(ix, 0), iw - 1), min(max(ix + 1, 0), iw - 1)
-                qa, qb = min(max(iy, 0), ih - 1), min(max(iy + 1, 0), ih - 1)
-            for c in range(3):
-                f = np.float32(0.0)
-                if use_plate and k > 0.0:
-                    f += k * pl[X, c] * gain[c]
+                    m = np.float32((m00 * (1.0 - fx) + m01 * fx) * (1.0 - fy) + (m10 * (1.0 - fx) + m11 * fx) * fy)
+                a = m * s
+                b = one - a
+                if use_plate and not use_inp:
+                    if known[Y * h // H, co[i]] == 0:
+                        continue  # the plate never learnt this frame px, and there is nothing else
+                    o[X, 0] = np.uint8(min(a * pl[X, 0] * g0 + b * fr[X, 0] + half, np.float32(255.0)))
+                    o[X, 1] = np.uint8(min(a * pl[X, 1] * g1 + b * fr[X, 1] + half, np.float32(255.0)))
+                    o[X, 2] = np.uint8(min(a * pl[X, 2] * g2 + b * fr[X, 2] + half, np.float32(255.0)))
+                    continue
+                k = np.float32(1.0) if use_plate else np.float32(0.0)
+                if use_plate and known[Y * h // H, co[i]] == 0:
+                    k = np.float32(0.0)  # the plate never learnt this frame px (its neighbour it did)
+                elif use_plate:
+                    k00, k01, k10, k11 = known[ya, xa], known[ya, xb], known[yb, xa], known[yb, xb]
+                    if not (k00 == k01 and k00 == k10 and k00 == k11):
+                        k = np.float32((k00 * (1.0 - fx) + k01 * fx) * (1.0 - fy) + (k10 * (1.0 - fx) + k11 * fx) * fy)
+                    else:
+                        k = np.float32(k00)
+                pa = pb = qa = qb = 0
+                wx = wz = np.float32(0.0)
                 if k < 1.0:
-                    top = inp[qa, pa, c] * (one - wx) + inp[qa, pb, c] * wx
-                    bot = inp[qb, pa, c] * (one - wx) + inp[qb, pb, c] * wx
-                    f += (one - k) * (top * (one - wz) + bot * wz)
-                o[X, c] = np.uint8(min(max(a * f + b * fr[X, c] + half, np.float32(0.0)), np.float32(255.0)))
+                    iu, iv = (X + 0.5) * sx - 0.5 - inp_origin[0], (Y + 0.5) * sy - 0.5 - inp_origin[1]
+                    ix, iy = int(math.floor(iu)), int(math.floor(iv))
+                    wx, wz = np.float32(iu - ix), np.float32(iv - iy)
+                    pa, pb = min(max(ix, 0), iw - 1), min(max(ix + 1, 0), iw - 1)
+                    qa, qb = min(max(iy, 0), ih - 1), min(max(iy + 1, 0), ih - 1)
+                for c in range(3):
+                    f = np.float32(0.0)
+                    if use_plate and k > 0.0:
+                        f += k * pl[X, c] * gain[c]
+                    if k < 1.0:
+                        top = inp[qa, pa, c] * (one - wx) + inp[qa, pb, c] * wx
+                        bot = inp[qb, pa, c] * (one - wx) + inp[qb, pb, c] * wx
+                        f += (one - k) * (top * (one - wz) + bot * wz)
+                    o[X, c] = np.uint8(min(max(a * f + b * fr[X, c] + half, np.float32(0.0)), np.float32(255.0)))
 
 
 def _near_person_py(seg, gx, gy, r):

@@ -157,8 +157,9 @@ def _soft(pieces: list[Piece], size: tuple[int, int]) -> np.ndarray | None:
             ph, pw = img.shape
             part = local[y0 - b0 : y0 - b0 + ph, x0 - a0 : x0 - a0 + pw]
             np.maximum(part, img, out=part)
-        soft = cv2.GaussianBlur(local, (0, 0), BLUR_SIGMA).astype(np.float32) * np.float32(1.0 / 255.0)
-        np.maximum(out[b0:b1, a0:a1], soft, out=out[b0:b1, a0:a1])
+        # (the boxes, once merged, do not meet: each is written once, over zeros)
+        soft = cv2.GaussianBlur(local, (0, 0), BLUR_SIGMA)
+        np.multiply(soft, np.float32(1.0 / 255.0), out=out[b0:b1, a0:a1], dtype=np.float32)
     return out
 
 
