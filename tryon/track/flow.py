@@ -26,6 +26,7 @@ from tryon.track.kernels import carry_regions, displacements, fit_similarities
 from tryon.track.regions import NUM_REGIONS, PARENT_INDEX, REGIONS, assign_regions, body_scale_px
 
 _TRUNK = REGIONS.index("trunk")
+_ERODE_3x3 = np.ones((3, 3), np.uint8)
 
 
 @dataclass(frozen=True)
@@ -321,18 +322,18 @@ class RegionFlow:
         hw, ww = grey.shape
         if person_mask is not None:
             m = cv2.resize(person_mask, (ww, hw), interpolation=cv2.INTER_LINEAR)
-            mask = (m > 0.5).astype(np.uint8)
-            mask = cv2.erode(mask, np.ones((3, 3), np.uint8), iterations=1)
+            mask = cv2.compare(m, 0.5, cv2.CMP_GT)  # 255 on the person
+            mask = cv2.erode(mask, _ERODE_3x3, iterations=1)
         else:  # no segmentation: the keypoints' box
             mask = np.zeros((hw, ww), np.uint8)
             lo = np.floor(px_to_scaled_cv(np.nanmin(keypoints_px, axis=0), scale_xy)).astype(int)
             hi = np.ceil(px_to_scaled_cv(np.nanmax(keypoints_px, axis=0), scale_xy)).astype(int)
             mask[max(lo[1], 0) : max(hi[1], 0), max(lo[0], 0) : max(hi[0], 0)] = 1
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if len(rows) == 0:
-            return np.zeros((0, 1, 2), np.float32)
         # only the person's box is searched (corner measures cost by the pixel)
-        y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+        x0, y0, bw, bh = cv2.boundingRect(mask)
+        if bw == 0 or bh == 0:
+            return np.zeros((0, 1, 2), np.float32)
+        x1, y1 = x0 + bw, y0 + bh
         pts = cv2.goodFeaturesToTrack(
             grey[y0:y1, x0:x1], o.max_features, o.quality, o.min_distance_work_px, mask=mask[y0:y1, x0:x1], blockSize=5
         )
