@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 #: The clustering cube's side, pixels at the draw's nearest point (before rounding down).
-LOD_CELL_PX = 0.5
+LOD_CELL_PX = 0.7
 #: Coarser levels are used only when the cube is this many times the mesh's median edge (a
 #: mesh already as coarse as its pixels gains nothing) ...
 MIN_CELL_OVER_EDGE = 1.0
