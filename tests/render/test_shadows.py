@@ -222,3 +222,19 @@ def test_a_masks_box_is_the_whole_resize_cropped(mask_size):
         got = _box_of(mask, box, (640, 480))
         assert got.shape == (y1 - y0, x1 - x0)
         np.testing.assert_allclose(got, full[y0:y1, x0:x1], atol=tol)
+
+
+def test_key_share_reads_the_ambient_at_a_front_facing_normal():
+    """key_share's ambient is the shader's SH irradiance at the normal facing the camera."""
+    import math
+
+    from tryon.render.lighting import sh_irradiance
+
+    rng = np.random.default_rng(2)
+    lum = np.array([0.2126, 0.7152, 0.0722])
+    for _ in range(20):
+        sh = rng.normal(0.3, 0.4, (9, 3))
+        light = Lighting(sh=sh, key_direction=np.array([0.0, -0.8, -0.6]), key_color=rng.uniform(0.2, 3.0, 3))
+        ambient = float(sh_irradiance(sh, np.array([[0.0, 0.0, -1.0]]))[0] @ lum)
+        key = float(light.key_color @ lum) * 0.57 * math.pi
+        assert key_share(light) == pytest.approx(key / max(key + max(ambient, 0.0), 1e-6), abs=1e-12)

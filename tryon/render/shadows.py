@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from tryon.frames import CameraIntrinsics
-from tryon.render.lighting import Lighting, sh_irradiance
+from tryon.render.lighting import Lighting
 from tryon.render.shadow_kernel import prepare, shade_samples
 from tryon.render.types import ItemLayer
 
@@ -70,7 +70,10 @@ def key_share(lighting: Lighting) -> float:
     """The share of a front-facing surface's light the key light gives (what a shadow takes
     away): key irradiance at a typical 55-degree incidence over key plus SH ambient."""
     lum = np.array([0.2126, 0.7152, 0.0722])
-    ambient = float(sh_irradiance(np.asarray(lighting.sh), np.array([[0.0, 0.0, -1.0]]))[0] @ lum)
+    # sh_irradiance at the normal (0, 0, -1), its zero terms left out
+    c2, c3, c4, c5 = 0.511664, 0.743125, 0.886227, 0.247708
+    sh = np.asarray(lighting.sh, np.float64)
+    ambient = float(((c3 * sh[6] + c4 * sh[0]) - c5 * sh[6] - 2 * c2 * sh[2]) @ lum)
     key = float(np.asarray(lighting.key_color) @ lum) * 0.57 * math.pi
     return key / max(key + max(ambient, 0.0), 1e-6)
 
@@ -96,17 +99,18 @@ def shadow_map(
     L = L / max(float(np.linalg.norm(L)), 1e-9)
     um, vm = K.fx * pm[0] / pm[2], K.fy * pm[1] / pm[2]
     du, dv, ray_dz, weight = [], [], [], []
+    (p0, p1, p2), (l0, l1, l2) = pm.tolist(), L.tolist()  # (Python floats: the same sums, no array calls)
     for t in MARCH_M:
-        q = pm + t * L
-        if q[2] <= 0.05:
+        q0, q1, q2 = p0 + t * l0, p1 + t * l1, p2 + t * l2
+        if q2 <= 0.05:
             break
         # sample (i, j) looks at the caster at (i + dv, j + du)
-        du.append(int(round((K.fx * q[0] / q[2] - um) / s)))
-        dv.append(int(round((K.fy * q[1] / q[2] - vm) / s)))
+        du.append(int(round((K.fx * q0 / q2 - um) / s)))
+        dv.append(int(round((K.fy * q1 / q2 - vm) / s)))
         if abs(du[-1]) >= w or abs(dv[-1]) >= h:
             du.pop(), dv.pop()
             break
-        ray_dz.append(t * L[2])
+        ray_dz.append(t * l2)
         far = max(0.0, (t - CONTACT_M) / (MARCH_M[-1] - CONTACT_M))
         weight.append(1.0 - (1.0 - FAR_WEIGHT) * far)
     # Only the key light a point receives can be taken away: none where its surface is turned
