@@ -480,9 +480,13 @@ def keypoint_velocity(
     if prev_px is None or now_px is None or prev_px.shape != now_px.shape:
         return None
     d = now_px - prev_px
-    if reliable is not None and reliable.sum() >= 3:
+    if reliable is not None and np.count_nonzero(reliable) >= 3:
         d = d[reliable]
-    return np.median(d, axis=0)
+    # np.median's value (the middle one, or the mean of the two middle ones) from one sort:
+    # np.median's own checks cost more than the sort of a few dozen points.
+    d = np.sort(d, axis=0)
+    n = len(d)
+    return d[n // 2] if n % 2 else (d[n // 2 - 1] + d[n // 2]) / 2
 
 
 class CameraMatcher:
