@@ -316,7 +316,7 @@ class Renderer:
         self._meshes: dict[str, _GpuMesh] = {}
         self._textures: dict[int, tuple] = {}
         self._reliefs: dict[str, object] = {}
-        self._masks: tuple | None = None  # (RG8 texture, its upload buffer)
+        self._masks = None  # the masks' RG8 texture (moderngl.Texture), made on first use
         self._env: tuple | None = None  # (the picture, its texture, its gain)
         self._size: tuple[int, int] | None = None
         self._targets: list = []
@@ -364,26 +364,27 @@ class Renderer:
         if person_mask is None and keepout is None:
             return None
         h, w = (person_mask if person_mask is not None else keepout).shape[:2]
-        if self._masks is None or self._masks[0].size != (w, h):
+        if self._masks is None or self._masks.size != (w, h):
             if self._masks is not None:
-                self._masks[0].release()
-            self._masks = (self.ctx.texture((w, h), 2), np.empty((h, w, 2), np.uint8))
-            self._masks[0].repeat_x = self._masks[0].repeat_y = False  # the frame's edge does not wrap
-        tex, buf = self._masks
+                self._masks.release()
+            self._masks = self.ctx.texture((w, h), 2)
+            self._masks.repeat_x = self._masks.repeat_y = False  # the frame's edge does not wrap
+        tex = self._masks
         fw, fh = frame_size
         tx0, ty0 = max(int(roi[0] * w / fw) - 2, 0), max(int(roi[1] * h / fh) - 2, 0)
         tx1, ty1 = min(int(np.ceil(roi[2] * w / fw)) + 2, w), min(int(np.ceil(roi[3] * h / fh)) + 2, h)
         if tx1 <= tx0 or ty1 <= ty0:
             return tex
-        for channel, mask, default in ((0, person_mask, 255), (1, keepout, 0)):
-            part = buf[ty0:ty1, tx0:tx1, channel]
+        channels = []
+        for mask, default in ((person_mask, 255), (keepout, 0)):
             if mask is None:
-                part[:] = default
+                channels.append(np.full((ty1 - ty0, tx1 - tx0), default, np.uint8))
                 continue
             if mask.shape[:2] != (h, w):
                 mask = cv2.resize(np.asarray(mask, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-            part[:] = cv2.convertScaleAbs(mask[ty0:ty1, tx0:tx1], alpha=255.0)
-        tex.write(np.ascontiguousarray(buf[ty0:ty1, tx0:tx1]), viewport=(tx0, ty0, tx1 - tx0, ty1 - ty0), alignment=1)
+            channels.append(cv2.convertScaleAbs(mask[ty0:ty1, tx0:tx1], alpha=255.0))
+        # (one interleaving pass: the strided writes into a buffer and its copy cost three)
+        tex.write(cv2.merge(channels), viewport=(tx0, ty0, tx1 - tx0, ty1 - ty0), alignment=1)
         return tex
 
     def _environment(self, lighting: Lighting):
@@ -801,7 +802,7 @@ class Renderer:
         for obj in [
             *self._targets,
             *([self._env[1]] if self._env is not None else []),
-            *([self._masks[0]] if self._masks is not None else []),
+            *([self._masks] if self._masks is not None else []),
             *self._item_progs.values(),
             self._occ_prog,
         ]:
