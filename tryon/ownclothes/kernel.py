@@ -153,6 +153,7 @@ def _blend_fill(
         gy = min(max(int(math.floor((Y + 0.5) * qy)), 0), gh - 1)
         seg_row, mask_a, mask_b = seg[gy], mask[ya], mask[yb]
         o, fr, pl = out[Y], frame[Y], acc[Y]
+        ky = Y * h // H  # the working row the frame row lies in (its plate was learnt with it)
         # The columns whose taps reach [left, right) (ca and cb grow with i), a working px's
         # columns at a time (those with ca = x): skipped together where neither of their
         # working px in either row is removed (a coat's two sides leave the torso between).
@@ -180,14 +181,14 @@ def _blend_fill(
                 a = m * s
                 b = one - a
                 if use_plate and not use_inp:
-                    if known[Y * h // H, co[i]] == 0:
+                    if known[ky, co[i]] == 0:
                         continue  # the plate never learnt this frame px, and there is nothing else
                     o[X, 0] = np.uint8(min(a * pl[X, 0] * g0 + b * fr[X, 0] + half, np.float32(255.0)))
                     o[X, 1] = np.uint8(min(a * pl[X, 1] * g1 + b * fr[X, 1] + half, np.float32(255.0)))
                     o[X, 2] = np.uint8(min(a * pl[X, 2] * g2 + b * fr[X, 2] + half, np.float32(255.0)))
                     continue
                 k = np.float32(1.0) if use_plate else np.float32(0.0)
-                if use_plate and known[Y * h // H, co[i]] == 0:
+                if use_plate and known[ky, co[i]] == 0:
                     k = np.float32(0.0)  # the plate never learnt this frame px (its neighbour it did)
                 elif use_plate:
                     k00, k01, k10, k11 = known[ya, xa], known[ya, xb], known[yb, xa], known[yb, xb]
