@@ -303,11 +303,11 @@ def _leg_push(x, normals, idx, ca, cb, cref, cprofile, margin, slack, max_push, 
                 push[i, 0], push[i, 1], push[i, 2] = m0 * f, m1 * f, m2 * f
 
 
-def _spread_push(push, movable, e0, e1, length, slope, passes):
-    """Carry each particle's push ``push`` (N, 3, modified in place) over the edges (e0, e1)
-    of ``length`` (E,) to the ``movable`` (N,) bool particles, shortened by ``slope`` x the
-    edge's length (its direction kept), where it is longer than the push they have: up to
-    ``passes`` passes, until nothing changes (see :mod:`tryon.cloth.drape`)."""
+def _hang_push(push, movable, e0, e1, factor, cost, passes):
+    """Carry each particle's push ``push`` (N, 3, modified in place) along the directed
+    edges e0 -> e1 (E,) to the ``movable`` (N,) bool particles: scaled by ``factor`` (E,) less
+    ``cost`` (E,) metres (its direction kept), where that is longer than the push they have;
+    up to ``passes`` passes, until nothing changes (see :func:`tryon.cloth.drape.hang_edges`)."""
     n = push.shape[0]
     mag = np.empty(n)
     for i in range(n):
@@ -315,17 +315,16 @@ def _spread_push(push, movable, e0, e1, length, slope, passes):
     for _ in range(passes):
         changed = False
         for j in range(e0.shape[0]):
-            for side in range(2):
-                p, q = (e0[j], e1[j]) if side == 0 else (e1[j], e0[j])
-                if not movable[q] or mag[p] <= 0.0:
-                    continue
-                m = mag[p] - slope * length[j]
-                if m > mag[q] + 1e-9:
-                    f = m / mag[p]
-                    for a in range(3):
-                        push[q, a] = push[p, a] * f
-                    mag[q] = m
-                    changed = True
+            p, q = e0[j], e1[j]
+            if not movable[q] or mag[p] <= 0.0:
+                continue
+            m = mag[p] * factor[j] - cost[j]
+            if m > mag[q] + 1e-9:
+                f = m / mag[p]
+                for a in range(3):
+                    push[q, a] = push[p, a] * f
+                mag[q] = m
+                changed = True
         if not changed:
             break
 
@@ -348,10 +347,10 @@ _along_normal = compiled(_along_normal)
 _gauss_seidel_pass = compiled(_gauss_seidel_pass)
 #: The compiled loop, or None where numba is not installed.
 substeps = compiled_or_none(_substeps)
-#: A leg's push on a loose garment's targets, and that push spread over its cloth's edges
-#: (both run as Python where numba is missing).
+#: A leg's push on a loose garment's targets (runs as Python where numba is missing).
 leg_push = compiled(_leg_push)
-#: A push spread over a cloth's edges (the numpy-free loop runs as Python where numba is missing).
-spread_push = compiled(_spread_push)
+#: A push hung down a loose garment's cloth and tapered up to its hips (the loop runs as
+#: Python where numba is missing).
+hang_push = compiled(_hang_push)
 #: Rigid pieces moved (a chain's links and pendants), or None where numba is not installed.
 pieces_moved = compiled_or_none(_pieces_moved)

@@ -32,7 +32,7 @@ from tryon.cloth.colliders import (
     PosedCapsules,
     body_capsules,
 )
-from tryon.cloth.drape import DRAPE_CLEARANCE_M, LEG_CAPSULES, draped_targets_m
+from tryon.cloth.drape import DRAPE_CLEARANCE_M, LEG_CAPSULES, draped_targets_m, draping_legs
 from tryon.cloth.kernel import pieces_moved
 from tryon.cloth.tethers import PartCloth, part_cloth, top_part_cloth
 from tryon.cloth.xpbd import ClothFrame, ClothModel, ClothParams, ClothSim
@@ -50,8 +50,8 @@ class ClothOptions:
     fronts and sleeve ends of tops and jackets; jewelry : swing necklaces and earrings.
     params : the simulation's (:class:`ClothParams`). drape : drape loose garments' targets
     over the legs (:mod:`tryon.cloth.drape`: a striding shin stays inside a maxi dress); off
-    by default: on the dance clip it lowers the dress's silhouette over its hull from 0.90
-    to 0.88 (the tents it makes over bent knees, seen from the side)."""
+    by default: on the dance clip it lowers the dress's silhouette over its hull from 0.900
+    to 0.894 (the skirt covers legs set wide or turned across the camera, and widens)."""
 
     garments: bool = True
     tops: bool = True
@@ -250,7 +250,7 @@ class ClothStage:
             targets = d.positions_cam_m[idx].astype(np.float64)
             normals = self._normals(cloth, d, body)
             gap = None
-            if self.options.drape and cloth.drape_reach_m is not None:  # draped over the legs
+            if self.options.drape and cloth.hang is not None:  # draped over the legs
                 targets, draped = self._draped(cloth, targets, normals, body)
                 gap = np.maximum(cloth.model.body_gap_m - draped, 0.0)
             frame = ClothFrame(
@@ -274,10 +274,9 @@ class ClothStage:
         return draped_targets_m(
             targets,
             normals,
-            self.capsules_for(body, "legs"),
+            draping_legs(self.capsules_for(body, "legs"), self._capsules["legs"].names),
             np.flatnonzero(model.collides),
-            model.edges,
-            model.rest_length_m,
+            cloth.hang,
             self.options.params.collision_margin_m + DRAPE_CLEARANCE_M,
             cloth.drape_slack_m,
             cloth.drape_reach_m,

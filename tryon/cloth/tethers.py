@@ -26,7 +26,7 @@ import numpy as np
 from tryon.body.mannequin import Mannequin
 from tryon.catalog.fit.looseness import Looseness, hang_height_m, measure_looseness, weld
 from tryon.cloth.colliders import GARMENT_CAPSULES, TOP_CAPSULES, capsule_slack_m
-from tryon.cloth.drape import drape_reach_m, rest_drape_m
+from tryon.cloth.drape import drape_reach_m, hang_edges, rest_drape_m
 from tryon.cloth.xpbd import ClothModel, ClothParams
 
 #: Tether radius growth below the hang line, metres per metre of drop, and its cap.
@@ -78,7 +78,8 @@ class PartCloth:
     drape_reach_m : (N,) how far each particle's target may be draped over the legs (a
         loose garment's; :func:`tryon.cloth.drape.drape_reach_m`); None: not draped (tops).
         drape_slack_m : (N,) how far the legs drape each particle at bind (taken off: the
-        cloth at rest is not draped).
+        cloth at rest is not draped). hang : how a push hangs down the cloth (its edges both
+        ways, their factors and costs: :func:`tryon.cloth.drape.hang_edges`); None: not draped.
     """
 
     particles: np.ndarray
@@ -91,6 +92,7 @@ class PartCloth:
     away_bone: np.ndarray | None = None
     drape_reach_m: np.ndarray | None = None
     drape_slack_m: np.ndarray | None = None
+    hang: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def part_cloth(
@@ -119,6 +121,7 @@ def part_cloth(
         cloth,
         drape_reach_m=drape_reach_m(bind, thigh_reach_m(mannequin)),
         drape_slack_m=rest_drape_m(bind, np.asarray(normals, np.float64)[cloth.particles], cloth.model, mannequin),
+        hang=hang_edges(bind, cloth.model.edges, thigh_reach_m(mannequin)),
     )
 
 
