@@ -4,6 +4,7 @@ before/after of loose garments on the dance clip, and a striding thigh in hems.
     python tools/cloth_figures.py            # -> docs/images/cloth_motion.gif, docs/images/cloth_before_after.png,
                                              #    docs/images/cloth_stride.png, docs/images/cloth_chain.png
     python tools/cloth_figures.py --stride-only  # the last two
+    python tools/cloth_figures.py --drape-only   # -> docs/images/cloth_drape.png
 
 "Before" is the engine as it was: the skirt skinned from the nearest body vertices (each
 half rides its own thigh), clipped to the person mask and cut by the legs' occluder, no
@@ -146,10 +147,12 @@ def _on_bare_body(m, body, draws, K) -> np.ndarray:
     return np.clip(np.full((K.height, K.width, 3), 235.0) * (1.0 - a) + layers.bgra[:, :, :3], 0, 255).astype(np.uint8)
 
 
-def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
-    """The mannequin (bare skin) wearing ``item_id``, walking in place (each thigh ±30° at
-    1 Hz) seen from its front left, at ``t_s``: the cloth simulated from the start as the
-    engine does at 30 fps, rendered with the body so that a thigh through the hem shows."""
+def _stride_tile(item_id: str, t_s: float, before: bool, drape: bool = False, stride_deg: float = 30.0,
+                 stride_hz: float = 1.0, name: str | None = None) -> np.ndarray:
+    """The mannequin (bare skin) wearing ``item_id``, walking in place (each thigh
+    ±``stride_deg`` at ``stride_hz``) seen from its front left, at ``t_s``: the cloth simulated
+    from the start as the engine does at 30 fps (``drape``: ClothOptions(drape=True)),
+    rendered with the body so that a thigh through the hem shows; ``name`` labels it."""
     import tryon.cloth.colliders as colliders
     import tryon.cloth.stage as stage_module
     import tryon.cloth.tethers as tethers
@@ -157,7 +160,7 @@ def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
     from tryon.body.rotations import axis_angle
     from tryon.body.solver import PosedBody
     from tryon.body.synthetic import forward_kinematics, place_in_camera
-    from tryon.cloth.stage import ClothStage
+    from tryon.cloth.stage import ClothOptions, ClothStage
     from tryon.deform import deform_item
     from tryon.frames import CameraIntrinsics
 
@@ -175,9 +178,9 @@ def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
     for p in patches if before else ():
         p.start()
     try:
-        stage = ClothStage(m)
+        stage = ClothStage(m, ClothOptions(drape=drape))
         for t in np.arange(0.0, t_s + 1e-6, 1 / 30):
-            stride = 30.0 * np.sin(2 * np.pi * 1.0 * t)
+            stride = stride_deg * np.sin(2 * np.pi * stride_hz * t)
             local = {
                 "upperleg01.L": axis_angle([1, 0, 0], np.radians(-stride)),
                 "upperleg01.R": axis_angle([1, 0, 0], np.radians(stride)),
@@ -192,8 +195,10 @@ def _stride_tile(item_id: str, t_s: float, before: bool) -> np.ndarray:
             cache.clear()
     img = _on_bare_body(m, body, draws, K)
     img = img[150:, 40:380]  # the hips to the shins
-    side = "left" if np.sin(2 * np.pi * t_s) > 0 else "right"
-    label = f"{'before' if before else 'after'}: {side} thigh fwd"
+    side = "left" if np.sin(2 * np.pi * stride_hz * t_s) > 0 else "right"
+    label = f"{'draped' if drape else 'before' if before else 'after'}: {side} thigh fwd"
+    if name is not None:
+        label = f"{name}: {side} thigh fwd"
     return _label(img, label)
 
 
@@ -205,6 +210,32 @@ def stride_figure() -> Path:
         rows.append(np.hstack([_stride_tile(item_id, t, before) for t in (0.25, 0.75) for before in (True, False)]))
     path = OUT / "cloth_stride.png"
     cv2.imwrite(str(path), np.vstack(rows))
+    return path
+
+
+def drape_figure(frames) -> Path:
+    """``ClothOptions(drape=True)`` against the default, the maxi dress: top, the mannequin
+    walking in place (±35° at 1.5 Hz, from its front left; undraped the forward shin shows
+    through the dress's front); below, frames of the dance clip where the dress falls
+    furthest short of its convex hull (side-on strides, a bent knee forward) and where the
+    drape costs most (legs set wide), default (middle) and draped (bottom)."""
+    from tryon.cloth.stage import ClothOptions
+
+    top = np.hstack([_stride_tile("emerald-maxi-dress", t, False, drape, 35.0, 1.5, "draped" if drape else "default")
+                     for t in (0.4, 0.7) for drape in (False, True)])  # fmt: skip
+    picks = (8, 32, 37, 14)
+    item = [Catalog().get("emerald-maxi-dress")]
+    rows = []
+    for drape in (False, True):
+        with TryOnEngine(items=item, options=EngineOptions(cloth=ClothOptions(drape=drape))) as engine:
+            shots = [r.image for r in engine.process_stream(frames[: max(picks) + 1], fps=30, pipelined=False)]
+        name = "draped" if drape else "default"
+        rows.append(np.hstack([_label(_crop(shots[i], 0.6), f"{name}, frame {i}") for i in picks]))
+    width = rows[0].shape[1]
+    scale = width / top.shape[1]
+    top = cv2.resize(top, (width, int(round(top.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+    path = OUT / "cloth_drape.png"
+    cv2.imwrite(str(path), np.vstack([top, *rows]))
     return path
 
 
@@ -252,6 +283,9 @@ def chain_figure() -> Path:
 
 
 def main() -> int:
+    if "--drape-only" in sys.argv:
+        print(drape_figure(_frames()))
+        return 0
     if "--stride-only" in sys.argv:
         print(stride_figure())
         print(chain_figure())
@@ -259,6 +293,7 @@ def main() -> int:
     print(stride_figure())
     print(chain_figure())
     frames = _frames()
+    print(drape_figure(frames))
     if "--clip-only" not in sys.argv:
         print(before_after(frames))
     print(motion_clip(frames))
