@@ -50,8 +50,8 @@ class ClothOptions:
     fronts and sleeve ends of tops and jackets; jewelry : swing necklaces and earrings.
     params : the simulation's (:class:`ClothParams`). drape : drape loose garments' targets
     over the legs (:mod:`tryon.cloth.drape`: a striding shin stays inside a maxi dress); off
-    by default: on the dance clip it lowers the dress's silhouette over its hull from 0.900
-    to 0.894 (the skirt covers legs set wide or turned across the camera, and widens)."""
+    by default: on the dance clip it lowers the dress's silhouette over its hull from 0.901
+    to 0.896 (the skirt covers legs set wide or turned across the camera, and widens)."""
 
     garments: bool = True
     tops: bool = True
