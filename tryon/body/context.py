@@ -211,6 +211,9 @@ def stretch_outer(outer: np.ndarray, along: float, across: float) -> np.ndarray:
     return across * _EYE3 + (along - across) * outer
 
 
+#: (J, 3, 3) identities, copied into each PoseBuffer.
+_EYES = np.tile(np.eye(3), (NUM_BONES, 1, 1))
+_EYES.flags.writeable = False
 #: Each bone's parent as a Python int (-1: none), for the per-frame lookups.
 _PARENT_OF: list[int] = PARENTS.tolist()
 
@@ -227,8 +230,8 @@ class PoseBuffer:
 
     def __init__(self, bind: BindPose) -> None:
         self.bind = bind
-        self.rotations = np.tile(np.eye(3), (NUM_BONES, 1, 1))
-        self.stretch = np.tile(np.eye(3), (NUM_BONES, 1, 1))
+        self.rotations = _EYES.copy()
+        self.stretch = _EYES.copy()
         self.heads_cam_m = np.zeros((NUM_BONES, 3))
         self.confidence = np.zeros(NUM_BONES)
         # rotation @ stretch per bone as placed (the linear part of its map), made when first

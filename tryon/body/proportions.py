@@ -19,6 +19,7 @@ from tryon.body.mannequin import Mannequin
 from tryon.body.rotations import clamp
 from tryon.body.skeleton import BONE_NAMES
 from tryon.body.solver import BodyShape
+from tryon.body.targets import row_norms
 from tryon.pose.landmarks import L
 
 #: segment -> pairs of landmark indices (one per side, or one for a central segment).
@@ -68,11 +69,11 @@ def measure(world_m: np.ndarray, visibility: np.ndarray, min_visibility: float =
     A two-sided segment is the mean of the sides seen."""
     world_m = np.asarray(world_m)
     seen = ((visibility[_PAIR_A] >= min_visibility) & (visibility[_PAIR_B] >= min_visibility)).tolist()
-    d = world_m[_PAIR_A] - world_m[_PAIR_B]
+    lengths = row_norms(world_m[_PAIR_A] - world_m[_PAIR_B]).tolist()
     sums: dict[str, list[float]] = {}
-    for name, ok, v in zip(_PAIR_SEGMENT, seen, d):
-        if ok:  # one norm per pair: the same float32 rounding as a lone 3-vector's
-            sums.setdefault(name, []).append(float(np.linalg.norm(v)))
+    for name, ok, v in zip(_PAIR_SEGMENT, seen, lengths):
+        if ok:
+            sums.setdefault(name, []).append(v)
     out = {name: sum(vals) / len(vals) for name, vals in sums.items()}
     if np.all(visibility[_TORSO_ENDS] >= min_visibility):
         mid_sh = 0.5 * (world_m[L.LEFT_SHOULDER] + world_m[L.RIGHT_SHOULDER])

@@ -76,6 +76,8 @@ LIMB_SEGMENTS = (
     (L.RIGHT_HIP, L.RIGHT_KNEE),
     (L.RIGHT_KNEE, L.RIGHT_ANKLE),
 )
+_SEGMENT_A = np.array([a for a, _ in LIMB_SEGMENTS])
+_SEGMENT_B = np.array([b for _, b in LIMB_SEGMENTS])
 #: The limb scale (placed length / world length) is clamped to this range.
 LIMB_SCALE_RANGE = (0.85, 1.3)
 #: World segments shorter than this (metres) do not vote on the limb scale.
@@ -94,6 +96,13 @@ ON_PERSON_FROM, ON_PERSON_RAMP = 0.5, 0.3
 TAIL_ON_PERSON_FROM, TAIL_ON_PERSON_RAMP = 0.2, 0.3
 #: Presence (and in-frame) the segment's seen end needs before the image is asked at all.
 SUPPORT_MIN_PRESENCE = 0.5
+
+
+def row_norms(v: np.ndarray) -> np.ndarray:
+    """(n,) the lengths of (n, 3) vectors, in their dtype: each the same value, bit for bit, as
+    ``np.linalg.norm`` of that row alone (a dot product per row; a sum of squares rounds
+    differently), in one call."""
+    return np.sqrt(np.matmul(v[:, None, :], v[:, :, None])[:, 0, 0])
 
 
 def solve_translation(
@@ -239,10 +248,10 @@ def limb_scale(targets_cam_m: np.ndarray, world_m: np.ndarray, reliability: np.n
     """
     T = targets_cam_m
     pairs = []
-    for a, b in LIMB_SEGMENTS:
+    world_lengths = row_norms(world_m[_SEGMENT_A] - world_m[_SEGMENT_B]).tolist()
+    for (a, b), w in zip(LIMB_SEGMENTS, world_lengths):
         w_ab = float(reliability[a] * reliability[b])
         if w_ab > 0:
-            w = float(np.linalg.norm(world_m[a] - world_m[b]))
             if w > MIN_WORLD_SEGMENT_M:
                 x, y, z = (T[a] - T[b]).tolist()  # float64: as np.linalg.norm, bit for bit
                 pairs.append((math.sqrt(x * x + y * y + z * z) / w, w_ab))
