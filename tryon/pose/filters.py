@@ -14,8 +14,38 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tryon.jit import compiled
 from tryon.pose.landmarks import GROUPS, NUM_LANDMARKS, TORSO
 from tryon.pose.types import Pose
+
+
+@compiled
+def _one_euro_step(x, prev_x, prev_dx, dt, min_cutoff, beta, d_cutoff, out_x, out_dx):
+    """One step of :class:`OneEuroFilter` over (n, d) points, float64, in one pass (the
+    vectorised steps' arithmetic, in their order): the speed estimate ``out_dx`` low-passed at
+    ``d_cutoff``; each point's cutoff ``min_cutoff + beta * |out_dx|``; ``out_x`` low-passed
+    at it."""
+    n, d = x.shape
+    a_d = 1.0 / (1.0 + (1.0 / (2.0 * math.pi * d_cutoff)) / dt)
+    for i in range(n):
+        sq = 0.0
+        for k in range(d):
+            dx = (x[i, k] - prev_x[i, k]) / dt
+            v = prev_dx[i, k] + a_d * (dx - prev_dx[i, k])
+            out_dx[i, k] = v
+            sq = v * v if k == 0 else sq + v * v
+        cutoff = min_cutoff[i] + beta[i] * math.sqrt(sq)
+        a = 1.0 / (1.0 + (1.0 / (2.0 * math.pi * cutoff)) / dt)
+        for k in range(d):
+            out_x[i, k] = prev_x[i, k] + a * (x[i, k] - prev_x[i, k])
+
+
+@compiled
+def _blend_f32(prev, cur, a, out):
+    """``out = prev + a * (cur - prev)``, float32 (2-D), in one pass."""
+    for i in range(prev.shape[0]):
+        for j in range(prev.shape[1]):
+            out[i, j] = prev[i, j] + a * (cur[i, j] - prev[i, j])
 
 
 class OneEuroFilter:
@@ -37,31 +67,22 @@ class OneEuroFilter:
         self._dx: np.ndarray | None = None
         self._t: float | None = None
 
-    @staticmethod
-    def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray:
-        tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff, dtype=np.float64))
-        return 1.0 / (1.0 + tau / dt)
-
     def __call__(self, x: np.ndarray, t_s: float, cutoff_scale: np.ndarray | None = None) -> np.ndarray:
         """Filter ``x`` : (n, d) observed at time ``t_s`` (seconds). Returns the smoothed (n, d).
 
         cutoff_scale : optional (n,) factor on the min cutoff (< 1 smooths harder).
         """
-        x = np.asarray(x, dtype=np.float64)
+        x = np.ascontiguousarray(x, dtype=np.float64)
         if self._x is None or self._t is None or t_s <= self._t:
             self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t_s
             return x.copy()
         dt = t_s - self._t
         self._t = t_s
-        dx = (x - self._x) / dt
-        a_d = self._alpha(self.d_cutoff, dt)
-        self._dx = self._dx + a_d * (dx - self._dx)
-        speed = np.linalg.norm(self._dx, axis=-1)
         min_cutoff = self.min_cutoff if cutoff_scale is None else self.min_cutoff * cutoff_scale
-        cutoff = min_cutoff + self.beta * speed
-        a = self._alpha(cutoff, dt)[:, None]
-        self._x = self._x + a * (x - self._x)
-        return self._x.copy()
+        x_s, dx_s = np.empty_like(x), np.empty_like(x)
+        _one_euro_step(x, self._x, self._dx, dt, np.ascontiguousarray(min_cutoff), self.beta, self.d_cutoff, x_s, dx_s)
+        self._x, self._dx = x_s, dx_s
+        return x_s.copy()
 
 
 @dataclass(frozen=True)
@@ -221,7 +242,12 @@ class PoseSmoother:
                 and o.mask_time_constant_ms > 0
             ):
                 am = 1.0 - math.exp(-dt_ms / o.mask_time_constant_ms)
-                mask = self._mask + np.float32(am) * (mask - self._mask)
+                if mask.dtype == np.float32 and mask.ndim == 2 and self._mask.dtype == np.float32:
+                    blended = np.empty_like(mask)
+                    _blend_f32(np.ascontiguousarray(self._mask), np.ascontiguousarray(mask), np.float32(am), blended)
+                    mask = blended
+                else:
+                    mask = self._mask + np.float32(am) * (mask - self._mask)
         self._vis = vis
         self._pres = pres
         self._mask = mask
