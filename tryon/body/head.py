@@ -15,8 +15,8 @@ import math
 import cv2
 import numpy as np
 
+from tryon.body import solve_kernel as k
 from tryon.body.context import BindPose, FrameContext, PoseBuffer
-from tryon.body.rotations import slerp_many
 from tryon.body.skeleton import BONE_INDEX
 from tryon.body.torso import chain_scale, frame_pair, place_chain
 from tryon.frames import CM_TO_M, CameraIntrinsics
@@ -66,6 +66,7 @@ FACE_MESH_EQUIVALENTS = {
 }
 #: Share of the head's rotation each neck bone takes (the rest is the chest's).
 NECK_BLEND = {"neck01": 0.3, "neck02": 0.55, "neck03": 0.8}
+_NECK_BLEND = np.array(list(NECK_BLEND.values()), dtype=np.float64)
 
 
 def face_alignment(bind_landmarks_m: np.ndarray) -> tuple[float, np.ndarray]:
@@ -172,7 +173,7 @@ def solve_neck_and_head(
     if head_pose is not None:
         depth = float(head_target[2]) if head_target is not None else float(base[2])
         R_head, face_head = head_from_face(head_pose, s_head, alignment, bind_head, depth)
-    neck_rots = slerp_many(R_chest, R_neck_head, NECK_BLEND.values())
+    neck_rots = k.slerp_many(np.ascontiguousarray(R_chest), np.ascontiguousarray(R_neck_head), _NECK_BLEND)
     held_neck = float(ctx.shape.scale("neck02"))
     s_neck = held_neck
     if head_target is not None:

@@ -523,6 +523,15 @@ def _diag(x, y, z):
 
 
 @compiled
+def place_chain(idx, rots, length, g, conf, parents, parent_offsets, rotations, stretch, heads, confidence):
+    """Place bones ``idx`` (a chain: spine, neck) with ``rots`` (n, 3, 3), each carried by its
+    parent and scaled by (g, length, g) in model axes (:func:`tryon.body.torso.place_chain`)."""
+    for k in range(len(idx)):
+        head = _carry(idx[k], parents, parent_offsets, rotations, stretch, heads)
+        _place(idx[k], rots[k], _diag(g, length, g), head, conf, rotations, stretch, heads, confidence)
+
+
+@compiled
 def _solve_torso(
     idx, lm, spine_blend, chain_range, g, T, trust, bone_scale, anchors, bone_heads, parent_offsets, parents,
     rotations, stretch, heads, confidence,
@@ -558,9 +567,7 @@ def _solve_torso(
         points, rots, base, 0.5 * (T[ls] + T[rs]), g, chain_range[0] * held, chain_range[1] * held
     )
     conf = min(trust[ls], trust[rs])
-    for k in range(5):
-        head = _carry(spine[k], parents, parent_offsets, rotations, stretch, heads)
-        _place(spine[k], rots[k], _diag(g, s_spine, g), head, conf, rotations, stretch, heads, confidence)
+    place_chain(spine, rots, s_spine, g, conf, parents, parent_offsets, rotations, stretch, heads, confidence)
 
     # The clavicles and shoulder01 (one transform each side), landing the shoulders.
     for side in range(2):

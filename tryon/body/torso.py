@@ -75,9 +75,14 @@ def place_chain(
     bones: PoseBuffer, names: list[str], rotations: np.ndarray, length: float, girth: float, conf: float
 ) -> None:
     """Place a chain of bones (spine, neck), each carried by its parent and scaled by
-    (girth, length, girth) in model axes."""
-    for bone, rot in zip(names, rotations):
-        bones.place(bone, rot, np.diag([girth, length, girth]), bones.carry(bone), conf)
+    (girth, length, girth) in model axes. rotations : (n, 3, 3)."""
+    idx = np.array([BONE_INDEX[b] for b in names], dtype=np.int64)
+    k.place_chain(
+        idx, np.ascontiguousarray(rotations, dtype=np.float64), float(length), float(girth), float(conf),
+        _PARENTS, np.ascontiguousarray(bones.bind.parent_offsets_m, dtype=np.float64),
+        bones.rotations, bones.stretch, bones.heads_cam_m, bones.confidence,
+    )  # fmt: skip
+    bones.written(idx.tolist())
 
 
 def solve_torso(ctx: FrameContext, bones: PoseBuffer) -> tuple[np.ndarray, np.ndarray]:
