@@ -18,6 +18,7 @@ import numpy as np
 
 from tryon.body.rotations import clamp, norm3
 from tryon.frames import CameraIntrinsics, pixel_rays
+from tryon.jit import compiled
 from tryon.pose.landmarks import L
 from tryon.pose.types import Pose
 
@@ -175,23 +176,48 @@ def keypoint_grades(
         usability. What the solve reads, so a keypoint fading in or out changes it gradually.
     """
     margin = max(edge_margin_px, reliable_margin * max(pose.width, pose.height))
-    kp = pose.keypoints_px
     w, h = pose.image_size
-    edge = np.minimum(np.minimum(kp[:, 0], w - kp[:, 0]), np.minimum(kp[:, 1], h - kp[:, 1]))
-    pres, vis = pose.presence, pose.visibility
-    usable = (pres >= USABLE_MIN_PRESENCE) & (edge >= edge_margin_px)
-    reliable = (vis >= min_visibility) & (pres >= RELIABLE_MIN_PRESENCE) & (edge >= margin)
-    # the five ramps at once: usable presence, usable edge, reliable presence, visibility, border
-    x = np.array((pres, edge, pres, vis, edge), dtype=np.float64)
     (p_lo, p_hi), (q_lo, q_hi), (b_lo, b_hi) = USABLE_PRESENCE_RAMP, RELIABLE_PRESENCE_RAMP, BORDER_RAMP
     v_lo, v_hi = min_visibility - VISIBILITY_RAMP_HALF, min_visibility + VISIBILITY_RAMP_HALF
-    lo = np.array((p_lo, edge_margin_px, q_lo, v_lo, b_lo * margin))[:, None]
-    span = np.array((p_hi - p_lo, margin, q_hi - q_lo, v_hi - v_lo, (b_hi - b_lo) * margin))[:, None]
-    t = np.clip((x - lo) / span, 0.0, 1.0)
-    ramps = t * t * (3.0 - 2.0 * t)
-    usability = ramps[0] * ramps[1]
-    reliability = usability * ramps[2] * ramps[3] * ramps[4]
+    # the five ramps: usable presence, usable edge, reliable presence, visibility, border
+    lo = np.array((p_lo, edge_margin_px, q_lo, v_lo, b_lo * margin))
+    span = np.array((p_hi - p_lo, margin, q_hi - q_lo, v_hi - v_lo, (b_hi - b_lo) * margin))
+    # the classes compare float32 keypoints with float32 thresholds (numpy's rule for a float
+    # array against a Python float)
+    f32 = np.float32
+    limits = np.array((USABLE_MIN_PRESENCE, edge_margin_px, min_visibility, RELIABLE_MIN_PRESENCE, margin), f32)
+    n = len(pose.presence)
+    reliable, usable = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    reliability, usability = np.empty(n), np.empty(n)
+    _grades(
+        np.ascontiguousarray(pose.keypoints_px, f32), np.ascontiguousarray(pose.presence, f32),
+        np.ascontiguousarray(pose.visibility, f32), f32(w), f32(h), limits, lo, span,
+        reliable, usable, reliability, usability,
+    )  # fmt: skip
     return reliable, usable, reliability, usability
+
+
+@compiled
+def _grades(kp, pres, vis, w, h, limits, lo, span, reliable, usable, reliability, usability):
+    """:func:`keypoint_grades` per keypoint: the edge distance (float32), the classes against
+    ``limits`` (float32: usable presence, edge margin, visibility, reliable presence, border
+    margin), the five smoothstep ramps (float64) over ``lo`` + ``span``."""
+    x = np.empty(5)
+    r = np.empty(5)
+    for i in range(len(pres)):
+        edge = min(min(kp[i, 0], w - kp[i, 0]), min(kp[i, 1], h - kp[i, 1]))
+        usable[i] = pres[i] >= limits[0] and edge >= limits[1]
+        reliable[i] = vis[i] >= limits[2] and pres[i] >= limits[3] and edge >= limits[4]
+        x[0], x[1], x[2], x[3], x[4] = pres[i], edge, pres[i], vis[i], edge
+        for k in range(5):
+            t = (x[k] - lo[k]) / span[k]
+            if t < 0.0:
+                t = 0.0
+            elif t > 1.0:
+                t = 1.0
+            r[k] = t * t * (3.0 - 2.0 * t)
+        usability[i] = r[0] * r[1]
+        reliability[i] = usability[i] * r[2] * r[3] * r[4]
 
 
 def keypoint_trust(reliable: np.ndarray, usable: np.ndarray) -> np.ndarray:
