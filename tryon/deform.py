@@ -151,6 +151,14 @@ GATED_REGIONS = (2, 3, 4, 5, 6, 7, 8, 9)
 LEG_REGIONS = (6, 7, 8, 9)
 
 
+def _region_bone_lists(occ) -> dict[int, list[int]]:
+    """The occluder's ``region_bones`` as Python lists (kept with it)."""
+    kept = occ.__dict__.get("_region_bone_lists")
+    if kept is None:
+        kept = occ.__dict__["_region_bone_lists"] = {r: b.tolist() for r, b in occ.region_bones.items()}
+    return kept
+
+
 def body_occluder(
     mannequin: Mannequin, body: PosedBody, min_confidence: float = 0.75, skip_regions: tuple[int, ...] = ()
 ) -> Draw:
@@ -161,13 +169,13 @@ def body_occluder(
     head always occlude."""
     occ = mannequin.occluder
     pos, nrm = linear_blend_skinning(occ.positions_m, occ.skin, body.palette, occ.normals)
-    empty = np.zeros(0, np.int64)
+    confidence = body.bone_confidence.tolist()
     dropped = tuple(
         region
         for region in GATED_REGIONS
         if region in skip_regions
-        or not len(bones := occ.region_bones.get(region, empty))
-        or body.bone_confidence[bones].min() < min_confidence
+        or not (bones := _region_bone_lists(occ).get(region))
+        or min(confidence[b] for b in bones) < min_confidence
     )
     if not dropped:
         return Draw(key="__body__", positions_cam_m=pos, normals_cam=nrm, faces=occ.faces)
