@@ -101,14 +101,20 @@ def fold_axes(positions_m: np.ndarray, weights: np.ndarray, bind_heads_m: np.nda
     return (mixed / np.linalg.norm(mixed, axis=1)[:, None]).astype(np.float32)
 
 
+_JOINT_PARENTS = np.array([BONE_INDEX[j.parent] for j in JOINTS])
+_JOINT_CHILDREN = np.array([BONE_INDEX[j.child] for j in JOINTS])
+
+
 def joint_bends(body: PosedBody) -> np.ndarray:
-    """(J,) float32 in [0, 1]: each joint's bend this frame beyond its bind pose."""
+    """(J,) float32 in [0, 1]: each joint's bend this frame beyond its bind pose (the
+    parent-to-child rotations in one stacked product, their angles on Python floats)."""
     out = np.zeros(len(JOINTS), np.float32)
     R = body.rotations
-    for j, joint in enumerate(JOINTS):
-        rel = R[BONE_INDEX[joint.parent]].T @ R[BONE_INDEX[joint.child]]
-        angle = math.degrees(math.acos(float(np.clip((np.trace(rel) - 1.0) / 2.0, -1.0, 1.0))))
-        out[j] = np.clip((angle - DEAD_ZONE_DEG) / (FULL_BEND_DEG - DEAD_ZONE_DEG), 0.0, 1.0)
+    rel = np.matmul(R[_JOINT_PARENTS].transpose(0, 2, 1), R[_JOINT_CHILDREN])
+    traces = (rel[:, 0, 0] + rel[:, 1, 1] + rel[:, 2, 2]).tolist()
+    for j, trace in enumerate(traces):
+        angle = math.degrees(math.acos(min(max((trace - 1.0) / 2.0, -1.0), 1.0)))
+        out[j] = min(max((angle - DEAD_ZONE_DEG) / (FULL_BEND_DEG - DEAD_ZONE_DEG), 0.0), 1.0)
     return out
 
 
