@@ -4,7 +4,7 @@ import pytest
 from tryon.body.mannequin import SkinWeights
 from tryon.body.rotations import axis_angle
 from tryon.body.skeleton import NUM_BONES
-from tryon.body.skinning import dual_quaternion_skinning, linear_blend_skinning
+from tryon.body.skinning import dual_quaternion_skinning, linear_blend_skinning, rigid_transform
 
 
 def _palette(rots, trans):
@@ -86,3 +86,18 @@ def test_lbs_refuses_mismatched_inputs(mannequin):
         linear_blend_skinning(mannequin.positions_m[:-1], mannequin.skin, pal)
     with pytest.raises(ValueError):
         linear_blend_skinning(mannequin.positions_m, mannequin.skin, pal[:3])
+
+
+def test_rigid_transform_matches_the_matrix_product():
+    rng = np.random.default_rng(5)
+    pos = rng.normal(size=(500, 3)).astype(np.float32)
+    nrm = rng.normal(size=(500, 3)).astype(np.float32)
+    T = np.concatenate([axis_angle(rng.normal(size=3), 1.1) * 1.3, rng.normal(size=(3, 1))], axis=1)
+    A = T[:, :3].astype(np.float32)
+    want_p = pos @ A.T + T[:, 3].astype(np.float32)
+    want_n = nrm @ np.linalg.inv(A).T.astype(np.float32)
+    want_n /= np.linalg.norm(want_n, axis=1, keepdims=True)
+    got_p, got_n = rigid_transform(pos, T, nrm)
+    assert got_p.dtype == np.float32 and np.allclose(got_p, want_p, atol=1e-6)
+    assert np.allclose(got_n, want_n, atol=1e-6)
+    assert rigid_transform(pos, T)[1] is None
