@@ -108,3 +108,19 @@ def assert_plausible(report: dict) -> None:
     assert 0 < still["error_px_filtered"] < still["error_px_raw"], still
     assert 0 < still["error_px_anchored"] < still["error_px_raw"], still
     assert "| anchored |" in report["jitter"]["markdown"]
+
+
+def test_the_stage_plot_gives_every_stage_its_own_colour_and_writes_a_png(tmp_path):
+    import cv2
+
+    from tryon.bench import STAGES, stage_colors, stage_plot
+
+    colours = stage_colors(len(STAGES))
+    assert len(set(colours)) == len(STAGES)  # tab10 gave every stage after the tenth one colour
+    stages_ms = {s: 1.0 + k for k, s in enumerate(STAGES)}
+    row = {"resolution": "640x480", "items": ["navy-longsleeve"], "stages_ms": stages_ms}
+    outfit = dict(row, items=["navy-longsleeve", "blue-jeans", "red-glasses"])
+    path = tmp_path / "stages.png"
+    stage_plot({"speed": [row, outfit]}, path)
+    img = cv2.imread(str(path))
+    assert img is not None and img.shape[0] > 200 and img.shape[1] > 600

@@ -274,6 +274,21 @@ def markdown_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def stage_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` distinct colours (RGBA) for the stages' bars: tab20's, dark and light of each hue
+    side by side (tab10 has ten, and every stage after the tenth took its last colour)."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps["tab20"]
+    return [cmap(k % 20) for k in range(n)]
+
+
+def _row_label(r: dict) -> str:
+    items = r["items"]
+    what = items[0] if len(items) == 1 else f"full outfit ({len(items)} items)"
+    return f"{r['resolution']}\n{what}"
+
+
 def stage_plot(report: dict, path: Path) -> None:
     import matplotlib
 
@@ -281,17 +296,18 @@ def stage_plot(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = report["speed"]
-    labels = [f"{r['resolution']}\n{'+'.join(r['items'])[:28]}" for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 0.9 * len(rows) + 1.6))
+    labels = [_row_label(r) for r in rows]
+    fig, ax = plt.subplots(figsize=(9.5, 0.9 * len(rows) + 1.6))
     left = np.zeros(len(rows))
-    colors = plt.get_cmap("tab10")
+    colors = stage_colors(len(STAGES))
     for k, stage in enumerate(STAGES):
         vals = np.array([r["stages_ms"].get(stage, 0.0) for r in rows])
-        ax.barh(labels, vals, left=left, color=colors(k), label=stage)
+        ax.barh(labels, vals, left=left, color=colors[k], label=stage)
         left += vals
-    ax.set_xlabel("milliseconds per frame (sequential)")
+    ax.set_xlabel("milliseconds per frame (sequential run, stages in turn)")
     ax.set_title("tryon per-stage time")
-    ax.legend(ncol=4, fontsize=8, loc="lower right")
+    # Beside the bars, not over them.
+    ax.legend(ncol=1, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.invert_yaxis()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
