@@ -62,6 +62,8 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -r requirements.lock
     "$VENV/bin/python" -m pip install -q --no-deps -e .
+    # The frame path's compiled kernels (numba, cached): once here, not on a shopper's first frame.
+    "$VENV/bin/python" -m tryon.warmup || say "warm-up failed: the kernels will compile on first use"
     echo "$want" > "$stamp"
 }
 
