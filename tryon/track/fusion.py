@@ -21,6 +21,7 @@ wall of a shirt), a point falls back to the smoothed pose and its filter restart
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,14 @@ class FusionOptions:
         ``held_alpha`` (not ``consistency_alpha``), so neither lone keypoint spikes nor the pose
         model's wandering for a few frames are taken for drift, and only a lasting offset is
         followed (a 3 sigma offset within about half a second).
+    with_body_below, with_body_groups, held_consistency : a point of these landmark groups
+        whose image motion differs from the hips' by less than ``with_body_below`` (share of
+        the body's scale, a frame) moves with the body as the image shows it (held, or carried
+        by a sway): a lasting disagreement with its keypoint is the pose model's (its reading
+        of a still trunk wanders in plateaus of up to a second, 2-3 sigma off) and raises its
+        prediction's uncertainty only beyond ``held_consistency`` (inf: never; the gate's
+        re-lock still follows a jump that stays). Arms and legs articulate on their own and
+        keep ``consistency``.
     held_flow_share : share of a held point's image-motion variance added to its prediction's
         each frame (its features' noise does not accumulate as a moving point's errors do).
     gate : innovations beyond this many standard deviations are rejected ...
@@ -86,6 +95,9 @@ class FusionOptions:
     consistency_clip: float = 2.0
     held_below: float = 0.001
     held_alpha: float = 0.1
+    held_consistency: float = math.inf
+    with_body_below: float = 0.01
+    with_body_groups: tuple[str, ...] = ("face", "torso")
     held_flow_share: float = 0.1
     outside_factor: float = 25.0
     unmeasured_sigma: float = 0.01
@@ -103,6 +115,9 @@ class FusionOptions:
                 raise ValueError(f"{name} missing for groups: {sorted(missing)}")
             if any(v <= 0 for v in table.values()):
                 raise ValueError(f"{name} must be > 0, got {table}")
+        unknown = set(self.with_body_groups) - set(GROUPS)
+        if unknown:
+            raise ValueError(f"with_body_groups has unknown groups: {sorted(unknown)}")
         if self.gate <= 0 or self.max_rejected_frames < 0:
             raise ValueError("gate must be > 0 and max_rejected_frames >= 0")
 
@@ -130,12 +145,17 @@ class KeypointFusion:
 
     ``update`` returns (keypoints_px (33, 2), world_m (33, 3), support (33,)): the fused
     pose and how much of each point's motion the image measured (0: the smoothed pose).
+    After it, ``last_with_body`` (33,) bool: the points the image showed moving with the body
+    (see ``FusionOptions.with_body_below``).
     """
 
     def __init__(self, options: FusionOptions | None = None) -> None:
         self.options = options or FusionOptions()
         self._sigma = _per_point(self.options.keypoint_sigma)
         self._world_sigma = _per_point(self.options.world_sigma_m)
+        self._with_body_points = np.zeros(NUM_LANDMARKS, dtype=bool)
+        for g in self.options.with_body_groups:
+            self._with_body_points[list(GROUPS[g])] = True
         self.reset()
 
     def reset(self) -> None:
@@ -149,6 +169,7 @@ class KeypointFusion:
         self._rejected_w = np.zeros(NUM_LANDMARKS, dtype=np.int64)
         self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
         self.last_suspect = np.zeros(NUM_LANDMARKS, dtype=bool)
+        self.last_with_body = np.zeros(NUM_LANDMARKS, dtype=bool)
         self._d = np.zeros((NUM_LANDMARKS, 2))  # last frame's image motion, px
         self._fallback = np.zeros((NUM_LANDMARKS, 2))  # last frame's smoothed keypoints, px
         self._has_fallback = False
@@ -194,6 +215,7 @@ class KeypointFusion:
             self._fallback = self._x.copy()
             self._has_fallback = True
             self.last_rejected = np.zeros(NUM_LANDMARKS, dtype=bool)
+            self.last_with_body = np.zeros(NUM_LANDMARKS, dtype=bool)
             return self._x.copy(), self._xw.copy(), np.zeros(NUM_LANDMARKS)
         if motion is None:
             motion_d = np.zeros((NUM_LANDMARKS, 4))
@@ -212,9 +234,10 @@ class KeypointFusion:
             self._d, self._z, self._has_z, self._fallback, self._has_fallback,
             np.ascontiguousarray(z), zw, fb, fbw, r, rw, motion_d, float(scale), float(frames), _TORSO_EDGES,
             _HIPS_INDEX, o.still_sigma, o.motion_sigma, o.measurement_lag_frames, o.consistency,
-            o.consistency_alpha, o.consistency_clip, o.held_below, o.held_alpha, o.held_flow_share,
-            o.unmeasured_sigma, o.gate, o.max_rejected_frames,
-            o.world_still_sigma_m, o.world_motion_sigma, self.last_suspect, self.last_rejected,
+            o.consistency_alpha, o.consistency_clip, o.held_below, o.held_alpha, o.held_consistency,
+            o.with_body_below, self._with_body_points, o.held_flow_share, o.unmeasured_sigma, o.gate,
+            o.max_rejected_frames,
+            o.world_still_sigma_m, o.world_motion_sigma, self.last_suspect, self.last_rejected, self.last_with_body,
         )  # fmt: skip
         self._has_z = self._has_fallback = True
         return self._x.copy(), self._xw.copy(), motion_d[:, 3].copy()

@@ -288,19 +288,29 @@ def _fuse(
     x, p, xw, pw, rejected, rejected_w, nis_run, s_last, d_last, z_last, has_z_last, fb_last, has_fb_last,
     z, zw, fb, fbw, r, rw, motion_d, scale, frames, torso_edges, hips,
     still_sigma, motion_sigma, measurement_lag, consistency, consistency_alpha, consistency_clip, held_below,
-    held_alpha, held_flow_share, unmeasured_sigma, gate, max_rejected,
-    world_still_sigma, world_motion_sigma, suspect, rejected_now,
+    held_alpha, held_consistency, with_body_below, with_body_points, held_flow_share, unmeasured_sigma, gate,
+    max_rejected,
+    world_still_sigma, world_motion_sigma, suspect, rejected_now, with_body,
 ):  # fmt: skip
     """One frame of :class:`tryon.track.fusion.KeypointFusion` for all points; the state (x, p,
     xw, pw, rejected, rejected_w, nis_run, s_last, d_last, z_last, fb_last) is updated in place,
-    and the flags ``suspect`` and ``rejected_now`` (N,) written. motion_d (N, 4): each point's
+    and the flags ``suspect``, ``rejected_now`` and ``with_body`` (N,) written. motion_d (N, 4): each point's
     image motion dx, dy, its standard error and support (:func:`displacements`)."""
     n = x.shape[0]
     x_prev = x.copy()
+    # the body's own image motion: the hips' (the world landmarks' origin), where measured
+    hx, hy = 0.0, 0.0
+    body_seen = motion_d[hips[0], 3] > 0.0 and motion_d[hips[1], 3] > 0.0
+    if body_seen:
+        hx = 0.5 * (motion_d[hips[0], 0] + motion_d[hips[1], 0])
+        hy = 0.5 * (motion_d[hips[0], 1] + motion_d[hips[1], 1])
     for i in range(n):
         dx, dy, sd, sup = motion_d[i, 0], motion_d[i, 1], motion_d[i, 2], motion_d[i, 3]
         seen = sup > 0.0
         speed = math.sqrt(dx * dx + dy * dy)
+        # moving with the body (still on it: not articulating) as the image shows
+        rel = math.sqrt((dx - hx) ** 2 + (dy - hy) ** 2)
+        with_body[i] = with_body_points[i] and seen and body_seen and rel < with_body_below * scale
         r_still = r[i]
         ri = r[i] + (measurement_lag * speed) ** 2
         if seen:
@@ -312,7 +322,11 @@ def _fuse(
             # found afresh): only held_flow_share of its variance is added
             share = held_flow_share if speed < held_below * scale else 1.0
             q = share * sd * sd + (motion_sigma * speed) ** 2 + frames * (still_sigma * scale) ** 2
-            q += max(nis_run[i] - consistency, 0.0) * s_last[i]
+            # a point the image shows still on the body (held, or carried by the body's own
+            # motion): a lasting disagreement is the keypoint's (the pose model's reading wanders
+            # in plateaus of up to a second), followed only beyond held_consistency
+            limit = held_consistency if with_body[i] else consistency
+            q += max(nis_run[i] - limit, 0.0) * s_last[i]
             xi0, xi1, pi = x[i, 0] + dx, x[i, 1] + dy, p[i] + q
         else:
             # unmeasured: the point moves as the smoothed pose does, and the keypoints weigh more
@@ -367,10 +381,6 @@ def _fuse(
         sw2 += (xw[i0, 0] - xw[i1, 0]) ** 2 + (xw[i0, 1] - xw[i1, 1]) ** 2
         si2 += (x[i0, 0] - x[i1, 0]) ** 2 + (x[i0, 1] - x[i1, 1]) ** 2
     m_per_px = math.sqrt(sw2 / max(si2, 1e-6))
-    hx, hy = 0.0, 0.0
-    if motion_d[hips[0], 3] > 0.0 and motion_d[hips[1], 3] > 0.0:
-        hx = 0.5 * (motion_d[hips[0], 0] + motion_d[hips[1], 0])
-        hy = 0.5 * (motion_d[hips[0], 1] + motion_d[hips[1], 1])
     for i in range(n):
         seen = motion_d[i, 3] > 0.0
         if seen:
